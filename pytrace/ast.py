@@ -1,0 +1,223 @@
+"""The abstract syntax tree a script parses into.
+
+    tracepoint:sched:sched_switch { @[comm] = count(); }
+becomes
+    Program([Probe([AttachPoint("tracepoint:sched:sched_switch")], None,
+                   [Assign(MapRef("@", [Builtin("comm")]), Call("count", []))])])
+
+Nodes are plain dataclasses. Each has a `span` that equality ignores, so a
+test can compare a parse with a hand-written tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Optional
+
+from pytrace.source import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+
+@dataclass
+class Node:
+    span: Span = _span()
+
+    def children(self) -> list["Node"]:
+        """The child nodes, in source order (for generic walks)."""
+        out: list[Node] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Node):
+                out.append(value)
+            elif isinstance(value, list):
+                out.extend(v for v in value if isinstance(v, Node))
+        return out
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass
+class Expr(Node):
+    pass
+
+
+@dataclass
+class Integer(Expr):
+    value: int
+
+
+@dataclass
+class String(Expr):
+    value: str  # escapes already resolved
+
+
+@dataclass
+class Builtin(Expr):
+    """A bare identifier: `pid`, `comm`, `args`, `cpid`, ..."""
+
+    name: str
+
+
+@dataclass
+class Variable(Expr):
+    """A scratch variable, `$name`."""
+
+    name: str  # with the leading "$"
+
+
+@dataclass
+class MapRef(Expr):
+    """`@name` or `@name[k1, k2]`; the bare `@` is the map named "@"."""
+
+    name: str  # with the leading "@"
+    keys: list[Expr] = field(default_factory=list)
+
+
+@dataclass
+class Unary(Expr):
+    op: str  # "-", "!", "~"
+    operand: Expr
+
+
+@dataclass
+class Binary(Expr):
+    op: str  # C spelling: "+", "==", "&&", "<<", ...
+    left: Expr
+    right: Expr
+
+
+@dataclass
+class Ternary(Expr):
+    cond: Expr
+    then: Expr
+    otherwise: Expr
+
+
+@dataclass
+class Call(Expr):
+    """`name(args...)`: functions (printf, str, exit, delete) and
+    aggregations (count, sum, ...)."""
+
+    name: str
+    args: list[Expr] = field(default_factory=list)
+    name_span: Span = _span()
+
+
+@dataclass
+class FieldAccess(Expr):
+    """`obj.field` or `obj->field` (`args.filename`, `args->filename`)."""
+
+    obj: Expr
+    field: str
+    arrow: bool = False
+
+
+@dataclass
+class Cast(Expr):
+    """`(int32)expr`."""
+
+    type_name: str
+    operand: Expr
+
+
+@dataclass
+class IncDec(Expr):
+    """`x++`, `x--`, `++x`, `--x` on a map or variable."""
+
+    target: Expr
+    op: str  # "++" or "--"
+    prefix: bool
+
+
+# ----------------------------------------------------------------- statements
+
+
+@dataclass
+class Stmt(Node):
+    pass
+
+
+@dataclass
+class ExprStmt(Stmt):
+    expr: Expr
+
+
+@dataclass
+class Assign(Stmt):
+    """`target = value`, or `target op= value` when `op` is set ("+", ...)."""
+
+    target: Expr  # MapRef or Variable
+    value: Expr
+    op: Optional[str] = None
+
+
+@dataclass
+class If(Stmt):
+    """`if (cond) {then} else {otherwise}`; `else if` nests an If."""
+
+    cond: Expr
+    then: list[Stmt]
+    otherwise: Optional[list[Stmt]] = None
+
+
+@dataclass
+class Return(Stmt):
+    pass
+
+
+# --------------------------------------------------------------------- probes
+
+
+@dataclass
+class AttachPoint(Node):
+    """The text of one attach point, as written: `tracepoint:sched:*`,
+    `BEGIN`, `interval:ms:100`. Semantic analysis splits it."""
+
+    text: str
+
+
+@dataclass
+class Probe(Node):
+    attach_points: list[AttachPoint]
+    predicate: Optional[Expr]
+    body: list[Stmt]
+
+
+@dataclass
+class Program(Node):
+    probes: list[Probe]
+
+
+def dump(node: object, indent: int = 0) -> str:
+    """An indented s-expression of a tree, for tests and `--dump ast`."""
+    pad = "  " * indent
+    if isinstance(node, list):
+        if not node:
+            return pad + "[]"
+        return "\n".join(dump(item, indent) for item in node)
+    if not isinstance(node, Node):
+        return pad + repr(node)
+    simple = []
+    nested = []
+    for f in fields(node):
+        if f.name in ("span", "name_span"):
+            continue
+        value = getattr(node, f.name)
+        if isinstance(value, (Node, list)) and (
+            isinstance(value, Node) or any(isinstance(v, Node) for v in value)
+        ):
+            nested.append((f.name, value))
+        else:
+            simple.append(repr(value))
+    head = pad + "(" + " ".join([type(node).__name__] + simple)
+    if not nested:
+        return head + ")"
+    lines = [head]
+    for name, value in nested:
+        lines.append(f"{pad}  {name}:")
+        lines.append(dump(value, indent + 2))
+    return "\n".join(lines) + ")"

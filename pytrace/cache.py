@@ -1,0 +1,56 @@
+"""The compile cache: a repeated run of the same script skips the compiler.
+
+The key is the script text, pytrace's version and the running kernel (whose
+tracepoint formats the code depends on). Entries are pickled
+`CompiledProgram`s under $XDG_CACHE_HOME/pytrace (or ~/.cache/pytrace).
+Load-time values (the -c child's pid, the start time) are not in the code:
+the runtime patches them in, so a cached object is valid for every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+
+from pytrace import __version__
+from pytrace.program import CompiledProgram
+
+FORMAT = 1
+
+
+def directory() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pytrace")
+
+
+def key(text: str) -> str:
+    h = hashlib.sha256()
+    for part in (str(FORMAT), __version__, os.uname().release, os.uname().version, text):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def load(text: str) -> CompiledProgram | None:
+    path = os.path.join(directory(), key(text) + ".pkl")
+    try:
+        with open(path, "rb") as f:
+            compiled = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    return compiled if isinstance(compiled, CompiledProgram) else None
+
+
+def store(text: str, compiled: CompiledProgram) -> None:
+    """Write atomically; a cache that cannot be written is not an error."""
+    folder = directory()
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(compiled, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, os.path.join(folder, key(text) + ".pkl"))
+    except OSError:
+        pass

@@ -1,0 +1,19 @@
+"""BPF helper function ids (keep in sync with uapi linux/bpf.h,
+`___BPF_FUNC_MAPPER`). The code calls a helper through its id cast to a
+function pointer, which the BPF backend turns into `call ID`."""
+
+MAP_LOOKUP_ELEM = 1
+MAP_UPDATE_ELEM = 2
+MAP_DELETE_ELEM = 3
+KTIME_GET_NS = 5
+GET_PRANDOM_U32 = 7
+GET_SMP_PROCESSOR_ID = 8
+GET_CURRENT_PID_TGID = 14
+GET_CURRENT_UID_GID = 15
+GET_CURRENT_COMM = 16
+PROBE_READ_USER_STR = 114
+PROBE_READ_KERNEL_STR = 115
+RINGBUF_OUTPUT = 130
+
+# Flags of map_update_elem.
+BPF_ANY = 0

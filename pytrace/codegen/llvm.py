@@ -1,0 +1,467 @@
+"""IR -> LLVM IR for the `bpf` target, with llvmlite.
+
+    map_aggregate @ count [%0]
+becomes (after optimisation)
+    r1 = map_0 ll; r2 = key; call 1            ; lookup
+    if r0 == 0 goto new; *(u64 *)r0 += 1; exit ; in place when found
+    new: *(u64 *)(r10 - 8) = 1; ...; call 2     ; update only for a new key
+
+Maps and load-time constants are globals; the code takes their address with
+`ld_imm64`, which leaves a relocation the runtime patches (the map's fd, or
+the constant's value), so the object is reusable across runs.
+
+Integers are i64 everywhere; strings are pointers to 8-byte aligned stack
+buffers whose size is a multiple of 8, so they are copied in words.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir as ll
+
+from pytrace import program as prog
+from pytrace.codegen import helpers as h
+from pytrace.ir import nodes as ir
+from pytrace.ir.layout import align8
+from pytrace.sema.types import Int, Str
+
+I1 = ll.IntType(1)
+I8 = ll.IntType(8)
+I32 = ll.IntType(32)
+I64 = ll.IntType(64)
+PTR = I8.as_pointer()
+TRIPLE = "bpfel"
+DATALAYOUT = "e-m:e-p:64:64-i64:64-i128:128-n32:64-S128"
+
+
+def section_name(function: str) -> str:
+    """The object section holding a probe's function (a section may not
+    share the function's own symbol name)."""
+    return f"probe/{function}"
+
+
+def emit_module(module: ir.Module) -> ll.Module:
+    """The whole IR module as one LLVM module, one function per probe."""
+    out = ll.Module(name="pytrace")
+    out.triple = TRIPLE
+    out.data_layout = DATALAYOUT
+    globals_ = _Globals(out, module)
+    for fn in module.functions:
+        _FunctionEmitter(out, globals_, fn).emit()
+    return out
+
+
+class _Globals:
+    """Map symbols, the ring buffer and the load-time constants."""
+
+    def __init__(self, out: ll.Module, module: ir.Module):
+        self.out = out
+        self.maps = {decl.symbol: self._map(decl.symbol) for decl in module.maps}
+        self.ringbuf = self._map(prog.RINGBUF_NAME)
+        self.consts = {}
+
+    def _map(self, symbol: str) -> ll.GlobalVariable:
+        var = ll.GlobalVariable(self.out, I64, name=symbol)
+        var.initializer = ll.Constant(I64, 0)
+        var.section = "maps"
+        var.align = 8
+        return var
+
+    def const(self, symbol: str) -> ll.GlobalVariable:
+        if symbol not in self.consts:
+            self.consts[symbol] = ll.GlobalVariable(self.out, I8, name=symbol)
+        return self.consts[symbol]
+
+
+class _FunctionEmitter:
+    def __init__(self, out: ll.Module, globals_: _Globals, fn: ir.Function):
+        self.fn = fn
+        self.globals = globals_
+        self.func = ll.Function(out, ll.FunctionType(I64, [PTR]), name=fn.name)
+        self.func.section = section_name(fn.name)
+        self.ctx = self.func.args[0]
+        self.ctx.name = "ctx"
+        self.entry = self.func.append_basic_block("allocas")
+        self.blocks = {id(b): self.func.append_basic_block(b.label) for b in fn.blocks}
+        self.b = ll.IRBuilder()
+        self.values: dict[int, ll.Value] = {}
+        self.literals: dict[int, bytes] = {}  # StrConst values, for fast compares
+        self.slots: dict[int, ll.Value] = {}
+        # Buffers made for one value (comm, str(), a field) that nothing
+        # writes again: a key of exactly that string can use them in place.
+        self.fresh: set[int] = set()
+
+    # -------------------------------------------------------------- helpers
+
+    def alloca(self, size: int, name: str = "") -> ll.Value:
+        """An 8-byte aligned stack buffer, as an i8*; allocas must all sit in
+        the entry block (BPF has no dynamic stack allocation)."""
+        builder = ll.IRBuilder(self.entry)
+        if self.entry.instructions:
+            builder.position_before(self.entry.instructions[0])
+        slot = builder.alloca(ll.ArrayType(I8, align8(size)), name=name)
+        slot.align = 8
+        return builder.bitcast(slot, PTR)
+
+    def call(self, helper: int, *args: ll.Value) -> ll.Value:
+        fnty = ll.FunctionType(I64, [a.type for a in args])
+        target = self.b.inttoptr(ll.Constant(I64, helper), fnty.as_pointer())
+        return self.b.call(target, args)
+
+    def at(self, ptr: ll.Value, offset: int, ty=I64) -> ll.Value:
+        """A typed pointer `offset` bytes into a buffer."""
+        if offset:
+            ptr = self.b.gep(ptr, [ll.Constant(I64, offset)])
+        return self.b.bitcast(ptr, ty.as_pointer())
+
+    def load64(self, ptr: ll.Value, offset: int = 0) -> ll.Value:
+        return self.b.load(self.at(ptr, offset), align=8)
+
+    def store64(self, value: ll.Value, ptr: ll.Value, offset: int = 0) -> None:
+        self.b.store(value, self.at(ptr, offset), align=8)
+
+    def zero(self, ptr: ll.Value, start: int, end: int) -> None:
+        for offset in range(start, end, 8):
+            self.store64(ll.Constant(I64, 0), ptr, offset)
+
+    def copy(self, dst: ll.Value, src: ll.Value, size: int, dst_size: int | None = None) -> None:
+        """Copy `size` bytes in words, then zero the rest of `dst_size`."""
+        size = align8(size)
+        for offset in range(0, size, 8):
+            self.store64(self.load64(src, offset), dst, offset)
+        if dst_size is not None:
+            self.zero(dst, size, align8(dst_size))
+
+    def map_ptr(self, symbol: str) -> ll.Value:
+        var = self.globals.ringbuf if symbol == prog.RINGBUF_NAME else self.globals.maps[symbol]
+        return self.b.bitcast(var, PTR)
+
+    def value(self, instr: ir.Instr) -> ll.Value:
+        return self.values[id(instr)]
+
+    # ----------------------------------------------------------------- emit
+
+    def emit(self) -> None:
+        for block in self.fn.blocks:
+            self.b.position_at_end(self.blocks[id(block)])
+            for instr in block.instrs:
+                result = getattr(self, "_emit_" + type(instr).__name__)(instr)
+                if result is not None:
+                    self.values[id(instr)] = result
+        ll.IRBuilder(self.entry).branch(self.blocks[id(self.fn.blocks[0])])
+
+    def slot(self, slot: ir.Slot) -> ll.Value:
+        if id(slot) not in self.slots:
+            size = align8(slot.type.size) if isinstance(slot.type, Str) else 8
+            self.slots[id(slot)] = self.alloca(size, slot.name.lstrip("$"))
+        return self.slots[id(slot)]
+
+    # ------------------------------------------------------------- values
+
+    def _emit_Const(self, instr: ir.Const) -> ll.Value:
+        return ll.Constant(I64, instr.value & (2**64 - 1))
+
+    def _emit_StrConst(self, instr: ir.StrConst) -> ll.Value:
+        size = align8(instr.type.size)
+        data = instr.value.ljust(size, b"\0")
+        buf = self.alloca(size, "str")
+        for offset in range(0, size, 8):
+            word = int.from_bytes(data[offset:offset + 8], "little")
+            self.store64(ll.Constant(I64, word), buf, offset)
+        self.literals[id(buf)] = instr.value
+        return buf
+
+    def _emit_Builtin(self, instr: ir.Builtin) -> ll.Value:
+        name = instr.name
+        if name in ("pid", "tid"):
+            v = self.call(h.GET_CURRENT_PID_TGID)
+            return self.b.lshr(v, ll.Constant(I64, 32)) if name == "pid" else self.b.and_(v, ll.Constant(I64, 0xFFFFFFFF))
+        if name in ("uid", "gid"):
+            v = self.call(h.GET_CURRENT_UID_GID)
+            return self.b.and_(v, ll.Constant(I64, 0xFFFFFFFF)) if name == "uid" else self.b.lshr(v, ll.Constant(I64, 32))
+        if name == "nsecs":
+            return self.call(h.KTIME_GET_NS)
+        if name == "elapsed":
+            start = self.b.ptrtoint(self.globals.const(prog.CONST_START_NS), I64)
+            return self.b.sub(self.call(h.KTIME_GET_NS), start)
+        if name == "cpu":
+            return self.b.and_(self.call(h.GET_SMP_PROCESSOR_ID), ll.Constant(I64, 0xFFFFFFFF))
+        if name == "rand":
+            return self.b.and_(self.call(h.GET_PRANDOM_U32), ll.Constant(I64, 0xFFFFFFFF))
+        if name == "cpid":
+            return self.b.ptrtoint(self.globals.const(prog.CONST_CPID), I64)
+        raise AssertionError(f"no code for builtin {name}")
+
+    def _emit_Comm(self, instr: ir.Comm) -> ll.Value:
+        buf = self.alloca(16, "comm")
+        self.call(h.GET_CURRENT_COMM, buf, ll.Constant(I64, 16))
+        self.fresh.add(id(buf))
+        return buf
+
+    def _emit_CtxLoad(self, instr: ir.CtxLoad) -> ll.Value:
+        ty = ll.IntType(instr.size * 8)
+        value = self.b.load(self.at(self.ctx, instr.offset, ty), align=instr.size)
+        if instr.size == 8:
+            return value
+        return self.b.sext(value, I64) if instr.type.signed else self.b.zext(value, I64)
+
+    def _emit_CtxStr(self, instr: ir.CtxStr) -> ll.Value:
+        size = instr.type.size
+        buf = self.alloca(size, "field")
+        self.zero(buf, 0, align8(size))
+        offset = 0
+        while offset < size:
+            chunk = next(c for c in (8, 4, 2, 1) if (instr.offset + offset) % c == 0 and offset % c == 0 and offset + c <= size)
+            ty = ll.IntType(chunk * 8)
+            value = self.b.load(self.at(self.ctx, instr.offset + offset, ty), align=chunk)
+            self.b.store(value, self.at(buf, offset, ty), align=chunk)
+            offset += chunk
+        self.fresh.add(id(buf))
+        return buf
+
+    def _emit_ReadStr(self, instr: ir.ReadStr) -> ll.Value:
+        size = instr.type.size
+        buf = self.alloca(size, "str")
+        self.zero(buf, 0, align8(size))
+        addr = self.b.inttoptr(self.value(instr.addr), PTR)
+        helper = h.PROBE_READ_USER_STR if instr.user else h.PROBE_READ_KERNEL_STR
+        self.call(helper, buf, ll.Constant(I64, size), addr)
+        self.fresh.add(id(buf))
+        return buf
+
+    def _emit_BinOp(self, instr: ir.BinOp) -> ll.Value:
+        a, b = self.value(instr.left), self.value(instr.right)
+        signed = instr.type.signed
+        op = instr.op
+        if op == "+":
+            return self.b.add(a, b)
+        if op == "-":
+            return self.b.sub(a, b)
+        if op == "*":
+            return self.b.mul(a, b)
+        if op in ("/", "%"):
+            return self._divide(op, a, b, signed)
+        if op == "&":
+            return self.b.and_(a, b)
+        if op == "|":
+            return self.b.or_(a, b)
+        if op == "^":
+            return self.b.xor(a, b)
+        if op == "<<":
+            return self.b.shl(a, b)
+        if op == ">>":
+            return self.b.ashr(a, b) if signed else self.b.lshr(a, b)
+        raise AssertionError(f"no code for operator {op}")
+
+    def _divide(self, op: str, a: ll.Value, b: ll.Value, signed: bool) -> ll.Value:
+        """Division by zero gives 0 (x / 0) and x (x % 0), as BPF defines it;
+        guarding it keeps LLVM from treating it as undefined."""
+        is_zero = self.b.icmp_unsigned("==", b, ll.Constant(I64, 0))
+        safe = self.b.select(is_zero, ll.Constant(I64, 1), b)
+        if op == "/":
+            q = self.b.sdiv(a, safe) if signed else self.b.udiv(a, safe)
+            return self.b.select(is_zero, ll.Constant(I64, 0), q)
+        r = self.b.srem(a, safe) if signed else self.b.urem(a, safe)
+        return self.b.select(is_zero, a, r)
+
+    def _emit_Cmp(self, instr: ir.Cmp) -> ll.Value:
+        a, b = self.value(instr.left), self.value(instr.right)
+        cmp = self.b.icmp_signed if instr.signed else self.b.icmp_unsigned
+        return self.b.zext(cmp(instr.op, a, b), I64)
+
+    def _emit_StrEq(self, instr: ir.StrEq) -> ll.Value:
+        a, b = self.value(instr.left), self.value(instr.right)
+        if id(b) in self.literals:
+            return self._equals_literal(a, instr.left.type.size, self.literals[id(b)])
+        if id(a) in self.literals:
+            return self._equals_literal(b, instr.right.type.size, self.literals[id(a)])
+        return self._equals_bytes(a, b, min(instr.left.type.size, instr.right.type.size))
+
+    def _equals_literal(self, buf: ll.Value, size: int, text: bytes) -> ll.Value:
+        """Compare a buffer with a literal in 8-byte words: the literal's
+        bytes and its NUL must match; what follows the NUL is ignored."""
+        if len(text) >= size:
+            return ll.Constant(I64, 0)
+        data = text + b"\0"
+        result = None
+        for offset in range(0, len(data), 8):
+            chunk = data[offset:offset + 8]
+            mask = (1 << (8 * len(chunk))) - 1
+            word = self.load64(buf, offset)
+            if len(chunk) < 8:
+                word = self.b.and_(word, ll.Constant(I64, mask))
+            eq = self.b.icmp_unsigned("==", word, ll.Constant(I64, int.from_bytes(chunk, "little")))
+            result = eq if result is None else self.b.and_(result, eq)
+        return self.b.zext(result, I64)
+
+    def _equals_bytes(self, a: ll.Value, b: ll.Value, size: int) -> ll.Value:
+        """strcmp-like equality of two runtime strings over `size` bytes."""
+        done = self.func.append_basic_block("streq.done")
+        incoming = []
+        for i in range(size):
+            x = self.b.load(self.at(a, i, I8))
+            y = self.b.load(self.at(b, i, I8))
+            differ = self.b.icmp_unsigned("!=", x, y)
+            ended = self.b.icmp_unsigned("==", x, ll.Constant(I8, 0))
+            stop = self.b.or_(differ, ended)
+            nxt = self.func.append_basic_block("streq.next")
+            incoming.append((self.b.zext(self.b.not_(differ), I64), self.b.block))
+            self.b.cbranch(stop, done, nxt)
+            self.b.position_at_end(nxt)
+        incoming.append((ll.Constant(I64, 1), self.b.block))
+        self.b.branch(done)
+        self.b.position_at_end(done)
+        phi = self.b.phi(I64)
+        for value, block in incoming:
+            phi.add_incoming(value, block)
+        return phi
+
+    def _emit_Cast(self, instr: ir.Cast) -> ll.Value:
+        bits = instr.type.bits
+        if bits == 64:
+            return self.value(instr.value)
+        narrow = self.b.trunc(self.value(instr.value), ll.IntType(bits))
+        return self.b.sext(narrow, I64) if instr.type.signed else self.b.zext(narrow, I64)
+
+    def _emit_LoadSlot(self, instr: ir.LoadSlot) -> ll.Value:
+        ptr = self.slot(instr.slot)
+        if isinstance(instr.slot.type, Str):
+            return ptr
+        return self.load64(ptr)
+
+    def _emit_StoreSlot(self, instr: ir.StoreSlot) -> None:
+        ptr = self.slot(instr.slot)
+        value = self.value(instr.value)
+        if isinstance(instr.slot.type, Str):
+            self.copy(ptr, value, min(instr.value.type.size, instr.slot.type.size), instr.slot.type.size)
+        else:
+            self.store64(value, ptr)
+
+    # ---------------------------------------------------------------- maps
+
+    def key(self, decl: ir.MapDecl, keys: list[ir.Instr]) -> ll.Value:
+        if len(keys) == 1 and decl.key_fields[0].kind == "str":
+            value = self.value(keys[0])
+            if id(value) in self.fresh and align8(keys[0].type.size) == decl.key_size:
+                return value
+        buf = self.alloca(decl.key_size, "key")
+        if not keys:
+            self.store64(ll.Constant(I64, 0), buf)
+            return buf
+        for fld, key in zip(decl.key_fields, keys):
+            value = self.value(key)
+            if fld.kind == "str":
+                size = min(key.type.size, fld.size)
+                self.copy(self.at(buf, fld.offset, I8), value, size, fld.size)
+            else:
+                self.store64(value, buf, fld.offset)
+        return buf
+
+    def lookup(self, decl: ir.MapDecl, key: ll.Value) -> tuple[ll.Value, ll.Value]:
+        ptr = self.call(h.MAP_LOOKUP_ELEM, self.map_ptr(decl.symbol), key)
+        value = self.b.inttoptr(ptr, PTR) if ptr.type != PTR else ptr
+        found = self.b.icmp_unsigned("!=", ptr, ll.Constant(I64, 0))
+        return value, found
+
+    def update(self, decl: ir.MapDecl, key: ll.Value, value: ll.Value) -> None:
+        self.call(h.MAP_UPDATE_ELEM, self.map_ptr(decl.symbol), key, value, ll.Constant(I64, h.BPF_ANY))
+
+    def _emit_MapLookup(self, instr: ir.MapLookup) -> ll.Value:
+        decl = instr.map
+        key = self.key(decl, instr.keys)
+        ptr, found = self.lookup(decl, key)
+        if isinstance(instr.type, Str):
+            size = decl.value.size
+            buf = self.alloca(size, "value")
+            self.zero(buf, 0, size)
+            with self.b.if_then(found):
+                self.copy(buf, ptr, size)
+            return buf
+        before = self.b.block
+        with self.b.if_then(found):
+            loaded = self.load64(ptr)
+            inside = self.b.block
+        phi = self.b.phi(I64)
+        phi.add_incoming(ll.Constant(I64, 0), before)
+        phi.add_incoming(loaded, inside)
+        return phi
+
+    def _emit_MapUpdate(self, instr: ir.MapUpdate) -> None:
+        decl = instr.map
+        key = self.key(decl, instr.keys)
+        value = self.value(instr.value)
+        if isinstance(instr.value.type, Str):
+            buf = self.alloca(decl.value.size, "value")
+            self.copy(buf, value, min(instr.value.type.size, decl.value.size), decl.value.size)
+        else:
+            buf = self.alloca(8, "value")
+            self.store64(value, buf)
+        self.update(decl, key, buf)
+
+    def _emit_MapAggregate(self, instr: ir.MapAggregate) -> None:
+        decl = instr.map
+        key = self.key(decl, instr.keys)
+        arg = self.value(instr.value) if instr.value is not None else ll.Constant(I64, 1)
+        ptr, found = self.lookup(decl, key)
+        with self.b.if_else(found) as (in_place, new_key):
+            with in_place:
+                self._aggregate_in_place(instr.kind, ptr, arg, decl.value.signed)
+            with new_key:
+                buf = self.alloca(decl.value.size, "value")
+                first = {"count": [1], "sum": [arg], "min": [arg, 1], "max": [arg, 1], "avg": [1, arg]}[instr.kind]
+                for i, word in enumerate(first):
+                    self.store64(ll.Constant(I64, word) if isinstance(word, int) else word, buf, 8 * i)
+                self.update(decl, key, buf)
+
+    def _aggregate_in_place(self, kind: str, ptr: ll.Value, arg: ll.Value, signed: bool) -> None:
+        """Per-CPU values: no other CPU writes this slot, so no atomics."""
+        if kind in ("count", "sum"):
+            self.store64(self.b.add(self.load64(ptr), arg), ptr)
+        elif kind == "avg":
+            self.store64(self.b.add(self.load64(ptr), ll.Constant(I64, 1)), ptr)
+            self.store64(self.b.add(self.load64(ptr, 8), arg), ptr, 8)
+        else:
+            cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
+            better = cmp("<" if kind == "min" else ">", arg, self.load64(ptr))
+            unset = self.b.icmp_unsigned("==", self.load64(ptr, 8), ll.Constant(I64, 0))
+            with self.b.if_then(self.b.or_(better, unset)):
+                self.store64(arg, ptr)
+                self.store64(ll.Constant(I64, 1), ptr, 8)
+
+    def _emit_MapDelete(self, instr: ir.MapDelete) -> None:
+        key = self.key(instr.map, instr.keys)
+        self.call(h.MAP_DELETE_ELEM, self.map_ptr(instr.map.symbol), key)
+
+    # -------------------------------------------------------------- output
+
+    def output(self, buf: ll.Value, size: int) -> None:
+        ringbuf = self.map_ptr(prog.RINGBUF_NAME)
+        self.call(h.RINGBUF_OUTPUT, ringbuf, buf, ll.Constant(I64, size), ll.Constant(I64, 0))
+
+    def _emit_Printf(self, instr: ir.Printf) -> None:
+        decl = instr.decl
+        buf = self.alloca(decl.size, "printf")
+        self.store64(ll.Constant(I64, prog.RECORD_PRINTF_BASE + instr.index), buf)
+        for fld, arg in zip(decl.fields, instr.args):
+            value = self.value(arg)
+            if fld.kind == "str":
+                self.copy(self.at(buf, fld.offset, I8), value, min(arg.type.size, fld.size), fld.size)
+            else:
+                self.store64(value, buf, fld.offset)
+        self.output(buf, decl.size)
+
+    def _emit_Exit(self, instr: ir.Exit) -> None:
+        buf = self.alloca(8, "exit")
+        self.store64(ll.Constant(I64, prog.RECORD_EXIT), buf)
+        self.output(buf, 8)
+
+    # --------------------------------------------------------- terminators
+
+    def _emit_Jump(self, instr: ir.Jump) -> None:
+        self.b.branch(self.blocks[id(instr.target)])
+
+    def _emit_Branch(self, instr: ir.Branch) -> None:
+        cond = self.b.icmp_unsigned("!=", self.value(instr.cond), ll.Constant(I64, 0))
+        self.b.cbranch(cond, self.blocks[id(instr.then)], self.blocks[id(instr.otherwise)])
+
+    def _emit_Return(self, instr: ir.Return) -> None:
+        self.b.ret(ll.Constant(I64, 0))

@@ -1,0 +1,43 @@
+"""The last compile step: an IR module becomes a `CompiledProgram`, the
+plain data the runtime loads (maps to create, instructions, relocations,
+printf layouts)."""
+
+from __future__ import annotations
+
+from pytrace import program as prog
+from pytrace.codegen import objfile
+from pytrace.codegen.llvm import section_name
+from pytrace.ir import nodes as ir
+
+PROG_TYPES = {
+    "begin": prog.PROG_RAW_TRACEPOINT,
+    "end": prog.PROG_RAW_TRACEPOINT,
+    "tracepoint": prog.PROG_TRACEPOINT,
+    "interval": prog.PROG_PERF_EVENT,
+}
+
+
+def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledProgram:
+    sections = objfile.extract(elf, [section_name(fn.name) for fn in module.functions])
+    probes = []
+    for fn in module.functions:
+        insns, relocations = sections[section_name(fn.name)]
+        probes.append(prog.ProbeSpec(
+            kind=fn.kind, name=fn.probe_name, target=fn.target, prog_type=PROG_TYPES[fn.kind],
+            function=fn.name, insns=insns, relocations=relocations, span=fn.span,
+        ))
+    maps = [_map_spec(decl) for decl in module.maps]
+    maps.append(prog.MapSpec(
+        name=prog.RINGBUF_NAME, symbol=prog.RINGBUF_NAME, map_type=prog.MAP_RINGBUF,
+        key_size=0, value_size=0, max_entries=prog.RINGBUF_SIZE,
+    ))
+    printfs = [prog.PrintfSpec(fmt=decl.fmt, args=list(decl.fields)) for decl in module.printfs]
+    return prog.CompiledProgram(source_name=source_name, probes=probes, maps=maps, printfs=printfs, elf=elf)
+
+
+def _map_spec(decl: ir.MapDecl) -> prog.MapSpec:
+    return prog.MapSpec(
+        name=decl.name, symbol=decl.symbol, map_type=decl.map_type, key_size=decl.key_size,
+        value_size=decl.value.size, max_entries=decl.max_entries, keys=list(decl.key_fields),
+        value=decl.value,
+    )

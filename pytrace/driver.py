@@ -1,0 +1,75 @@
+"""The compiler pipeline, written out in one place.
+
+    parse -> check -> lower -> (verify) -> emit LLVM -> optimise -> object -> package
+
+Each stage's result can be dumped (`--dump STAGE`), and the pipeline stops
+after the first stage that reports errors. Lark and llvmlite are imported
+here, inside `compile_source`, so a run served from the compile cache never
+loads them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from pytrace import cache
+from pytrace.diagnostics import CompileError, Diagnostics
+from pytrace.program import CompiledProgram
+from pytrace.source import SourceFile
+
+STAGES = ("ast", "ir", "llvm", "llvm-opt", "asm")
+
+
+@dataclass
+class CompileOptions:
+    dump: set[str] = field(default_factory=set)
+    dump_out: TextIO = sys.stdout
+    use_cache: bool = True
+
+
+def compile_source(source: SourceFile, options: CompileOptions | None = None) -> CompiledProgram:
+    """Compile a script, or raise CompileError with its diagnostics."""
+    options = options or CompileOptions()
+    cacheable = options.use_cache and not options.dump
+    if cacheable:
+        compiled = cache.load(source.text)
+        if compiled is not None:
+            compiled.source_name = source.name
+            return compiled
+    compiled = _compile(source, options)
+    if cacheable:
+        cache.store(source.text, compiled)
+    return compiled
+
+
+def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
+    from pytrace import ast, parser
+    from pytrace.codegen import llvm, objfile
+    from pytrace.codegen.package import package
+    from pytrace.ir import printer
+    from pytrace.ir.lower import lower
+    from pytrace.ir.verify import verify
+    from pytrace.sema.check import check
+
+    def tap(stage: str, produce) -> None:
+        if stage in options.dump:
+            options.dump_out.write(f"; --- {stage} ---\n{produce()}\n")
+
+    program = parser.parse(source)
+    tap("ast", lambda: ast.dump(program))
+    diags = Diagnostics(source)
+    checked = check(program, diags)
+    if diags.has_errors:
+        raise CompileError(diags)
+    module = lower(checked)
+    verify(module)
+    tap("ir", lambda: printer.format_module(module))
+    llvm_module = llvm.emit_module(module)
+    tap("llvm", lambda: str(llvm_module))
+    optimized = objfile.optimize(str(llvm_module))
+    tap("llvm-opt", lambda: str(optimized))
+    tap("asm", lambda: objfile.emit_assembly(optimized))
+    elf = objfile.emit_object(optimized)
+    return package(module, elf, source.name)

@@ -1,0 +1,48 @@
+"""Byte layouts of map keys, map values and printf records.
+
+Every part starts 8-byte aligned and the buffers are zero-filled, so keys
+compare equal byte for byte and the BPF code can copy in 8-byte words.
+"""
+
+from __future__ import annotations
+
+from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
+from pytrace.sema.types import Agg, Int, Str
+
+
+def align8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+def part_size(t) -> int:
+    return align8(t.size) if isinstance(t, Str) else 8
+
+
+def fields_for(types: list, start: int = 0) -> tuple[list[Field], int]:
+    """Consecutive fields for values of these types; returns (fields, end)."""
+    fields, offset = [], start
+    for t in types:
+        if isinstance(t, Str):
+            fields.append(Field("str", offset, t.size))
+        else:
+            fields.append(Field("int", offset, 8, t.signed))
+        offset += part_size(t)
+    return fields, offset
+
+
+def key_layout(types: list) -> tuple[list[Field], int]:
+    """A scalar map has one u64 key, always 0."""
+    if not types:
+        return [], 8
+    return fields_for(types)
+
+
+def value_layout(vtype) -> tuple[ValueSpec, int]:
+    """(value spec, BPF map type) for a map's value type."""
+    if isinstance(vtype, Agg):
+        size = 16 if vtype.kind in ("min", "max", "avg") else 8
+        signed = vtype.signed if vtype.kind != "count" else False
+        return ValueSpec(vtype.kind, size, signed), MAP_PERCPU_HASH
+    if isinstance(vtype, Str):
+        return ValueSpec("str", align8(vtype.size), False), MAP_HASH
+    return ValueSpec("int", 8, vtype.signed if isinstance(vtype, Int) else True), MAP_HASH

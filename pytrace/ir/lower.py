@@ -1,0 +1,315 @@
+"""Lowering: the checked AST becomes IR, one function per probe target.
+
+    /comm == "bash"/ { @n = count(); }
+lowers to
+    entry:   %0 = comm; %1 = streq %0, "bash"; branch %1, body, exit
+    body:    map_aggregate @n count []; jump exit
+    exit:    return
+
+Short-circuit operators, ?: and if/else become blocks; values that cross
+blocks go through slots. Every instruction keeps the span of the script
+text it came from.
+"""
+
+from __future__ import annotations
+
+from pytrace import ast
+from pytrace.ir import layout
+from pytrace.ir import nodes as ir
+from pytrace.sema.check import Checked, Instance, field_type
+from pytrace.sema.types import BOOL, INT64, Agg, Int, Ptr, Str, UINT64, arith_result
+
+
+def lower(checked: Checked) -> ir.Module:
+    module = ir.Module()
+    maps = {}
+    for index, info in enumerate(checked.maps.values()):
+        maps[info.name] = _map_decl(index, info)
+        module.maps.append(maps[info.name])
+    for index, inst in enumerate(checked.instances):
+        module.functions.append(_FunctionLowerer(inst, index, module, maps).lower())
+    return module
+
+
+def _map_decl(index: int, info) -> ir.MapDecl:
+    key_types = info.keys or []
+    vtype = info.value if info.value is not None else INT64
+    key_fields, key_size = layout.key_layout(key_types)
+    value, map_type = layout.value_layout(vtype)
+    return ir.MapDecl(
+        name=info.name, symbol=f"map_{index}", map_type=map_type, key_types=key_types,
+        key_fields=key_fields, key_size=key_size, value=value, value_type=vtype,
+    )
+
+
+class _FunctionLowerer:
+    def __init__(self, inst: Instance, index: int, module: ir.Module, maps: dict):
+        target = inst.target
+        self.inst = inst
+        self.module = module
+        self.maps = maps
+        self.fn = ir.Function(
+            name=f"{target.kind}_{index}", kind=target.kind, probe_name=target.name,
+            target=target.target, span=target.span,
+        )
+        self.variables: dict[str, ir.Slot] = {}
+        self.block = self.new_block("entry")
+        self.exit_block = ir.Block("exit", [ir.Return()])
+
+    # -------------------------------------------------------------- helpers
+
+    def new_block(self, label: str) -> ir.Block:
+        block = ir.Block(f"{label}{len(self.fn.blocks)}" if self.fn.blocks else label)
+        self.fn.blocks.append(block)
+        return block
+
+    def emit(self, instr: ir.Instr) -> ir.Instr:
+        self.block.instrs.append(instr)
+        return instr
+
+    def terminate(self, instr: ir.Instr) -> None:
+        if self.block.terminator is None:
+            self.block.instrs.append(instr)
+
+    def new_slot(self, name: str, type_) -> ir.Slot:
+        slot = ir.Slot(f"{name}.{len(self.fn.slots)}" if name.startswith("tmp") else name, type_)
+        self.fn.slots.append(slot)
+        return slot
+
+    def type_of(self, expr: ast.Expr):
+        return self.inst.type_of(expr)
+
+    # ---------------------------------------------------------------- lower
+
+    def lower(self) -> ir.Function:
+        probe = self.inst.probe
+        if probe.predicate is not None:
+            cond = self.expr(probe.predicate)
+            body = self.new_block("body")
+            self.terminate(ir.Branch(cond=cond, then=body, otherwise=self.exit_block, span=probe.predicate.span))
+            self.block = body
+        self.stmts(probe.body)
+        self.terminate(ir.Jump(target=self.exit_block))
+        self.fn.blocks.append(self.exit_block)
+        return self.fn
+
+    def stmts(self, stmts: list[ast.Stmt]) -> None:
+        for stmt in stmts:
+            getattr(self, "stmt_" + type(stmt).__name__)(stmt)
+
+    def stmt_ExprStmt(self, stmt: ast.ExprStmt) -> None:
+        self.expr(stmt.expr)
+
+    def stmt_Return(self, stmt: ast.Return) -> None:
+        self.terminate(ir.Jump(target=self.exit_block, span=stmt.span))
+        self.block = self.new_block("dead")
+
+    def stmt_If(self, stmt: ast.If) -> None:
+        cond = self.expr(stmt.cond)
+        then = self.new_block("then")
+        after = ir.Block("")
+        otherwise = self.new_block("else") if stmt.otherwise is not None else after
+        self.terminate(ir.Branch(cond=cond, then=then, otherwise=otherwise, span=stmt.span))
+        self.block = then
+        self.stmts(stmt.then)
+        self.terminate(ir.Jump(target=after))
+        if stmt.otherwise is not None:
+            self.block = otherwise
+            self.stmts(stmt.otherwise)
+            self.terminate(ir.Jump(target=after))
+        after.label = f"endif{len(self.fn.blocks)}"
+        self.fn.blocks.append(after)
+        self.block = after
+
+    def stmt_Assign(self, stmt: ast.Assign) -> None:
+        target = stmt.target
+        if isinstance(target, ast.Variable):
+            slot = self.variable(target.name)
+            if stmt.op is None:
+                value = self.expr(stmt.value)
+            else:
+                old = self.emit(ir.LoadSlot(slot=slot, span=target.span))
+                value = self.arith(stmt.op, old, self.expr(stmt.value), slot.type, stmt.span)
+            self.emit(ir.StoreSlot(slot=slot, value=value, span=stmt.span))
+            return
+        decl = self.maps[target.name]
+        keys = self.keys(target)
+        value = stmt.value
+        if isinstance(value, ast.Call) and isinstance(self.type_of(value), Agg):
+            arg = self.expr(value.args[0]) if value.args else None
+            self.emit(ir.MapAggregate(map=decl, keys=keys, kind=value.name, value=arg, span=stmt.span))
+            return
+        if stmt.op is None:
+            new = self.expr(value)
+        else:
+            old = self.emit(ir.MapLookup(map=decl, keys=keys, span=target.span))
+            new = self.arith(stmt.op, old, self.expr(value), decl.value_type, stmt.span)
+        self.emit(ir.MapUpdate(map=decl, keys=keys, value=new, span=stmt.span))
+
+    def variable(self, name: str) -> ir.Slot:
+        if name not in self.variables:
+            self.variables[name] = self.new_slot(name, _storage_type(self.inst.variables[name]))
+        return self.variables[name]
+
+    def keys(self, ref: ast.MapRef) -> list[ir.Instr]:
+        return [self.expr(key) for key in ref.keys]
+
+    def arith(self, op: str, left: ir.Instr, right: ir.Instr, result, span) -> ir.Instr:
+        rtype = arith_result(result if isinstance(result, Int) else INT64, right.type)
+        return self.emit(ir.BinOp(op=op, left=left, right=right, type=rtype, span=span))
+
+    # ---------------------------------------------------------- expressions
+
+    def expr(self, e: ast.Expr) -> ir.Instr:
+        return getattr(self, "expr_" + type(e).__name__)(e)
+
+    def const(self, value: int, type_=INT64, span=None) -> ir.Instr:
+        return self.emit(ir.Const(value=value, type=type_, span=span or self.fn.span))
+
+    def expr_Integer(self, e: ast.Integer) -> ir.Instr:
+        return self.const(e.value, self.type_of(e), e.span)
+
+    def expr_String(self, e: ast.String) -> ir.Instr:
+        return self.emit(ir.StrConst(value=e.value.encode(), type=self.type_of(e), span=e.span))
+
+    def expr_Builtin(self, e: ast.Builtin) -> ir.Instr:
+        if e.name == "comm":
+            return self.emit(ir.Comm(span=e.span))
+        return self.emit(ir.Builtin(name=e.name, type=self.type_of(e), span=e.span))
+
+    def expr_Variable(self, e: ast.Variable) -> ir.Instr:
+        return self.emit(ir.LoadSlot(slot=self.variable(e.name), span=e.span))
+
+    def expr_MapRef(self, e: ast.MapRef) -> ir.Instr:
+        return self.emit(ir.MapLookup(map=self.maps[e.name], keys=self.keys(e), span=e.span))
+
+    def expr_Unary(self, e: ast.Unary) -> ir.Instr:
+        value = self.expr(e.operand)
+        if e.op == "!":
+            return self.emit(ir.Cmp(op="==", left=value, right=self.const(0, span=e.span), span=e.span))
+        if e.op == "-":
+            return self.emit(ir.BinOp(op="-", left=self.const(0, span=e.span), right=value, type=self.type_of(e), span=e.span))
+        return self.emit(ir.BinOp(op="^", left=value, right=self.const(-1, span=e.span), type=self.type_of(e), span=e.span))
+
+    def expr_Binary(self, e: ast.Binary) -> ir.Instr:
+        if e.op in ("&&", "||"):
+            return self.short_circuit(e)
+        left = self.expr(e.left)
+        right = self.expr(e.right)
+        if isinstance(left.type, Str):
+            eq = self.emit(ir.StrEq(left=left, right=right, span=e.span))
+            if e.op == "==":
+                return eq
+            return self.emit(ir.Cmp(op="==", left=eq, right=self.const(0, span=e.span), span=e.span))
+        if e.op in ("==", "!=", "<", ">", "<=", ">="):
+            signed = _int(left.type).signed and _int(right.type).signed
+            return self.emit(ir.Cmp(op=e.op, left=left, right=right, signed=signed, span=e.span))
+        return self.emit(ir.BinOp(op=e.op, left=left, right=right, type=self.type_of(e), span=e.span))
+
+    def truth(self, value: ir.Instr, span) -> ir.Instr:
+        return self.emit(ir.Cmp(op="!=", left=value, right=self.const(0, span=span), signed=False, span=span))
+
+    def short_circuit(self, e: ast.Binary) -> ir.Instr:
+        slot = self.new_slot("tmp", BOOL)
+        left = self.truth(self.expr(e.left), e.left.span)
+        self.emit(ir.StoreSlot(slot=slot, value=left, span=e.span))
+        rhs = self.new_block("rhs")
+        end = ir.Block("")
+        if e.op == "&&":
+            self.terminate(ir.Branch(cond=left, then=rhs, otherwise=end, span=e.span))
+        else:
+            self.terminate(ir.Branch(cond=left, then=end, otherwise=rhs, span=e.span))
+        self.block = rhs
+        right = self.truth(self.expr(e.right), e.right.span)
+        self.emit(ir.StoreSlot(slot=slot, value=right, span=e.span))
+        self.terminate(ir.Jump(target=end))
+        end.label = f"join{len(self.fn.blocks)}"
+        self.fn.blocks.append(end)
+        self.block = end
+        return self.emit(ir.LoadSlot(slot=slot, span=e.span))
+
+    def expr_Ternary(self, e: ast.Ternary) -> ir.Instr:
+        slot = self.new_slot("tmp", _storage_type(self.type_of(e)))
+        cond = self.expr(e.cond)
+        then, otherwise, end = self.new_block("then"), ir.Block(""), ir.Block("")
+        self.terminate(ir.Branch(cond=cond, then=then, otherwise=otherwise, span=e.span))
+        for block, branch in ((then, e.then), (otherwise, e.otherwise)):
+            if block is otherwise:
+                otherwise.label = f"else{len(self.fn.blocks)}"
+                self.fn.blocks.append(otherwise)
+            self.block = block
+            self.emit(ir.StoreSlot(slot=slot, value=self.expr(branch), span=branch.span))
+            self.terminate(ir.Jump(target=end))
+        end.label = f"join{len(self.fn.blocks)}"
+        self.fn.blocks.append(end)
+        self.block = end
+        return self.emit(ir.LoadSlot(slot=slot, span=e.span))
+
+    def expr_Cast(self, e: ast.Cast) -> ir.Instr:
+        return self.emit(ir.Cast(value=self.expr(e.operand), type=self.type_of(e), span=e.span))
+
+    def expr_IncDec(self, e: ast.IncDec) -> ir.Instr:
+        op = "+" if e.op == "++" else "-"
+        target = e.target
+        one = self.const(1, span=e.span)
+        if isinstance(target, ast.Variable):
+            slot = self.variable(target.name)
+            old = self.emit(ir.LoadSlot(slot=slot, span=e.span))
+            new = self.arith(op, old, one, slot.type, e.span)
+            self.emit(ir.StoreSlot(slot=slot, value=new, span=e.span))
+        else:
+            decl = self.maps[target.name]
+            keys = self.keys(target)
+            old = self.emit(ir.MapLookup(map=decl, keys=keys, span=e.span))
+            new = self.arith(op, old, one, decl.value_type, e.span)
+            self.emit(ir.MapUpdate(map=decl, keys=keys, value=new, span=e.span))
+        return new if e.prefix else old
+
+    def expr_FieldAccess(self, e: ast.FieldAccess) -> ir.Instr:
+        fld = self.inst.target.fields[e.field]
+        ftype = field_type(fld, self.inst.target.target[0])
+        if isinstance(ftype, Str):
+            return self.emit(ir.CtxStr(offset=fld.offset, type=ftype, span=e.span))
+        itype = ftype if isinstance(ftype, Int) else UINT64
+        return self.emit(ir.CtxLoad(offset=fld.offset, size=fld.size, type=itype, span=e.span))
+
+    def expr_Call(self, e: ast.Call) -> ir.Instr | None:
+        return getattr(self, "call_" + e.name)(e)
+
+    def call_str(self, e: ast.Call) -> ir.Instr:
+        arg = e.args[0]
+        addr = self.expr(arg)
+        if isinstance(addr.type, Str):
+            return addr
+        atype = self.type_of(arg)
+        user = atype.user if isinstance(atype, Ptr) else False
+        return self.emit(ir.ReadStr(addr=addr, user=user, type=self.type_of(e), span=e.span))
+
+    def call_printf(self, e: ast.Call) -> ir.Instr:
+        args = [self.expr(arg) for arg in e.args[1:]]
+        arg_types = [a.type if isinstance(a.type, Str) else Int(64, _int(a.type).signed) for a in args]
+        fields, end = layout.fields_for(arg_types, start=8)
+        decl = ir.PrintfDecl(fmt=e.args[0].value, arg_types=arg_types, fields=fields, size=end)
+        self.module.printfs.append(decl)
+        return self.emit(ir.Printf(index=len(self.module.printfs) - 1, decl=decl, args=args, span=e.span))
+
+    def call_exit(self, e: ast.Call) -> ir.Instr:
+        instr = self.emit(ir.Exit(span=e.span))
+        self.terminate(ir.Jump(target=self.exit_block, span=e.span))
+        self.block = self.new_block("dead")
+        return instr
+
+    def call_delete(self, e: ast.Call) -> ir.Instr:
+        ref = e.args[0]
+        return self.emit(ir.MapDelete(map=self.maps[ref.name], keys=self.keys(ref), span=e.span))
+
+
+def _int(t) -> Int:
+    return t if isinstance(t, Int) else UINT64
+
+
+def _storage_type(t):
+    """Slots hold 64-bit integers or string buffers."""
+    if isinstance(t, Str):
+        return t
+    return Int(64, _int(t).signed)

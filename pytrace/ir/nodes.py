@@ -1,0 +1,334 @@
+"""pytrace's own typed IR: one function per probe target, explicit map and
+helper operations, no AST left.
+
+    tracepoint:sched:sched_switch { @[comm] = count(); }
+lowers to
+    function probe_0 tracepoint:sched:sched_switch
+    entry:
+      %0 = comm                       :: string[16]
+      map_aggregate @ count [%0]
+      return
+
+Values are instructions; an instruction's operands are earlier values.
+Variables and temporaries that cross blocks live in `Slot`s (LLVM promotes
+them to registers), so the IR needs no phi nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pytrace.program import Field, ValueSpec
+from pytrace.sema.types import Int, Str
+from pytrace.source import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+
+# ------------------------------------------------------------------ storage
+
+
+@dataclass(eq=False)
+class Slot:
+    """A stack variable ($name, or a temporary) of one type."""
+
+    name: str
+    type: object  # Int | Str
+
+
+@dataclass(eq=False)
+class MapDecl:
+    """A map and the byte layout of its keys and values."""
+
+    name: str            # "@calls"
+    symbol: str          # the object's symbol for it
+    map_type: int
+    key_types: list      # pytrace types of the key parts ([] for scalar)
+    key_fields: list[Field]
+    key_size: int
+    value: ValueSpec
+    value_type: object   # Int | Str | Agg
+    max_entries: int = 4096
+
+
+@dataclass(eq=False)
+class PrintfDecl:
+    fmt: str
+    arg_types: list
+    fields: list[Field]  # offsets from the start of the record
+    size: int            # the whole record, id included
+
+
+# ------------------------------------------------------------- instructions
+
+
+@dataclass(eq=False)
+class Instr:
+    span: Span = _span()
+    type = None  # the value's type; None for instructions that make no value
+
+    @property
+    def operands(self) -> list["Instr"]:
+        return []
+
+
+@dataclass(eq=False)
+class Const(Instr):
+    value: int = 0
+    type: Int = Int()
+
+
+@dataclass(eq=False)
+class StrConst(Instr):
+    value: bytes = b""
+    type: Str = Str(1)
+
+
+@dataclass(eq=False)
+class Builtin(Instr):
+    """pid, tid, uid, gid, nsecs, elapsed, cpu, rand, cpid."""
+
+    name: str = ""
+    type: Int = Int(64, False)
+
+
+@dataclass(eq=False)
+class Comm(Instr):
+    type: Str = Str(16)
+
+
+@dataclass(eq=False)
+class CtxLoad(Instr):
+    """An integer field of the probe's context record (tracepoint args)."""
+
+    offset: int = 0
+    size: int = 8
+    type: Int = Int()
+
+
+@dataclass(eq=False)
+class CtxStr(Instr):
+    """A char array field of the context record, copied to a string."""
+
+    offset: int = 0
+    type: Str = Str(16)
+
+
+@dataclass(eq=False)
+class ReadStr(Instr):
+    """A NUL-terminated string read from an address (str())."""
+
+    addr: Instr = None
+    user: bool = False
+    type: Str = Str(64)
+
+    @property
+    def operands(self):
+        return [self.addr]
+
+
+@dataclass(eq=False)
+class BinOp(Instr):
+    """Integer arithmetic: + - * / % & | ^ << >> (signedness from `type`)."""
+
+    op: str = "+"
+    left: Instr = None
+    right: Instr = None
+    type: Int = Int()
+
+    @property
+    def operands(self):
+        return [self.left, self.right]
+
+
+@dataclass(eq=False)
+class Cmp(Instr):
+    """Integer comparison giving 0 or 1; `signed` picks the comparison."""
+
+    op: str = "=="
+    left: Instr = None
+    right: Instr = None
+    signed: bool = True
+    type: Int = Int(64, False)
+
+    @property
+    def operands(self):
+        return [self.left, self.right]
+
+
+@dataclass(eq=False)
+class StrEq(Instr):
+    """1 when two strings are equal (up to their first NUL), else 0."""
+
+    left: Instr = None
+    right: Instr = None
+    type: Int = Int(64, False)
+
+    @property
+    def operands(self):
+        return [self.left, self.right]
+
+
+@dataclass(eq=False)
+class Cast(Instr):
+    """Truncate an integer to `type`, then extend it back to 64 bits."""
+
+    value: Instr = None
+    type: Int = Int()
+
+    @property
+    def operands(self):
+        return [self.value]
+
+
+@dataclass(eq=False)
+class LoadSlot(Instr):
+    slot: Slot = None
+
+    def __post_init__(self):
+        self.type = self.slot.type
+
+
+@dataclass(eq=False)
+class StoreSlot(Instr):
+    slot: Slot = None
+    value: Instr = None
+
+    @property
+    def operands(self):
+        return [self.value]
+
+
+@dataclass(eq=False)
+class MapLookup(Instr):
+    """The value at a key, or zero (an empty string) when it is absent.
+    For per-CPU aggregations it is this CPU's count or sum."""
+
+    map: MapDecl = None
+    keys: list = field(default_factory=list)
+
+    def __post_init__(self):
+        vt = self.map.value_type
+        self.type = vt if isinstance(vt, (Int, Str)) else Int(64, self.map.value.signed)
+
+    @property
+    def operands(self):
+        return list(self.keys)
+
+
+@dataclass(eq=False)
+class MapUpdate(Instr):
+    map: MapDecl = None
+    keys: list = field(default_factory=list)
+    value: Instr = None
+
+    @property
+    def operands(self):
+        return list(self.keys) + [self.value]
+
+
+@dataclass(eq=False)
+class MapAggregate(Instr):
+    """count/sum/min/max/avg: update this CPU's value in place, creating
+    the element only when the key is new."""
+
+    map: MapDecl = None
+    keys: list = field(default_factory=list)
+    kind: str = "count"
+    value: Instr | None = None
+
+    @property
+    def operands(self):
+        return list(self.keys) + ([self.value] if self.value is not None else [])
+
+
+@dataclass(eq=False)
+class MapDelete(Instr):
+    map: MapDecl = None
+    keys: list = field(default_factory=list)
+
+    @property
+    def operands(self):
+        return list(self.keys)
+
+
+@dataclass(eq=False)
+class Printf(Instr):
+    """Send a printf record: id, then the arguments laid out by `decl`."""
+
+    index: int = 0
+    decl: PrintfDecl = None
+    args: list = field(default_factory=list)
+
+    @property
+    def operands(self):
+        return list(self.args)
+
+
+@dataclass(eq=False)
+class Exit(Instr):
+    """Send the exit record; the runtime stops tracing when it reads it."""
+
+
+# -------------------------------------------------------------- terminators
+
+
+@dataclass(eq=False)
+class Jump(Instr):
+    target: "Block" = None
+
+
+@dataclass(eq=False)
+class Branch(Instr):
+    cond: Instr = None
+    then: "Block" = None
+    otherwise: "Block" = None
+
+    @property
+    def operands(self):
+        return [self.cond]
+
+
+@dataclass(eq=False)
+class Return(Instr):
+    pass
+
+
+TERMINATORS = (Jump, Branch, Return)
+
+
+# ------------------------------------------------------------------ structure
+
+
+@dataclass(eq=False)
+class Block:
+    label: str
+    instrs: list[Instr] = field(default_factory=list)
+
+    @property
+    def terminator(self) -> Instr | None:
+        if self.instrs and isinstance(self.instrs[-1], TERMINATORS):
+            return self.instrs[-1]
+        return None
+
+
+@dataclass(eq=False)
+class Function:
+    """The code of one probe body at one attach target."""
+
+    name: str            # also its section in the object
+    kind: str            # begin | end | tracepoint | interval
+    probe_name: str
+    target: tuple
+    span: Span
+    blocks: list[Block] = field(default_factory=list)
+    slots: list[Slot] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Module:
+    functions: list[Function] = field(default_factory=list)
+    maps: list[MapDecl] = field(default_factory=list)
+    printfs: list[PrintfDecl] = field(default_factory=list)

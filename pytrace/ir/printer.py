@@ -1,0 +1,92 @@
+"""A deterministic text form of the IR, for `--dump ir` and golden tests.
+It verifies the module first, so every dump is also a check."""
+
+from __future__ import annotations
+
+from pytrace.ir import nodes as ir
+from pytrace.ir.verify import verify
+
+
+def format_module(module: ir.Module) -> str:
+    verify(module)
+    lines = []
+    for decl in module.maps:
+        keys = ", ".join(str(t) for t in decl.key_types)
+        lines.append(f"map {decl.name} {decl.symbol} key [{keys}] value {decl.value.kind}")
+    for index, decl in enumerate(module.printfs):
+        args = ", ".join(str(t) for t in decl.arg_types)
+        lines.append(f"printf {index} {decl.fmt!r} ({args})")
+    for fn in module.functions:
+        lines.append(_format_function(fn))
+    return "\n".join(lines) + "\n"
+
+
+def _format_function(fn: ir.Function) -> str:
+    names: dict[int, str] = {}
+    lines = [f"function {fn.name} {fn.probe_name}"]
+    lines += [f"  slot {slot.name} :: {slot.type}" for slot in fn.slots]
+    for block in fn.blocks:
+        lines.append(f"{block.label}:")
+        for instr in block.instrs:
+            text = _format_instr(instr, names)
+            if instr.type is not None:
+                names[id(instr)] = f"%{len(names)}"
+                text = f"{names[id(instr)]} = {text} :: {instr.type}"
+            lines.append("  " + text)
+    return "\n".join(lines)
+
+
+def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
+    def v(value):
+        return names.get(id(value), "?")
+
+    def keys(values):
+        return "[" + ", ".join(v(k) for k in values) + "]"
+
+    match instr:
+        case ir.Const(value=value):
+            return f"const {value}"
+        case ir.StrConst(value=value):
+            return f"str {value!r}"
+        case ir.Builtin(name=name):
+            return name
+        case ir.Comm():
+            return "comm"
+        case ir.CtxLoad(offset=offset, size=size):
+            return f"ctx_load +{offset} size {size}"
+        case ir.CtxStr(offset=offset):
+            return f"ctx_str +{offset}"
+        case ir.ReadStr(addr=addr, user=user):
+            return f"read_str {'user' if user else 'kernel'} {v(addr)}"
+        case ir.BinOp(op=op, left=left, right=right):
+            return f"{op} {v(left)}, {v(right)}"
+        case ir.Cmp(op=op, left=left, right=right, signed=signed):
+            return f"cmp{'' if signed else 'u'} {op} {v(left)}, {v(right)}"
+        case ir.StrEq(left=left, right=right):
+            return f"streq {v(left)}, {v(right)}"
+        case ir.Cast(value=value):
+            return f"cast {v(value)}"
+        case ir.LoadSlot(slot=slot):
+            return f"load {slot.name}"
+        case ir.StoreSlot(slot=slot, value=value):
+            return f"store {slot.name}, {v(value)}"
+        case ir.MapLookup(map=decl, keys=k):
+            return f"map_lookup {decl.name} {keys(k)}"
+        case ir.MapUpdate(map=decl, keys=k, value=value):
+            return f"map_update {decl.name} {keys(k)}, {v(value)}"
+        case ir.MapAggregate(map=decl, keys=k, kind=kind, value=value):
+            arg = f", {v(value)}" if value is not None else ""
+            return f"map_aggregate {decl.name} {kind} {keys(k)}{arg}"
+        case ir.MapDelete(map=decl, keys=k):
+            return f"map_delete {decl.name} {keys(k)}"
+        case ir.Printf(index=index, args=args):
+            return f"printf {index} " + ", ".join(v(a) for a in args)
+        case ir.Exit():
+            return "exit"
+        case ir.Jump(target=target):
+            return f"jump {target.label}"
+        case ir.Branch(cond=cond, then=then, otherwise=otherwise):
+            return f"branch {v(cond)}, {then.label}, {otherwise.label}"
+        case ir.Return():
+            return "return"
+    raise TypeError(f"no printer for {type(instr).__name__}")

@@ -1,0 +1,521 @@
+"""Type checking: every expression gets a type, every map a key and value type.
+
+    BEGIN { @sizes[1] = 10; @sizes["big"] = 20; }
+is rejected at `@sizes["big"]`: the map is keyed by int64 at its first use.
+
+A map's types come from all of its uses anywhere in the script, so the
+checker first walks the program quietly to learn them (a map may be read in
+one probe and assigned in a later one), then walks it again reporting
+errors. A probe body is checked once per attach target, because `args`
+differs between tracepoints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from pytrace import ast
+from pytrace.diagnostics import Diagnostics
+from pytrace.sema import builtins, probes
+from pytrace.sema.types import (
+    BOOL, INT64, INT_TYPE_NAMES, STRLEN, UINT64, VOID, Agg, Int, Ptr, Str,
+    arith_result, describe, is_int,
+)
+from pytrace.source import Span
+
+ARITH_OPS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"}
+COMPARE_OPS = {"==", "!=", "<", ">", "<=", ">="}
+LOGIC_OPS = {"&&", "||"}
+PRINTF_SPEC = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?"
+                         r"(?P<len>hh|h|ll|l|z|j)?(?P<conv>[diouxXcsp%])")
+
+
+class ArgsType:
+    """The type of `args` in a tracepoint probe: only `args.field` is a value."""
+
+    def __str__(self) -> str:
+        return "args"
+
+
+ARGS = ArgsType()
+
+
+@dataclass
+class MapInfo:
+    """A map's types as learned from its uses, and where each was set."""
+
+    name: str
+    keys: list | None = None
+    value: object = None
+    keys_span: Span | None = None
+    value_span: Span | None = None
+
+
+@dataclass
+class Instance:
+    """One probe body at one attach target, with its expression types."""
+
+    probe: ast.Probe
+    target: probes.AttachTarget
+    types: dict[int, object] = field(default_factory=dict)
+    variables: dict[str, object] = field(default_factory=dict)
+
+    def type_of(self, expr: ast.Expr):
+        return self.types[id(expr)]
+
+
+@dataclass
+class Checked:
+    program: ast.Program
+    instances: list[Instance]
+    maps: dict[str, MapInfo]
+
+
+def check(program: ast.Program, diags: Diagnostics) -> Checked:
+    """Resolve attach points and type the program; errors go to `diags`."""
+    instances = []
+    for probe in program.probes:
+        for ap in probe.attach_points:
+            for target in probes.resolve(ap.text, ap.span, diags):
+                instances.append(Instance(probe, target))
+    maps: dict[str, MapInfo] = {}
+    # Quiet passes learn map types from every use, then a final pass reports.
+    for final in (False, False, True):
+        reporter = _Reporter(diags if final else None)
+        for inst in instances:
+            inst.types.clear()
+            inst.variables.clear()
+            _Checker(inst, maps, reporter).check_probe()
+    return Checked(program, instances, maps)
+
+
+class _Reporter:
+    """Reports each distinct error once (a body checked for several targets
+    would otherwise repeat it), or nothing during the quiet passes."""
+
+    def __init__(self, diags: Diagnostics | None):
+        self.diags = diags
+        self.seen: set[tuple] = set()
+
+    @property
+    def final(self) -> bool:
+        return self.diags is not None
+
+    def error(self, span: Span, message: str, *hints: str) -> None:
+        if self.diags is None or (span, message) in self.seen:
+            return
+        self.seen.add((span, message))
+        self.diags.error(span, message, *hints)
+
+
+class _Checker:
+    def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter):
+        self.inst = inst
+        self.maps = maps
+        self.report = reporter
+        self.target = inst.target
+
+    # ------------------------------------------------------------ statements
+
+    def check_probe(self) -> None:
+        probe = self.inst.probe
+        if probe.predicate is not None:
+            self.expect_int(probe.predicate, "a predicate")
+        self.block(probe.body)
+
+    def block(self, stmts: list[ast.Stmt]) -> None:
+        for stmt in stmts:
+            getattr(self, "stmt_" + type(stmt).__name__)(stmt)
+
+    def stmt_ExprStmt(self, stmt: ast.ExprStmt) -> None:
+        self.expr(stmt.expr, statement=True)
+
+    def stmt_If(self, stmt: ast.If) -> None:
+        self.expect_int(stmt.cond, "an if condition")
+        self.block(stmt.then)
+        if stmt.otherwise is not None:
+            self.block(stmt.otherwise)
+
+    def stmt_Return(self, stmt: ast.Return) -> None:
+        pass
+
+    def stmt_Assign(self, stmt: ast.Assign) -> None:
+        target = stmt.target
+        if isinstance(target, ast.MapRef):
+            self.assign_map(stmt, target)
+        elif isinstance(target, ast.Variable):
+            self.assign_variable(stmt, target)
+        else:
+            self.report.error(target.span, "only a map (@name) or a variable ($name) can be assigned to")
+
+    def assign_map(self, stmt: ast.Assign, target: ast.MapRef) -> None:
+        keys = self.map_keys(target)
+        value = stmt.value
+        if isinstance(value, ast.Call) and value.name in builtins.AGGREGATIONS:
+            if stmt.op is not None:
+                self.report.error(stmt.span, f"{value.name}() cannot be used with '{stmt.op}='; write {target.name} = {value.name}(...)")
+                return
+            vtype = self.aggregation(value)
+        elif stmt.op is not None:
+            self.map_read(target, keys, target.span)
+            self.expect_int(value, f"'{stmt.op}=' on {target.name}")
+            vtype = INT64
+        else:
+            vtype = self.value_expr(value, f"the value of {target.name}")
+        self.types_set(target, vtype)
+        if vtype is not None:
+            self.unify_value(target, vtype, stmt.span)
+
+    def assign_variable(self, stmt: ast.Assign, target: ast.Variable) -> None:
+        known = self.inst.variables.get(target.name)
+        if stmt.op is not None:
+            if known is None:
+                self.report.error(target.span, f"undefined variable '{target.name}'", f"assign it first: {target.name} = ...")
+            self.expect_int(stmt.value, f"'{stmt.op}=' on {target.name}")
+            self.types_set(target, known)
+            return
+        vtype = self.value_expr(stmt.value, f"the value of {target.name}")
+        if vtype is None:
+            return
+        if known is not None and not _compatible(known, vtype):
+            self.report.error(stmt.value.span, f"{target.name} holds {describe(known)}; it cannot be assigned {describe(vtype)}")
+            return
+        if isinstance(known, Str) and isinstance(vtype, Str):
+            vtype = Str(max(known.size, vtype.size))
+        self.inst.variables[target.name] = vtype if known is None or isinstance(vtype, Str) else known
+        self.types_set(target, self.inst.variables[target.name])
+
+    def aggregation(self, call: ast.Call):
+        want = builtins.AGGREGATIONS[call.name]
+        if len(call.args) != want:
+            self.report.error(call.span, f"{call.name}() takes {_count(want, 'argument')}, got {len(call.args)}")
+            return None
+        if want == 0:
+            self.types_set(call, Agg("count", False))
+            return Agg("count", False)
+        arg = self.expect_int(call.args[0], f"the argument of {call.name}()")
+        signed = arg.signed if isinstance(arg, Int) else False
+        result = Agg(call.name, signed)
+        self.types_set(call, result)
+        return result
+
+    # --------------------------------------------------------------- maps
+
+    def map_keys(self, ref: ast.MapRef):
+        """Check a map's key expressions against its known key types."""
+        types = []
+        for key in ref.keys:
+            t = self.expr(key)
+            if t is None:
+                return None
+            if isinstance(t, (Int, Ptr)):
+                t = Int(64, t.signed if isinstance(t, Int) else False)
+            elif not isinstance(t, Str):
+                self.report.error(key.span, f"a map key must be an integer or a string, not {describe(t)}")
+                return None
+            types.append(t)
+        info = self.maps.setdefault(ref.name, MapInfo(ref.name))
+        if info.keys is None:
+            info.keys, info.keys_span = types, ref.span
+            return types
+        if not _same_shape(info.keys, types):
+            self.report.error(
+                ref.span,
+                f"{ref.name} is used with key {_keys_str(types)} here, but with key {_keys_str(info.keys)} at {info.keys_span}",
+                "a map must use the same number and kinds of keys everywhere",
+            )
+            return None
+        info.keys = [Str(max(a.size, b.size)) if isinstance(a, Str) else a for a, b in zip(info.keys, types)]
+        return info.keys
+
+    def unify_value(self, ref: ast.MapRef, vtype, span: Span) -> None:
+        info = self.maps.setdefault(ref.name, MapInfo(ref.name))
+        if info.value is None:
+            info.value, info.value_span = vtype, span
+            return
+        old = info.value
+        if isinstance(old, Agg) or isinstance(vtype, Agg):
+            if old == vtype or (isinstance(old, Agg) and isinstance(vtype, Agg) and old.kind == vtype.kind):
+                if isinstance(old, Agg) and vtype.signed and not old.signed:
+                    info.value = vtype
+                return
+        elif _compatible(old, vtype):
+            if isinstance(old, Str):
+                info.value = Str(max(old.size, vtype.size))
+            return
+        self.report.error(
+            span,
+            f"{ref.name} is assigned {_value_str(vtype)} here, but {_value_str(old)} at {info.value_span}",
+            "a map holds one kind of value everywhere",
+        )
+
+    def map_read(self, ref: ast.MapRef, keys, span: Span):
+        info = self.maps.get(ref.name)
+        value = info.value if info else None
+        if value is None:
+            if self.report.final:
+                self.report.error(span, f"map {ref.name} is read but never assigned")
+            return None
+        if isinstance(value, Agg):
+            if value.kind == "avg":
+                self.report.error(span, f"{ref.name} holds an avg() aggregation, which cannot be read in a probe")
+                return None
+            return Int(64, value.signed)
+        return value
+
+    # ---------------------------------------------------------- expressions
+
+    def expect_int(self, expr: ast.Expr, what: str):
+        t = self.expr(expr)
+        if t is not None and not is_int(t):
+            self.report.error(expr.span, f"{what} must be an integer, not {describe(t)}")
+            return None
+        return t
+
+    def value_expr(self, expr: ast.Expr, what: str):
+        """An expression whose value is stored: an integer or a string."""
+        t = self.expr(expr)
+        if t is None:
+            return None
+        if isinstance(t, Ptr):
+            return UINT64
+        if not isinstance(t, (Int, Str)):
+            self.report.error(expr.span, f"{what} must be an integer or a string, not {describe(t)}")
+            return None
+        return t
+
+    def types_set(self, expr: ast.Expr, t) -> None:
+        self.inst.types[id(expr)] = t
+
+    def expr(self, expr: ast.Expr, statement: bool = False):
+        t = getattr(self, "expr_" + type(expr).__name__)(expr, statement) if isinstance(expr, ast.Call) \
+            else getattr(self, "expr_" + type(expr).__name__)(expr)
+        self.types_set(expr, t)
+        return t
+
+    def expr_Integer(self, e: ast.Integer):
+        if e.value >= 1 << 64:
+            self.report.error(e.span, f"integer {e.value} does not fit in 64 bits")
+            return None
+        return UINT64 if e.value >= 1 << 63 else INT64
+
+    def expr_String(self, e: ast.String):
+        return Str(len(e.value.encode()) + 1)
+
+    def expr_Builtin(self, e: ast.Builtin):
+        if e.name in builtins.VARIABLES:
+            return builtins.VARIABLES[e.name]
+        if e.name == "args":
+            if self.target.kind != "tracepoint":
+                self.report.error(e.span, f"args is not available in a {self.target.name} probe")
+                return None
+            return ARGS
+        close = difflib.get_close_matches(e.name, list(builtins.VARIABLES) + ["args"], n=1)
+        hints = [f"did you mean '{close[0]}'?"] if close else []
+        self.report.error(e.span, f"unknown identifier '{e.name}'", *hints)
+        return None
+
+    def expr_Variable(self, e: ast.Variable):
+        t = self.inst.variables.get(e.name)
+        if t is None:
+            if self.report.final:
+                self.report.error(e.span, f"undefined variable '{e.name}'", f"assign it before use: {e.name} = ...")
+            return None
+        return t
+
+    def expr_MapRef(self, e: ast.MapRef):
+        keys = self.map_keys(e)
+        if keys is None and e.keys:
+            return None
+        return self.map_read(e, keys, e.span)
+
+    def expr_Unary(self, e: ast.Unary):
+        t = self.expect_int(e.operand, f"the operand of '{e.op}'")
+        if t is None:
+            return None
+        return BOOL if e.op == "!" else arith_result(t, t)
+
+    def expr_Binary(self, e: ast.Binary):
+        if e.op in ("==", "!=") :
+            a, b = self.expr(e.left), self.expr(e.right)
+            if a is None or b is None:
+                return None
+            if isinstance(a, Str) and isinstance(b, Str):
+                return BOOL
+            if is_int(a) and is_int(b):
+                return BOOL
+            self.report.error(e.span, f"cannot compare {describe(a)} with {describe(b)}")
+            return None
+        what = f"an operand of '{e.op}'"
+        a = self.expect_int(e.left, what)
+        b = self.expect_int(e.right, what)
+        if a is None or b is None:
+            return None
+        if e.op in COMPARE_OPS or e.op in LOGIC_OPS:
+            return BOOL
+        return arith_result(a, b)
+
+    def expr_Ternary(self, e: ast.Ternary):
+        self.expect_int(e.cond, "a ?: condition")
+        a, b = self.expr(e.then), self.expr(e.otherwise)
+        if a is None or b is None:
+            return None
+        if is_int(a) and is_int(b):
+            return arith_result(a, b)
+        if isinstance(a, Str) and isinstance(b, Str):
+            return Str(max(a.size, b.size))
+        self.report.error(e.span, f"the branches of ?: differ: {describe(a)} and {describe(b)}")
+        return None
+
+    def expr_Cast(self, e: ast.Cast):
+        self.expect_int(e.operand, f"a cast to {e.type_name}")
+        return INT_TYPE_NAMES.get(e.type_name, INT64)
+
+    def expr_IncDec(self, e: ast.IncDec):
+        target = e.target
+        if isinstance(target, ast.Variable):
+            t = self.expr_Variable(target)
+            self.types_set(target, t)
+            if t is not None and not is_int(t):
+                self.report.error(e.span, f"'{e.op}' needs an integer, but {target.name} holds {describe(t)}")
+                return None
+            return t
+        if isinstance(target, ast.MapRef):
+            keys = self.map_keys(target)
+            if keys is None and target.keys:
+                return None
+            self.types_set(target, INT64)
+            self.unify_value(target, INT64, e.span)
+            return INT64
+        self.report.error(e.span, f"'{e.op}' applies to a map or a variable")
+        return None
+
+    def expr_FieldAccess(self, e: ast.FieldAccess):
+        obj = self.expr(e.obj)
+        if obj is None:
+            return None
+        if obj is not ARGS:
+            self.report.error(e.span, f"{describe(obj)} has no fields")
+            return None
+        fld = self.target.fields.get(e.field)
+        if fld is None or fld.name.startswith("common_"):
+            names = [n for n in self.target.fields if not n.startswith("common_")]
+            close = difflib.get_close_matches(e.field, names, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"its fields: {', '.join(names)}"
+            self.report.error(e.span, f"{self.target.name} has no field '{e.field}'", hint)
+            return None
+        return field_type(fld, self.target.target[0])
+
+    def expr_Call(self, e: ast.Call, statement: bool = False):
+        name = e.name
+        if name in builtins.AGGREGATIONS:
+            self.report.error(e.span, f"{name}() must be assigned to a map, as in @x = {name}(...)")
+            return None
+        if name not in builtins.FUNCTIONS:
+            close = difflib.get_close_matches(name, builtins.ALL_CALLABLE, n=1)
+            hints = [f"did you mean '{close[0]}'?"] if close else []
+            self.report.error(e.name_span, f"unknown function '{name}'", *hints)
+            return None
+        result = getattr(self, "call_" + name)(e)
+        if result is VOID and not statement:
+            self.report.error(e.span, f"{name}() does not return a value")
+            return None
+        return result
+
+    def call_str(self, e: ast.Call):
+        if not 1 <= len(e.args) <= 2:
+            self.report.error(e.span, f"str() takes 1 or 2 arguments, got {len(e.args)}")
+            return None
+        t = self.expr(e.args[0])
+        if t is not None and not isinstance(t, (Ptr, Int, Str)):
+            self.report.error(e.args[0].span, f"str() reads a string from an address, not from {describe(t)}")
+        size = STRLEN
+        if len(e.args) == 2:
+            n = e.args[1]
+            self.expect_int(n, "the length given to str()")
+            if not isinstance(n, ast.Integer) or not 1 <= n.value <= STRLEN:
+                self.report.error(n.span, f"the length given to str() must be a number from 1 to {STRLEN}")
+            else:
+                size = n.value + 1 if n.value < STRLEN else STRLEN
+        return Str(size) if not isinstance(t, Str) else t
+
+    def call_exit(self, e: ast.Call):
+        if e.args:
+            self.report.error(e.span, "exit() takes no arguments")
+        return VOID
+
+    def call_delete(self, e: ast.Call):
+        if len(e.args) != 1 or not isinstance(e.args[0], ast.MapRef):
+            self.report.error(e.span, "delete() takes one map element, as in delete(@x[key])")
+            return VOID
+        ref = e.args[0]
+        self.map_keys(ref)
+        return VOID
+
+    def call_printf(self, e: ast.Call):
+        if not e.args or not isinstance(e.args[0], ast.String):
+            self.report.error(e.span, "printf() needs a format string literal as its first argument")
+            return VOID
+        fmt = e.args[0]
+        self.types_set(fmt, self.expr_String(fmt))
+        specs = [m for m in PRINTF_SPEC.finditer(fmt.value) if m.group("conv") != "%"]
+        stray = re.sub(PRINTF_SPEC, "", fmt.value)
+        if "%" in stray:
+            self.report.error(fmt.span, "printf format has an incomplete or unknown conversion after '%'",
+                              "supported: %d %i %u %x %X %o %s %c %p %%, with - 0 width .precision l ll")
+            return VOID
+        args = e.args[1:]
+        if len(specs) != len(args):
+            self.report.error(
+                e.span,
+                f"printf format expects {_count(len(specs), 'argument')}, but {len(args)} {'was' if len(args) == 1 else 'were'} given",
+            )
+        for spec, arg in zip(specs, args):
+            t = self.expr(arg)
+            if t is None:
+                continue
+            conv = spec.group("conv")
+            if conv == "s" and not isinstance(t, Str):
+                self.report.error(arg.span, f"printf %s needs a string, not {describe(t)}", "use str() to read a string from an address")
+            elif conv != "s" and not is_int(t):
+                self.report.error(arg.span, f"printf %{conv} needs an integer, not {describe(t)}")
+        for arg in args[len(specs):]:
+            self.expr(arg)
+        return VOID
+
+
+def field_type(fld, category: str):
+    """The pytrace type of a tracepoint field, from its C declaration."""
+    if fld.data_loc:
+        return Str(STRLEN)
+    if fld.array_len is not None and fld.type.startswith("char"):
+        return Str(fld.size)
+    if "*" in fld.type:
+        return Ptr(fld.type.rstrip("*").strip(), user=category == "syscalls")
+    if fld.size in (1, 2, 4, 8):
+        return Int(fld.size * 8, fld.signed)
+    return UINT64
+
+
+def _compatible(a, b) -> bool:
+    return (is_int(a) and is_int(b)) or (isinstance(a, Str) and isinstance(b, Str))
+
+
+def _same_shape(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(_compatible(x, y) for x, y in zip(a, b))
+
+
+def _keys_str(types: list) -> str:
+    return "[" + ", ".join(describe(t) for t in types) + "]" if types else "[] (no key)"
+
+
+def _value_str(t) -> str:
+    if isinstance(t, Agg):
+        return f"{t.kind}()"
+    return f"a value of type {describe(t)}"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -1,0 +1,93 @@
+"""The types of pytrace values, shared by semantic analysis, the IR and codegen.
+
+    $x = 1            -> int64
+    comm              -> string[16]
+    args->filename    -> pointer (user memory), read with str()
+    @c = count()      -> count (an aggregation: only a map value can be one)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Int:
+    bits: int = 64
+    signed: bool = True
+
+    def __str__(self) -> str:
+        return f"{'' if self.signed else 'u'}int{self.bits}"
+
+
+@dataclass(frozen=True)
+class Str:
+    """A NUL-padded string buffer of `size` bytes."""
+
+    size: int
+
+    def __str__(self) -> str:
+        return f"string[{self.size}]"
+
+
+@dataclass(frozen=True)
+class Ptr:
+    """An address, as `const char *` tracepoint fields are; `user` says
+    which address space `str()` must read it from."""
+
+    target: str
+    user: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.target} *"
+
+
+@dataclass(frozen=True)
+class Agg:
+    """An aggregation's value: count, sum, min, max, avg."""
+
+    kind: str
+    signed: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.kind}"
+
+
+@dataclass(frozen=True)
+class Void:
+    def __str__(self) -> str:
+        return "none"
+
+
+INT64 = Int(64, True)
+UINT64 = Int(64, False)
+BOOL = Int(64, False)
+VOID = Void()
+COMM = Str(16)
+STRLEN = 64  # bpftrace's default string size (BPFTRACE_STRLEN)
+
+INT_TYPE_NAMES = {
+    f"{prefix}int{bits}": Int(bits, prefix == "")
+    for bits in (8, 16, 32, 64)
+    for prefix in ("", "u")
+}
+
+
+def is_int(t: object) -> bool:
+    return isinstance(t, (Int, Ptr))
+
+
+def as_int(t: object) -> Int:
+    """The integer a value behaves as in arithmetic (pointers are u64)."""
+    if isinstance(t, Int):
+        return t
+    return UINT64
+
+
+def arith_result(a: object, b: object) -> Int:
+    """bpftrace does arithmetic in 64 bits; signed unless an operand is not."""
+    return Int(64, as_int(a).signed and as_int(b).signed)
+
+
+def describe(t: object) -> str:
+    return str(t) if t is not None else "unknown"

@@ -1,0 +1,58 @@
+"""Source text and positions in it.
+
+Every AST node, IR instruction and diagnostic carries a `Span`, so an error
+found in any stage can point at the script text that caused it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A script: its display name (a path, or "stdin" for -e and -) and text."""
+
+    name: str
+    text: str
+
+    def line(self, number: int) -> str:
+        """The text of 1-based line `number`, without its newline."""
+        lines = self.text.split("\n")
+        if 1 <= number <= len(lines):
+            return lines[number - 1].rstrip("\r")
+        return ""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A range of source text: 1-based lines and columns, end exclusive."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.col}"
+
+
+# For nodes made by the compiler itself (no text of their own).
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+def render_caret(source: SourceFile, span: Span) -> str:
+    """The source line of `span` and a line with `^~~~` under it.
+
+    A span that runs over several lines is underlined to the end of its
+    first line.
+    """
+    if span.line <= 0:
+        return ""
+    text = source.line(span.line).expandtabs(8)
+    start = max(span.col - 1, 0)
+    if span.end_line == span.line and span.end_col > span.col:
+        width = span.end_col - span.col
+    else:
+        width = max(len(text) - start, 1)
+    return f"{text}\n{' ' * start}^{'~' * (width - 1)}"
