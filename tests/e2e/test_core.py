@@ -1,0 +1,163 @@
+"""The core, end to end: real programs loaded into the running kernel,
+triggered by real workloads, checked by what pytrace printed."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+SLEEPER = r"""
+#include <unistd.h>
+int main(void) { for (int i = 0; i < 4000; i++) usleep(1000); return 0; }
+"""
+
+GETPPID_1000 = r"""
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) { for (int i = 0; i < 1000; i++) syscall(SYS_getppid); return 0; }
+"""
+
+WRITES = r"""
+#include <fcntl.h>
+#include <unistd.h>
+int main(void)
+{
+    static char buf[64];
+    int fd = open("/dev/null", O_WRONLY);
+    int sizes[] = {10, 20, 30, 40, 20};
+    for (int i = 0; i < 5; i++)
+        write(fd, buf, sizes[i]);
+    return 0;
+}
+"""
+
+
+def map_lines(stdout: str, name: str) -> list[tuple[str, int]]:
+    """(key, value) of every `@name[key]: value` line."""
+    found = []
+    for line in stdout.splitlines():
+        m = re.fullmatch(re.escape(name) + r"\[(.*)\]: (-?\d+)", line)
+        if m:
+            found.append((m.group(1), int(m.group(2))))
+    return found
+
+
+@pytest.mark.parametrize("body", ["{ @[comm] = count(); }", "< @[comm] = count(); >"], ids=["braces", "angles"])
+def test_headline_one_liner_counts_context_switches(body, build_c, run_pytrace):
+    sleeper = build_c(SLEEPER, name="ptsleeper")
+    workload = subprocess.Popen([str(sleeper)])
+    try:
+        result = run_pytrace(["-e", f"tracepoint:sched:sched_switch {body}"], timeout=30, sigint_after=2.5)
+    finally:
+        workload.kill()
+        workload.wait()
+    assert result.rc == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Attaching 1 probe..."
+    counts = map_lines(result.stdout, "@")
+    assert dict(counts).get("ptsleeper", 0) >= 100, result.stdout
+    values = [v for _, v in counts]
+    assert values == sorted(values), "bpftrace prints a count map sorted by value"
+    assert "Traceback" not in result.stderr
+
+
+def test_predicate_on_comm_counts_exactly(build_c, run_pytrace):
+    prog = build_c(GETPPID_1000, name="ppid1000")
+    script = 'tracepoint:syscalls:sys_enter_getppid /comm == "ppid1000"/ { @calls = count(); }'
+    rc, out, err = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert rc == 0, err
+    assert "@calls: 1000" in out.splitlines()
+
+
+def test_begin_printf_and_exit(run_pytrace):
+    rc, out, err = run_pytrace(["-e", 'BEGIN { printf("hello %d %s\\n", 42, "world"); exit(); }'], timeout=20)
+    assert rc == 0, err
+    assert out.splitlines()[:2] == ["Attaching 1 probe...", "hello 42 world"]
+
+
+def test_interval_exits_by_itself_after_five_ticks(run_pytrace):
+    script = "interval:ms:100 { @ticks = count(); if (@ticks == 5) { exit(); } }"
+    started = time.monotonic()
+    rc, out, err = run_pytrace(["-e", script], timeout=20)
+    elapsed = time.monotonic() - started
+    assert rc == 0, err
+    assert "@ticks: 5" in out.splitlines()
+    assert elapsed < 10
+
+
+def test_aggregations_over_known_write_sizes(build_c, run_pytrace):
+    prog = build_c(WRITES, name="ptwrites")
+    script = """
+    tracepoint:syscalls:sys_enter_write /pid == cpid/
+    {
+        @count = count();
+        @sum = sum(args->count);
+        @avg = avg(args->count);
+        @min = min(args->count);
+        @max = max(args->count);
+        @by_size[args->count] = count();
+    }
+    """
+    rc, out, err = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert rc == 0, err
+    lines = out.splitlines()
+    for expected in ("@count: 5", "@sum: 120", "@avg: 24", "@min: 10", "@max: 40"):
+        assert expected in lines
+    assert dict(map_lines(out, "@by_size")) == {"10": 1, "20": 2, "30": 1, "40": 1}
+    values = [v for _, v in map_lines(out, "@by_size")]
+    assert values == sorted(values)
+
+
+def test_syntax_error_points_at_line_and_column(run_pytrace):
+    rc, out, err = run_pytrace(["-e", "BEGIN { @x = count(; }"], timeout=20)
+    assert rc != 0
+    lines = err.splitlines()
+    assert lines[0].startswith("stdin:1:20: error:"), err
+    assert lines[1] == "BEGIN { @x = count(; }"
+    assert lines[2] == " " * 19 + "^"
+    assert "Traceback" not in err
+
+
+def test_map_type_error_points_at_the_conflicting_use(run_pytrace, tmp_path):
+    script = tmp_path / "bad.pt"
+    script.write_text('BEGIN\n{\n    @sizes[1] = 10;\n    @sizes["big"] = 20;\n}\n')
+    rc, out, err = run_pytrace([str(script)], timeout=20)
+    assert rc != 0
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{script}:4:5: error: @sizes"), err
+    assert lines[1] == '    @sizes["big"] = 20;'
+    assert lines[2].startswith("    ^")
+    assert "@sizes[" not in out
+
+
+def test_script_file_with_shebang_and_stdin(run_pytrace, tmp_path):
+    script = tmp_path / "hello.pt"
+    script.write_text('#!/usr/bin/env pytrace\nBEGIN { printf("from file\\n"); exit(); }\n')
+    rc, out, err = run_pytrace([str(script)], timeout=20)
+    assert rc == 0, err
+    assert "from file" in out.splitlines()
+    rc, out, err = run_pytrace(["-"], timeout=20, input='BEGIN { printf("from stdin\\n"); exit(); }')
+    assert rc == 0, err
+    assert "from stdin" in out.splitlines()
+
+
+def test_sigterm_prints_maps_and_runs_end(pytrace_cmd):
+    script = 'interval:ms:10 { @n = count(); } END { printf("bye\\n"); }'
+    proc = subprocess.Popen(
+        [*pytrace_cmd, "-e", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert "bye" in lines
+    n_line = next(i for i, line in enumerate(lines) if line.startswith("@n: "))
+    assert re.fullmatch(r"@n: [1-9]\d*", lines[n_line])
+    assert lines.index("bye") < n_line
