@@ -49,10 +49,11 @@ def render_caret(source: SourceFile, span: Span) -> str:
     """
     if span.line <= 0:
         return ""
-    text = source.line(span.line).expandtabs(8)
-    start = max(span.col - 1, 0)
+    raw = source.line(span.line)
+    start = len(raw[: span.col - 1].expandtabs(8))
     if span.end_line == span.line and span.end_col > span.col:
-        width = span.end_col - span.col
+        end = len(raw[: span.end_col - 1].expandtabs(8))
     else:
-        width = max(len(text) - start, 1)
-    return f"{text}\n{' ' * start}^{'~' * (width - 1)}"
+        end = len(raw.expandtabs(8))
+    width = max(end - start, 1)
+    return f"{raw.expandtabs(8)}\n{' ' * start}^{'~' * (width - 1)}"

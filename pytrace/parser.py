@@ -1,0 +1,430 @@
+"""Parse script text into an `ast.Program`.
+
+    kprobe:do_nanosleep /pid > 100/ { @[comm] = count(); }
+becomes
+    Program([Probe([AttachPoint("kprobe:do_nanosleep")],
+                   Binary(">", Builtin("pid"), Integer(100)),
+                   [Assign(MapRef("@", [Builtin("comm")]), Call("count", []))])])
+
+Lark builds a parse tree from grammar/pytrace.lark; `_ToAst` turns it into
+AST nodes, one method per grammar alias, each attaching a `Span`. Nothing of
+Lark (no `Tree`, no `Token`, no Lark exception) leaves this module: bad input
+raises `CompileError` holding one diagnostic that names the offending token
+in plain words, e.g. `syntax error: unexpected ";", expected ")"`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from lark import Token, Transformer_NonRecursive, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
+
+from pytrace import ast
+from pytrace.diagnostics import CompileError, Diagnostics
+from pytrace.grammar import make_parser
+from pytrace.source import NO_SPAN, SourceFile, Span
+
+
+def parse(source: SourceFile) -> ast.Program:
+    """The AST of a whole script; raises CompileError on a syntax error."""
+    return _parse(source, "program")
+
+
+def parse_expr(source: SourceFile) -> ast.Expr:
+    """The AST of a single expression (for tests and tools)."""
+    return _parse(source, "expr")
+
+
+class _SyntaxProblem(Exception):
+    """Raised inside the transformer for input the grammar accepts but the
+    language does not (`09`, `"\\q"`, `1 = 2`); becomes a diagnostic."""
+
+    def __init__(self, span: Span, message: str):
+        super().__init__(message)
+        self.span = span
+        self.message = message
+
+
+def _parse(source: SourceFile, start: str):
+    try:
+        tree = make_parser().parse(source.text, start=start)
+        try:
+            return _ToAst().transform(tree)
+        except VisitError as e:
+            raise e.orig_exc from None
+    except UnexpectedInput as e:
+        span, message = _describe_lark_error(e, source, start)
+    except _SyntaxProblem as e:
+        span, message = e.span, e.message
+    diags = Diagnostics(source)
+    diags.error(span, message)
+    raise CompileError(diags)
+
+
+# ------------------------------------------------------------------ positions
+
+
+def _meta_span(meta) -> Span:
+    if meta.empty:
+        return NO_SPAN
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _token_span(tok: Token) -> Span:
+    return Span(tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+# ------------------------------------------------------------ tree -> AST
+
+
+@v_args(meta=True)
+class _ToAst(Transformer_NonRecursive):
+    """One method per rule or `-> alias` in pytrace.lark. (The non-recursive
+    transformer, so a 5000-term `a + a + ...` does not hit Python's
+    recursion limit.)"""
+
+    def __default__(self, data, children, meta):
+        raise AssertionError(f"no AST builder for grammar rule {data!r}")
+
+    # probes
+
+    def program(self, meta, probes):
+        return ast.Program(probes, span=_meta_span(meta))
+
+    def probe(self, meta, children):
+        attach_points, predicate, body = children
+        return ast.Probe(attach_points, predicate, body, span=_meta_span(meta))
+
+    def attach_points(self, meta, tokens):
+        return [ast.AttachPoint(str(t), span=_token_span(t)) for t in tokens]
+
+    def predicate(self, meta, children):
+        expr, _endpred = children
+        return expr
+
+    # statements
+
+    def stmt_list(self, meta, stmts):
+        return list(stmts)
+
+    angle_list = stmt_list
+
+    def block(self, meta, children):
+        (stmts,) = children
+        return stmts
+
+    def expr_stmt(self, meta, children):
+        (expr,) = children
+        return ast.ExprStmt(expr, span=_meta_span(meta))
+
+    def assign(self, meta, children):
+        target, value = children
+        _check_assignable(target, "=")
+        return ast.Assign(target, value, span=_meta_span(meta))
+
+    def compound_assign(self, meta, children):
+        target, op, value = children
+        _check_assignable(target, str(op))
+        return ast.Assign(target, value, op=str(op)[:-1], span=_meta_span(meta))
+
+    def return_stmt(self, meta, children):
+        return ast.Return(span=_meta_span(meta))
+
+    def if_stmt(self, meta, children):
+        cond, then, otherwise = children
+        return ast.If(cond, then, otherwise, span=_meta_span(meta))
+
+    def else_branch(self, meta, children):
+        (branch,) = children
+        return branch if isinstance(branch, list) else [branch]
+
+    # expressions
+
+    def ternary(self, meta, children):
+        cond, then, otherwise = children
+        return ast.Ternary(cond, then, otherwise, span=_meta_span(meta))
+
+    def binary(self, meta, children):
+        left, op, right = children
+        return ast.Binary(str(op), left, right, span=_meta_span(meta))
+
+    def unary(self, meta, children):
+        op, operand = children
+        return ast.Unary(str(op), operand, span=_meta_span(meta))
+
+    def pre_incdec(self, meta, children):
+        op, target = children
+        _check_assignable(target, str(op))
+        return ast.IncDec(target, str(op), prefix=True, span=_meta_span(meta))
+
+    def post_incdec(self, meta, children):
+        target, op = children
+        _check_assignable(target, str(op))
+        return ast.IncDec(target, str(op), prefix=False, span=_meta_span(meta))
+
+    def cast(self, meta, children):
+        type_name, operand = children
+        return ast.Cast(type_name, operand, span=_meta_span(meta))
+
+    def cast_type(self, meta, children):
+        (tok,) = children
+        return str(tok)
+
+    def field(self, meta, children):
+        obj, name = children
+        return ast.FieldAccess(obj, str(name), arrow=False, span=_meta_span(meta))
+
+    def arrow_field(self, meta, children):
+        obj, name = children
+        return ast.FieldAccess(obj, str(name), arrow=True, span=_meta_span(meta))
+
+    def call(self, meta, children):
+        name, args = children
+        return ast.Call(str(name), args or [], span=_meta_span(meta), name_span=_token_span(name))
+
+    def args(self, meta, exprs):
+        return list(exprs)
+
+    def map(self, meta, children):
+        name, keys = children
+        return ast.MapRef(str(name), keys or [], span=_meta_span(meta))
+
+    def variable(self, meta, children):
+        (tok,) = children
+        return ast.Variable(str(tok), span=_token_span(tok))
+
+    def builtin(self, meta, children):
+        (tok,) = children
+        return ast.Builtin(str(tok), span=_token_span(tok))
+
+    def integer(self, meta, children):
+        (tok,) = children
+        return ast.Integer(_integer_value(tok), span=_token_span(tok))
+
+    def string(self, meta, children):
+        (tok,) = children
+        return ast.String(_unescape(tok), span=_token_span(tok))
+
+
+def _check_assignable(target: ast.Expr, op: str) -> None:
+    """Only maps and variables can be assigned or incremented."""
+    if not isinstance(target, (ast.MapRef, ast.Variable)):
+        raise _SyntaxProblem(
+            target.span, f'syntax error: "{op}" needs a map (@name) or a variable ($name)'
+        )
+
+
+# ------------------------------------------------------------------ literals
+
+
+def _integer_value(tok: Token) -> int:
+    """`123`, `1_000`, `0x1f`, and C octal `0755`."""
+    text = str(tok).replace("_", "")
+    if text[:2] in ("0x", "0X"):
+        return int(text[2:], 16)
+    if len(text) > 1 and text[0] == "0":
+        if any(d in "89" for d in text):
+            raise _SyntaxProblem(_token_span(tok), f'syntax error: invalid octal number "{tok}"')
+        return int(text[1:], 8)
+    return int(text, 10)
+
+
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a": "\a", "b": "\b",
+                   "f": "\f", "v": "\v"}
+_OCTAL = "01234567"
+_HEX = "0123456789abcdefABCDEF"
+
+
+def _unescape(tok: Token) -> str:
+    """The value of a string literal: C escapes resolved.
+
+    `\\xNN` and octal `\\NNN` give the character with that code (0-255); the
+    string cannot span lines, so a column in it is the token column + index.
+    """
+    raw = str(tok)[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        start = i
+        esc = raw[i + 1]  # the lexer guarantees a character after "\"
+        i += 2
+        if esc in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[esc])
+            continue
+        if esc in _OCTAL:
+            while i < len(raw) and i - start < 4 and raw[i] in _OCTAL:
+                i += 1
+            code = int(raw[start + 1 : i], 8)
+        elif esc == "x" and i < len(raw) and raw[i] in _HEX:
+            while i < len(raw) and i - start < 4 and raw[i] in _HEX:
+                i += 1
+            code = int(raw[start + 2 : i], 16)
+        else:
+            code = -1
+        if not 0 <= code <= 0xFF:
+            col = tok.column + 1 + start
+            raise _SyntaxProblem(
+                Span(tok.line, col, tok.line, col + i - start),
+                f'syntax error: invalid escape sequence "{raw[start:i]}" in string',
+            )
+        out.append(chr(code))
+    return "".join(out)
+
+
+# ------------------------------------------------------------- error wording
+#
+# Terminals are talked about by a key: their text for fixed tokens (`")"`,
+# `"if"`), their grammar name for the others (`NAME`). The sets below use
+# those keys, so they do not depend on the names Lark makes up for `"->"`.
+
+# What a user would call the non-fixed terminals in "expected ...".
+_PHRASES = {
+    "$END": "end of input",
+    "ATTACH_POINT": "an attach point",
+    "NAME": "an identifier",
+    "VAR": "a variable",
+    "MAP": "a map",
+    "INT": "a number",
+    "STRING": "a string",
+    "COMPOUND_ASSIGN": "an assignment operator",
+}
+# How an unexpected non-fixed token is shown: `identifier "foo"`.
+_TOKEN_KINDS = {
+    "ATTACH_POINT": "attach point",
+    "NAME": "identifier",
+    "VAR": "variable",
+    "MAP": "map",
+    "INT": "number",
+    "STRING": "string",
+    "COMPOUND_ASSIGN": "operator",
+}
+
+# Keys that can start an expression; together they read "an expression".
+_EXPR_START = {"INT", "STRING", "NAME", "VAR", "MAP", "(", "-", "!", "~", "++", "--",
+               "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+# What could extend a complete expression (or make it an assignment target).
+_CONTINUE_EXPR = {"||", "&&", "|", "^", "&", "==", "!=", "<", ">", "<=", ">=", "<<", ">>",
+                  "+", "-", "*", "/", "%", "++", "--", "?", ".", "->", "(", "[", "=",
+                  "COMPOUND_ASSIGN"}
+# What closes an open construct; `>` closes a `< >` body when it is not an operator.
+_CLOSERS = {")", "]", "}", "ENDPRED", ">"}
+_MAX_LISTED = 6
+
+
+def _describe_lark_error(e: UnexpectedInput, source: SourceFile, start: str) -> tuple[Span, str]:
+    """A span and plain-words message for a Lark syntax error."""
+    if isinstance(e, UnexpectedCharacters):
+        line, col = e.line, e.column
+        if e.char == '"':
+            # The lexer matches whole strings, so this one has no closing quote.
+            end = max(len(source.line(line)) + 1, col + 1)
+            return Span(line, col, line, end), "syntax error: unterminated string"
+        char = e.char if e.char.isprintable() else e.char.encode("unicode_escape").decode()
+        return Span(line, col, line, col + 1), f'syntax error: unexpected character "{char}"'
+    if isinstance(e, UnexpectedToken):
+        tok = e.token
+        if start == "program" and tok.type == "$END" and not getattr(e.state, "value_stack", True):
+            return _end_span(tok), "syntax error: no probes in the script"
+        if tok.type == "$END":
+            span, what = _end_span(tok), "end of input"
+        else:
+            span, what = _token_span(tok), _describe_token(tok)
+        message = f"syntax error: unexpected {what}"
+        wanted = _describe_expected(_expected_keys(e), _after_expression(e))
+        if wanted:
+            message += f", expected {wanted}"
+        return span, message
+    # UnexpectedEOF is only raised by Lark's other parsers; keep a fallback.
+    line, col = max(getattr(e, "line", 1), 1), max(getattr(e, "column", 1), 1)
+    return Span(line, col, line, col + 1), "syntax error"
+
+
+def _end_span(tok: Token) -> Span:
+    """Just after the last real token (Lark's $END borrows its position), so
+    the caret shows where something is missing; 1:1 for an empty script."""
+    if tok.end_line is None or tok.end_column is None:
+        return Span(1, 1, 1, 2)
+    return Span(tok.end_line, tok.end_column, tok.end_line, tok.end_column + 1)
+
+
+def _key(name: str) -> str:
+    term = _terminals_by_name().get(name)
+    if term is not None and isinstance(term.pattern, PatternStr):
+        return term.pattern.value
+    return name
+
+
+@functools.cache
+def _terminals_by_name() -> dict:
+    return {t.name: t for t in make_parser().terminals}
+
+
+def _describe_token(tok: Token) -> str:
+    key = _key(tok.type)
+    if key in _TOKEN_KINDS:
+        return f'{_TOKEN_KINDS[key]} "{tok}"' if key != "STRING" else f"string {tok}"
+    return f'"{tok}"'
+
+
+def _expected_keys(e: UnexpectedToken) -> set[str]:
+    """The terminals that could have come next. Lark's own `expected` is the
+    row of an LALR state shared with other contexts (it offers `]` inside a
+    call); feeding each candidate to a copy of the parser gives the exact set."""
+    try:
+        names = e.interactive_parser.accepts()
+    except (AttributeError, UnexpectedInput):  # no parser to replay: Lark's guess
+        names = set(e.expected or ())
+    return {_key(n) for n in names}
+
+
+# Parse-tree values that are (or end with) a complete expression.
+_EXPR_TREES = {"ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field",
+               "arrow_field", "call", "map", "variable", "builtin", "integer", "string"}
+_EXPR_END_KEYS = {"INT", "STRING", "NAME", "VAR", "MAP", ")", "]", "++", "--"}
+
+
+def _after_expression(e: UnexpectedToken) -> bool:
+    """Whether the parser had just read a complete expression when it failed."""
+    try:
+        top = e.state.value_stack[-1]
+    except (AttributeError, IndexError):
+        return False
+    if isinstance(top, Token):
+        return _key(top.type) in _EXPR_END_KEYS
+    return getattr(top, "data", None) in _EXPR_TREES
+
+
+def _describe_expected(keys: set[str], after_expr: bool) -> str:
+    """`")"`, `";" or "}"`, `an expression`: the likely omissions only.
+
+    After a complete expression, operators are possible but never what was
+    left out, so they are dropped. When something can be closed, only the
+    closers are named (for `f(a;` that is `")"`, not `","`), plus `;` if a
+    statement could end here. Otherwise expression starters fold into
+    "an expression".
+    """
+    keys = set(keys)
+    if after_expr:
+        keys -= _CONTINUE_EXPR
+    closers = keys & _CLOSERS
+    if closers:
+        keys = closers | (keys & {";"} if after_expr else set())
+    phrases = []
+    if len(keys & _EXPR_START) >= 3:
+        keys -= _EXPR_START
+        phrases.append("an expression")
+    quoted = sorted("/" if k == "ENDPRED" else k for k in keys if k not in _PHRASES)
+    items = [f'"{k}"' for k in quoted]
+    items += sorted(_PHRASES[k] for k in keys if k in _PHRASES) + phrases
+    if not items:
+        return "an operator" if after_expr else ""
+    if len(items) > _MAX_LISTED:
+        items = items[:_MAX_LISTED] + ["..."]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
