@@ -126,7 +126,17 @@ class ProbeSpec:
 @dataclass
 class PrintfSpec:
     """A printf call: its format (escapes resolved) and where each argument
-    sits in the record, after the 8-byte record id."""
+    sits in the record.
+
+    Record layout: bytes 0..8 hold the u64 record id
+    (RECORD_PRINTF_BASE + index of this PrintfSpec), and each arg's
+    `Field.offset` counts from the START of the record, id included, so
+    every offset is >= 8 (e.g. `printf("%d %s", pid, comm)`: args
+    [Field("int", 8, 8, signed=True), Field("str", 16, 16)], record 32
+    bytes). Ints are little-endian of 1, 2, 4 or 8 bytes; strings are
+    NUL-padded buffers. Args are in format order; gaps and trailing padding
+    are allowed.
+    """
 
     fmt: str
     args: list[Field] = field(default_factory=list)

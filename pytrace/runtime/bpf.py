@@ -1,0 +1,237 @@
+"""bpf() commands bcc does not wrap usefully, as plain functions.
+
+- `prog_load`: BPF_PROG_LOAD with a verifier log we keep. bcc_prog_load
+  would do the same, but prints the whole log plus hints to stderr whenever
+  a load fails, and the CLI has to say it in one sentence instead.
+- `prog_test_run`: BPF_PROG_TEST_RUN (no bcc wrapper), which runs BEGIN and
+  END programs once.
+
+Also the small facts about the machine the loader needs (possible CPUs,
+capabilities). Failures raise OSError(errno); callers turn them into
+`pytrace.runtime.errors` exceptions with context.
+"""
+
+from __future__ import annotations
+
+import ctypes as ct
+import errno as E
+import os
+
+from pytrace.runtime import libbcc
+
+BPF_PROG_LOAD = 5
+BPF_PROG_TEST_RUN = 10
+
+BPF_LOG_LEVEL1 = 1
+BPF_LOG_STATS = 4
+
+_INSN = 8
+LD_IMM64 = 0x18          # BPF_LD | BPF_DW | BPF_IMM
+PSEUDO_MAP_FD = 1
+
+
+class _ProgLoadAttr(ct.Structure):
+    """union bpf_attr, the BPF_PROG_LOAD part (up to log_true_size, 6.4+)."""
+
+    _fields_ = [
+        ("prog_type", ct.c_uint32),
+        ("insn_cnt", ct.c_uint32),
+        ("insns", ct.c_uint64),
+        ("license", ct.c_uint64),
+        ("log_level", ct.c_uint32),
+        ("log_size", ct.c_uint32),
+        ("log_buf", ct.c_uint64),
+        ("kern_version", ct.c_uint32),
+        ("prog_flags", ct.c_uint32),
+        ("prog_name", ct.c_char * 16),
+        ("prog_ifindex", ct.c_uint32),
+        ("expected_attach_type", ct.c_uint32),
+        ("prog_btf_fd", ct.c_uint32),
+        ("func_info_rec_size", ct.c_uint32),
+        ("func_info", ct.c_uint64),
+        ("func_info_cnt", ct.c_uint32),
+        ("line_info_rec_size", ct.c_uint32),
+        ("line_info", ct.c_uint64),
+        ("line_info_cnt", ct.c_uint32),
+        ("attach_btf_id", ct.c_uint32),
+        ("attach_prog_fd", ct.c_uint32),
+        ("core_relo_cnt", ct.c_uint32),
+        ("fd_array", ct.c_uint64),
+        ("core_relos", ct.c_uint64),
+        ("core_relo_rec_size", ct.c_uint32),
+        ("log_true_size", ct.c_uint32),
+    ]
+
+
+class _TestRunAttr(ct.Structure):
+    """union bpf_attr, the BPF_PROG_TEST_RUN part."""
+
+    _fields_ = [
+        ("prog_fd", ct.c_uint32),
+        ("retval", ct.c_uint32),
+        ("data_size_in", ct.c_uint32),
+        ("data_size_out", ct.c_uint32),
+        ("data_in", ct.c_uint64),
+        ("data_out", ct.c_uint64),
+        ("repeat", ct.c_uint32),
+        ("duration", ct.c_uint32),
+        ("ctx_size_in", ct.c_uint32),
+        ("ctx_size_out", ct.c_uint32),
+        ("ctx_in", ct.c_uint64),
+        ("ctx_out", ct.c_uint64),
+        ("flags", ct.c_uint32),
+        ("cpu", ct.c_uint32),
+        ("batch_size", ct.c_uint32),
+        ("_pad", ct.c_uint32),
+    ]
+
+
+def _sys_bpf(cmd: int, attr: ct.Structure) -> int:
+    ret = libbcc.syscall_bpf(_SYS_BPF, cmd, ct.addressof(attr), ct.sizeof(attr))
+    if ret < 0:
+        err = libbcc.errno()
+        raise OSError(err, os.strerror(err))
+    return ret
+
+
+_SYS_BPF = {"x86_64": 321, "aarch64": 280, "riscv64": 280, "ppc64le": 361, "s390x": 351}.get(
+    os.uname().machine, 321
+)
+
+
+class ProgLoadError(OSError):
+    """BPF_PROG_LOAD failed; `log` is the verifier log ("" if none), and
+    `log_true_size` the size the whole log needs (kernels >= 6.4, else 0)."""
+
+    def __init__(self, err: int, log: str, log_true_size: int = 0):
+        super().__init__(err, os.strerror(err))
+        self.log = log
+        self.log_true_size = log_true_size
+
+
+# The kernel keeps the END of a log that overflows the buffer (6.4+), which
+# is the part that says what is wrong; past _LOG_MAX we settle for that.
+_LOG_START = 1 << 18
+_LOG_MAX = 1 << 24
+
+
+def prog_load(prog_type: int, name: str, insns: bytes, *, log_level: int = 0,
+              license: bytes = b"GPL") -> tuple[int, str]:
+    """Load a program: (fd, log). The log is "" unless log_level was asked
+    for. On failure the load is retried with a verifier log (log level 1,
+    the buffer grown on ENOSPC) and ProgLoadError carries that log."""
+    try:
+        return _prog_load(prog_type, name, insns, log_level, 0 if not log_level else _LOG_START,
+                          license)
+    except ProgLoadError as first:
+        if first.errno == E.EPERM:
+            raise
+    size = _LOG_START
+    level = log_level | BPF_LOG_LEVEL1
+    while True:
+        try:
+            fd, _ = _prog_load(prog_type, name, insns, level, size, license)
+        except ProgLoadError as err:
+            if err.errno == E.ENOSPC and size < _LOG_MAX:
+                size = min(max(size * 4, err.log_true_size + 1), _LOG_MAX)
+                continue
+            raise
+        # It failed once and loads now (a transient failure): keep it.
+        return fd, ""
+
+
+def _prog_load(prog_type: int, name: str, insns: bytes, log_level: int, log_size: int,
+               license: bytes) -> tuple[int, str]:
+    if len(insns) % _INSN:
+        raise ValueError("instructions must be a multiple of 8 bytes")
+    code = ct.create_string_buffer(bytes(insns), len(insns))
+    lic = ct.create_string_buffer(license)
+    log = ct.create_string_buffer(log_size) if log_size else None
+    attr = _ProgLoadAttr()
+    attr.prog_type = prog_type
+    attr.insn_cnt = len(insns) // _INSN
+    attr.insns = ct.addressof(code)
+    attr.license = ct.addressof(lic)
+    if log is not None:
+        attr.log_level = log_level
+        attr.log_size = log_size
+        attr.log_buf = ct.addressof(log)
+    attr.prog_name = object_name(name).encode()
+    try:
+        fd = _sys_bpf(BPF_PROG_LOAD, attr)
+    except OSError as err:
+        text = log.value.decode(errors="replace") if log is not None else ""
+        raise ProgLoadError(err.errno, text, attr.log_true_size) from None
+    return fd, log.value.decode(errors="replace") if log is not None else ""
+
+
+def prog_test_run(prog_fd: int) -> int:
+    """Run a program once with an empty context (BEGIN/END): its return value."""
+    attr = _TestRunAttr()
+    attr.prog_fd = prog_fd
+    _sys_bpf(BPF_PROG_TEST_RUN, attr)
+    return attr.retval
+
+
+def patch_ld_imm64(insns: bytearray, index: int, value: int, *, map_fd: bool) -> None:
+    """Fill the ld_imm64 at instruction `index` (two 8-byte slots) with a map
+    fd (src_reg = BPF_PSEUDO_MAP_FD) or a 64-bit constant (src_reg = 0)."""
+    at = index * _INSN
+    if at + 2 * _INSN > len(insns) or insns[at] != LD_IMM64:
+        raise ValueError(f"instruction {index} is not an ld_imm64")
+    src = PSEUDO_MAP_FD if map_fd else 0
+    insns[at + 1] = (insns[at + 1] & 0x0F) | (src << 4)
+    value &= (1 << 64) - 1
+    insns[at + 4:at + 8] = (value & 0xFFFFFFFF).to_bytes(4, "little")
+    insns[at + 12:at + 16] = (value >> 32).to_bytes(4, "little")
+
+
+def object_name(name: str) -> str:
+    """A kernel object name (15 chars of [A-Za-z0-9_.]) for a map or probe."""
+    if name.startswith("@"):
+        name = "AT_" + name[1:]
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "_.") else "_" for c in name)
+    return cleaned[:15]
+
+
+def possible_cpus() -> int:
+    """How many CPUs per-CPU maps have a slot for (/sys/devices/system/cpu/possible)."""
+    with open("/sys/devices/system/cpu/possible") as f:
+        text = f.read().strip()
+    return parse_cpu_list(text)
+
+
+def parse_cpu_list(text: str) -> int:
+    """`0-3,5` -> 5: how many CPUs the list names (the kernel sizes per-CPU
+    values by num_possible_cpus(), a count, as libbpf does)."""
+    count = 0
+    for part in text.split(","):
+        part = part.strip()
+        if part:
+            low, _, high = part.partition("-")
+            count += int(high or low) - int(low) + 1
+    return count
+
+
+# Capability numbers (uapi linux/capability.h).
+CAP_SYS_ADMIN = 21
+CAP_PERFMON = 38
+CAP_BPF = 39
+
+
+def can_use_bpf() -> bool:
+    """Root, or CAP_SYS_ADMIN, or both CAP_BPF and CAP_PERFMON in effect."""
+    if os.geteuid() == 0:
+        return True
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    caps = int(line.split()[1], 16)
+                    break
+            else:
+                return False
+    except OSError:
+        return False
+    has = lambda cap: bool(caps >> cap & 1)  # noqa: E731
+    return has(CAP_SYS_ADMIN) or (has(CAP_BPF) and has(CAP_PERFMON))

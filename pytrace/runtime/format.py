@@ -1,0 +1,296 @@
+"""Values -> text, exactly as bpftrace 0.17 prints them. Pure: every function
+returns a string; only `session` writes.
+
+printf: a format is compiled once (`compile_printf`) into a Python %-format
+string, one `struct` unpacker for the record and a C conversion expression
+per argument, generated as one small function (see `Printf`), so printing a
+record is one unpack and one `%`:
+
+    "hello %d\\n", args [int at 8, 8 bytes]  ->  "hello %d\\n" % (low32(v0),)
+
+C semantics kept: integer arguments are 64-bit values, and a conversion
+without `l`/`ll` (or `j`, `z`, `t`) uses their low 32 bits (`h` 16, `hh` 8),
+so `printf("%u", -1)` prints 4294967295; `%p` prints `0x1000` or `(nil)`.
+
+Maps: `format_map(spec, entries)` with entries already decoded (see
+decode.py), e.g. `@x[1, abc]: 5`.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Callable, Iterable
+
+from pytrace.program import Field, MapSpec, PrintfSpec
+from pytrace.runtime.decode import c_string
+
+
+class FormatError(ValueError):
+    """A printf format that cannot be printed (the compiler should have
+    refused it; seeing this is a pytrace bug)."""
+
+
+# ---------------------------------------------------------------- printf
+
+_SPEC = re.compile(
+    r"%(?P<flags>[-+ #0]*)(?P<width>\d*)(?:\.(?P<prec>\d*))?"
+    r"(?P<length>hh|h|ll|l|j|z|t)?(?P<conv>[diouxXcsp%])"
+)
+_LENGTH_BITS = {None: 32, "hh": 8, "h": 16, "l": 64, "ll": 64, "j": 64, "z": 64, "t": 64}
+_INT_CODES = {(1, True): "b", (1, False): "B", (2, True): "h", (2, False): "H",
+              (4, True): "i", (4, False): "I", (8, True): "q", (8, False): "Q"}
+
+
+class Conversion:
+    """One `%...` of a format (not `%%`). A plain class: a dataclass costs
+    ~2 ms at import, and this module is on the start-up path."""
+
+    __slots__ = ("flags", "width", "precision", "length", "conv")
+
+    def __init__(self, flags: str, width: str, precision: str | None, length: str | None,
+                 conv: str):
+        self.flags = flags
+        self.width = width
+        self.precision = precision
+        self.length = length
+        self.conv = conv
+
+    def _astuple(self) -> tuple:
+        return (self.flags, self.width, self.precision, self.length, self.conv)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Conversion) and self._astuple() == other._astuple()
+
+    def __hash__(self) -> int:
+        return hash(self._astuple())
+
+    def __repr__(self) -> str:
+        return "Conversion(%r, %r, %r, %r, %r)" % self._astuple()
+
+
+def parse_format(fmt: str) -> list[str | Conversion]:
+    """A printf format as literal text and conversions, `%%` folded into text."""
+    pieces: list[str | Conversion] = []
+    text = []
+    pos = 0
+    while True:
+        at = fmt.find("%", pos)
+        if at < 0:
+            text.append(fmt[pos:])
+            break
+        text.append(fmt[pos:at])
+        m = _SPEC.match(fmt, at)
+        if m is None:
+            raise FormatError(f"unsupported printf conversion at {fmt[at:at + 6]!r} in {fmt!r}")
+        if m["conv"] == "%":
+            text.append("%")
+        else:
+            if text:
+                pieces.append("".join(text))
+                text = []
+            pieces.append(Conversion(m["flags"], m["width"], m["prec"], m["length"], m["conv"]))
+        pos = m.end()
+    if "".join(text):
+        pieces.append("".join(text))
+    return [p for p in pieces if p != ""]
+
+
+class Printf:
+    """A compiled printf: `render(record)` -> text. `record` is the whole
+    ring-buffer record, record id included (argument offsets count from it).
+
+    `render` is generated once per format as a small function with the
+    conversions inlined, e.g. for `"hello %d\\n"` of an i64 argument:
+
+        def render(rec):
+            v0, = _unpack(rec)
+            return _fmt % ((((v0 & 4294967295) ^ 2147483648) - 2147483648),)
+
+    (a call per argument would cost more than the formatting itself).
+    """
+
+    def __init__(self, spec: PrintfSpec):
+        self.fmt = spec.fmt
+        pieces = parse_format(spec.fmt)
+        convs = [p for p in pieces if isinstance(p, Conversion)]
+        if len(convs) != len(spec.args):
+            raise FormatError(
+                f"printf format {spec.fmt!r} has {len(convs)} conversions"
+                f" but {len(spec.args)} arguments"
+            )
+        # One unpack of the distinct fields in record order (two arguments
+        # may share a field); argument i is the unpacked value v<position[i]>.
+        fields = sorted(set(spec.args), key=lambda f: (f.offset, f.size))
+        unpack = _record_struct(fields).unpack_from
+        position = [fields.index(arg) for arg in spec.args]
+
+        namespace: dict = {"_unpack": unpack, "_cstr": c_string, "_ptr": _pointer,
+                           "_cint": _c_integer}
+        parts: list[str] = []
+        exprs: list[str] = []
+        convs_iter = iter(range(len(convs)))
+        for piece in pieces:
+            if isinstance(piece, str):
+                parts.append(piece.replace("%", "%%"))
+                continue
+            i = next(convs_iter)
+            pyspec, expr = _conversion(piece, spec.args[i], spec.fmt)
+            if "_c{i}" in expr:
+                namespace[f"_c{i}"] = piece
+            parts.append(pyspec)
+            exprs.append(expr.format(v=f"v{position[i]}", i=i))
+        namespace["_fmt"] = "".join(parts)
+        if fields:
+            names = ", ".join(f"v{n}" for n in range(len(fields)))
+            source = (f"def render(rec):\n    {names}, = _unpack(rec)\n"
+                      f"    return _fmt % ({', '.join(exprs)},)\n")
+        else:
+            source = "def render(rec):\n    return _text\n"
+            namespace["_text"] = namespace["_fmt"] % ()
+        exec(source, namespace)  # noqa: S102 - built from the fixed templates above
+        self.source = source
+        self.render: Callable[[bytes], str] = namespace["render"]
+
+
+def compile_printf(spec: PrintfSpec) -> Printf:
+    return Printf(spec)
+
+
+def _record_struct(fields: list[Field]) -> struct.Struct:
+    """One little-endian struct for the fields (sorted by offset), with pad
+    bytes for the gaps, starting at the record's first byte."""
+    code = ["<"]
+    pos = 0
+    for f in fields:
+        if f.offset < pos:
+            raise FormatError(f"overlapping printf arguments at offset {f.offset}")
+        if f.offset > pos:
+            code.append(f"{f.offset - pos}x")
+        if f.kind == "str":
+            code.append(f"{f.size}s")
+        elif f.kind == "int" and (f.size, f.signed) in _INT_CODES:
+            code.append(_INT_CODES[f.size, f.signed])
+        else:
+            raise FormatError(f"unsupported printf argument {f}")
+        pos = f.offset + f.size
+    return struct.Struct("".join(code))
+
+
+def _conversion(c: Conversion, arg: Field, fmt: str) -> tuple[str, str]:
+    """(Python %-spec, expression of the unpacked value `{v}`). `_c{i}` in
+    the expression names this Conversion object."""
+    if c.conv == "s":
+        flags = "-" if "-" in c.flags else ""
+        spec = f"%{flags}{c.width}{'' if c.precision is None else '.' + c.precision}s"
+        return spec, "_cstr({v})" if arg.kind == "str" else "{v}"
+    if arg.kind != "int":
+        raise FormatError(f"printf conversion %{c.conv} in {fmt!r} needs an integer argument")
+    bits = 64 if c.conv == "p" else _LENGTH_BITS[c.length]
+    signed = c.conv in "di"
+    value = _int_expr(arg, bits, signed)
+    if c.conv == "p":
+        flags = "-" if "-" in c.flags else ""
+        return f"%{flags}{c.width}s", f"_ptr({value})"
+    if c.conv == "c":
+        flags = "-" if "-" in c.flags else ""
+        return f"%{flags}{c.width}c", f"(({value}) & 255)"
+    if "#" in c.flags or c.precision == "0" or c.precision == "":
+        # Corners where Python's % differs from C (`%#o`, `%#x` of 0, `%.0d`
+        # of 0): format the C way, then pad as a string.
+        flags = "-" if "-" in c.flags else ""
+        return f"%{flags}{c.width}s", f"_cint({value}, _c{{i}})"
+    flags = c.flags
+    if not signed:
+        flags = flags.replace("+", "").replace(" ", "")
+    if c.precision is not None:
+        flags = flags.replace("0", "")   # C ignores 0 when a precision is given
+    conv = "d" if c.conv in "diu" else c.conv
+    prec = "" if c.precision is None else "." + c.precision
+    return f"%{flags}{c.width}{prec}{conv}", value
+
+
+def _int_expr(arg: Field, bits: int, signed: bool) -> str:
+    """An expression of `{v}` (the field's value) giving the C value of the
+    64-bit argument read with `bits` bits and `signed`."""
+    fits = arg.size * 8 < bits or (arg.size * 8 == bits and arg.signed == signed)
+    if fits and (arg.signed == signed or not arg.signed):
+        return "{v}"
+    mask = (1 << bits) - 1
+    if not signed:
+        return f"({{v}} & {mask})"
+    sign = 1 << (bits - 1)
+    return f"((({{v}} & {mask}) ^ {sign}) - {sign})"
+
+
+def _pointer(v: int) -> str:
+    v &= (1 << 64) - 1
+    return f"0x{v:x}" if v else "(nil)"
+
+
+def _c_integer(v: int, c: Conversion) -> str:
+    """An integer conversion with C's rules for `#` and precision (no width)."""
+    negative = v < 0
+    digits = {"o": "%o", "x": "%x", "X": "%X"}.get(c.conv, "%d") % abs(v)
+    if c.precision is not None:
+        prec = int(c.precision or 0)
+        if prec == 0 and v == 0:
+            digits = ""
+        digits = digits.rjust(prec, "0")
+    prefix = ""
+    if "#" in c.flags:
+        if c.conv == "o" and not digits.startswith("0"):
+            digits = "0" + digits
+        elif c.conv in "xX" and v != 0:
+            prefix = "0x" if c.conv == "x" else "0X"
+    sign = "-" if negative else ("+" if "+" in c.flags and c.conv in "di" else
+                                 (" " if " " in c.flags and c.conv in "di" else ""))
+    body = sign + prefix + digits
+    if "0" in c.flags and "-" not in c.flags and c.precision is None and c.width:
+        body = sign + prefix + digits.rjust(int(c.width) - len(sign) - len(prefix), "0")
+    return body
+
+
+# ------------------------------------------------------------------ maps
+
+_BY_VALUE = ("count", "sum", "int", "min", "max", "avg")
+
+
+def format_map(spec: MapSpec, entries: Iterable[tuple[tuple, int | str]]) -> str:
+    """A map's lines at exit, sorted as bpftrace 0.17 sorts them: by value
+    (ties by key) for count/sum/int/min/max/avg, by key otherwise.
+
+    bpftrace quirks kept: a map with no entries prints one empty line, and an
+    avg map is followed by one more empty line."""
+    assert spec.value is not None, "format_map of a map that is not printable"
+    kind = spec.value.kind
+    items = list(entries)
+    if kind in _BY_VALUE:
+        items.sort(key=lambda kv: (kv[1], _key_order(kv[0])))
+    else:
+        items.sort(key=lambda kv: _key_order(kv[0]))
+    lines = [f"{spec.name}{format_key(key, bool(spec.keys))}: {value}\n" for key, value in items]
+    if not items:
+        lines.append("\n")
+    if kind == "avg":
+        lines.append("\n")
+    return "".join(lines)
+
+
+def format_key(key: tuple, keyed: bool = True) -> str:
+    """`[1, abc]` (strings raw, no quotes); "" for a scalar map."""
+    if not keyed:
+        return ""
+    return "[" + ", ".join(str(k) for k in key) + "]"
+
+
+def _key_order(key: tuple) -> tuple:
+    # Mixed int/str positions cannot happen within one map; guard anyway.
+    return tuple((0, k, "") if isinstance(k, int) else (1, 0, k) for k in key)
+
+
+def format_exit(maps: Iterable[tuple[MapSpec, list[tuple[tuple, int | str]]]]) -> str:
+    """What bpftrace prints when it stops: two newlines, then every printable
+    map in name order."""
+    ordered = sorted((m for m in maps if m[0].printable), key=lambda m: m[0].name)
+    return "\n\n" + "".join(format_map(spec, entries) for spec, entries in ordered)

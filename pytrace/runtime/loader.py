@@ -1,0 +1,75 @@
+"""Relocate and load each probe's instructions.
+
+A probe's `insns` come from the compiler with placeholder ld_imm64s; each
+`Relocation` names what goes there:
+
+    insn 3: ld_imm64 r1, 0   reloc @calls     ->  ld_imm64 r1, map_fd(@calls)  (src_reg 1)
+    insn 7: ld_imm64 r2, 0   reloc CONST_CPID ->  ld_imm64 r2, 1234            (src_reg 0)
+"""
+
+from __future__ import annotations
+
+import errno as E
+import os
+
+from pytrace.program import CONST_CPID, CONST_START_NS, ProbeSpec
+from pytrace.runtime import bpf
+from pytrace.runtime.errors import LoadError, NeedRootError, VerifierError
+
+
+class Program:
+    """A loaded probe program: its spec and fd (and the verifier's stats
+    line when asked for)."""
+
+    def __init__(self, spec: ProbeSpec, fd: int, log: str = ""):
+        self.spec = spec
+        self.fd = fd
+        self.log = log
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) -> bytes:
+    """The probe's instructions with every relocation filled in."""
+    insns = bytearray(probe.insns)
+    for reloc in probe.relocations:
+        if reloc.symbol in map_fds:
+            value, is_map = map_fds[reloc.symbol], True
+        elif reloc.symbol in consts:
+            value, is_map = consts[reloc.symbol], False
+        else:
+            raise LoadError(
+                f"probe {probe.name} refers to unknown symbol {reloc.symbol!r} (a pytrace bug)."
+            )
+        try:
+            bpf.patch_ld_imm64(insns, reloc.insn, value, map_fd=is_map)
+        except ValueError as err:
+            raise LoadError(
+                f"probe {probe.name}: relocation of {reloc.symbol!r} at instruction"
+                f" {reloc.insn}: {err} (a pytrace bug)."
+            ) from None
+    return bytes(insns)
+
+
+def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int,
+         source_name: str = "", verbose: bool = False) -> Program:
+    """Relocate and load one probe; raise VerifierError / LoadError."""
+    insns = relocate(probe, map_fds, {CONST_CPID: cpid, CONST_START_NS: start_ns})
+    try:
+        fd, log = bpf.prog_load(probe.prog_type, probe.function or probe.name, insns,
+                                log_level=bpf.BPF_LOG_STATS if verbose else 0)
+    except bpf.ProgLoadError as err:
+        if err.errno == E.EPERM:
+            if not bpf.can_use_bpf():
+                raise NeedRootError() from None
+            raise LoadError(
+                f"the kernel refused to load probe {probe.name} (EPERM): BPF programs of"
+                " this type may be blocked by kernel lockdown or a security policy."
+            ) from None
+        if err.log or err.errno in (E.EACCES, E.EINVAL, E.ENOSPC):
+            raise VerifierError(probe, err.errno, err.log, source_name) from None
+        raise LoadError(f"cannot load probe {probe.name}: {os.strerror(err.errno)}.") from None
+    return Program(probe, fd, log)

@@ -1,0 +1,346 @@
+"""Run a compiled program: the whole life of a trace, as bpftrace 0.17 runs it.
+
+    Attaching N probes...         banner (before anything is loaded)
+    fork the -c command, held     (its pid is the load-time constant cpid)
+    create maps, load programs    (relocations patched; verifier log kept)
+    run BEGIN (BPF_PROG_TEST_RUN), print its records
+    attach the other probes, release the -c command
+    loop: epoll(ring buffer, signal pipe, child pidfd) -> print records
+    stop: detach, run END, print records, "\\n\\n", then every map
+    teardown in reverse order, on every path (an ExitStack)
+
+The loop stops on exit(), SIGINT/SIGTERM (checked after every wake-up, so a
+signal is never lost), or when the -c command exits (after a last drain).
+
+Importing this module loads no C library: the kernel-facing modules are
+imported by `run()`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+
+from pytrace.program import RINGBUF_NAME, CompiledProgram
+from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure
+
+TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~6 ms to import
+if TYPE_CHECKING:
+    from contextlib import ExitStack
+    from typing import TextIO
+
+
+# The ValueSpec kinds this runtime knows how to merge and print.
+VALUE_KINDS = ("count", "sum", "min", "max", "avg", "int", "str")
+
+
+@dataclass
+class RunOptions:
+    command: list[str] | None = None          # -c 'CMD ARGS', already split
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    verbose: bool = False                     # -v: verifier statistics on `err`
+    err: TextIO | None = None                 # where -v notes go (None: sys.stderr)
+
+
+def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
+    """Load, attach and run `program` until it stops; print its output and
+    maps on `options.out`. Returns the exit code (0). Raises a
+    `RuntimeFailure` (one-sentence message) when the trace cannot run."""
+    from pytrace.runtime.bpf import can_use_bpf
+    from pytrace.runtime.format import FormatError, compile_printf
+
+    options = options or RunOptions()
+    if not can_use_bpf():
+        raise NeedRootError()
+    try:
+        printfs = [compile_printf(p) for p in program.printfs]
+    except FormatError as err:
+        raise LoadError(f"{err} (a pytrace bug).") from None
+    for spec in program.maps:
+        if spec.value is not None and spec.value.kind not in VALUE_KINDS:
+            raise LoadError(
+                f"map {spec.name} has a value kind pytrace cannot print ({spec.value.kind!r});"
+                " this is a pytrace bug."
+            )
+
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        # Signals first: from here on SIGINT/SIGTERM stop the trace cleanly.
+        stop = stack.enter_context(_StopSignals())
+        out = options.out
+        n = program.attached_count
+        out.write(f"Attaching {n} probe{'' if n == 1 else 's'}...\n")
+        out.flush()
+        return _Session(program, options, printfs, stack, stop).run()
+
+
+class _Session:
+    def __init__(self, program: CompiledProgram, options: RunOptions, printfs,
+                 stack: ExitStack, stop: _StopSignals):
+        self.program = program
+        self.options = options
+        self.out = options.out
+        self.printfs = printfs
+        self.stack = stack
+        self.stop = stop
+
+    def run(self) -> int:
+        from pytrace.runtime import attach, bpf, loader
+        from pytrace.runtime.events import RecordHandler, RingBuffer
+        from pytrace.runtime.maps import Map
+
+        program, stack, stop = self.program, self.stack, self.stop
+        child = None
+        if self.options.command:
+            child = _HeldChild(self.options.command)
+            stack.callback(child.reap)
+
+        ncpus = bpf.possible_cpus()
+        maps: list[Map] = []
+        for spec in program.maps:
+            m = Map(spec, ncpus)
+            stack.callback(m.close)
+            maps.append(m)
+        map_fds = {m.spec.symbol: m.fd for m in maps}
+        self.ring = None
+        for m in maps:
+            if RINGBUF_NAME in (m.spec.symbol, m.spec.name):
+                self.ring = RingBuffer(m.fd)
+                stack.callback(self.ring.close)
+        self.handler = RecordHandler(self.printfs)
+
+        start_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        programs = []
+        for probe in program.probes:
+            prog = loader.load(
+                probe, map_fds, cpid=child.pid if child else 0, start_ns=start_ns,
+                source_name=program.source_name, verbose=self.options.verbose,
+            )
+            stack.callback(prog.close)
+            programs.append(prog)
+            if self.options.verbose:
+                stats = "; ".join(ln.strip() for ln in prog.log.splitlines() if ln.strip())
+                self._note(f"{probe.name}: {stats or 'loaded'}")
+
+        for prog in programs:
+            if prog.spec.kind == "begin" and not self.handler.exit_seen:
+                attach.run_once(prog)
+                self._drain()
+
+        attachments = []
+        if not self.handler.exit_seen and not stop.requested:
+            for prog in programs:
+                if prog.spec.kind not in ("begin", "end"):
+                    a = attach.attach(prog)
+                    stack.callback(a.close)
+                    attachments.append(a)
+            if child:
+                child.release()
+            self._loop(child)
+
+        for a in attachments:
+            a.close()
+        if child:
+            child.terminate()
+        self._drain()
+        self.handler.resume()
+        for prog in programs:
+            if prog.spec.kind == "end":
+                attach.run_once(prog)
+                self._drain()
+
+        from pytrace.runtime.format import format_exit
+
+        self.out.write(format_exit((m.spec, m.entries()) for m in maps if m.spec.printable))
+        self.out.flush()
+        return 0
+
+    def _loop(self, child: _HeldChild | None) -> None:
+        import select
+
+        ep = select.epoll()
+        self.stack.callback(ep.close)
+        if self.ring is not None:
+            ep.register(self.ring.fd, select.EPOLLIN)
+        ep.register(self.stop.fd, select.EPOLLIN)
+        if child:
+            ep.register(child.pidfd, select.EPOLLIN)
+        stop = self.stop
+        while not stop.requested:
+            child_exited = False
+            for fd, _ in ep.poll():
+                if fd == stop.fd:
+                    stop.read_pipe()
+                elif child and fd == child.pidfd:
+                    child_exited = True
+            self._drain(once=True)
+            if self.handler.exit_seen or child_exited:
+                break
+
+    def _drain(self, once: bool = False) -> None:
+        """Print the pending records: one batch, or (once=False) all of them."""
+        ring = self.ring
+        if ring is None:
+            return
+        wrote = False
+        while True:
+            records = ring.read()
+            text = self.handler.handle(records)
+            if text:
+                self.out.write(text)
+                wrote = True
+            if once or len(records) < ring.BATCH:
+                break
+        if wrote:
+            self.out.flush()
+
+    def _note(self, text: str) -> None:
+        err = self.options.err or sys.stderr
+        err.write(text + "\n")
+        err.flush()
+
+
+class _StopSignals:
+    """SIGINT/SIGTERM request a stop. The handlers set a flag, and the
+    signal's number also lands in a pipe (signal.set_wakeup_fd) that the event
+    loop polls, so a signal wakes the loop whenever it arrives. Outside the
+    main thread signals cannot be caught; the pipe then just stays quiet."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.requested = False
+        self._saved: list = []
+        self._saved_wakeup = None
+        self.fd = -1
+        self._w = -1
+
+    def _handler(self, signum, frame) -> None:
+        self.requested = True
+
+    def __enter__(self) -> _StopSignals:
+        self.fd, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            # Handlers before the wakeup fd: a signal in between sets the
+            # flag, which the loop checks before it first waits.
+            for sig in self.SIGNALS:
+                self._saved.append((sig, signal.signal(sig, self._handler)))
+            self._saved_wakeup = signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
+        except ValueError:  # not the main thread: no signals, a quiet pipe
+            pass
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def read_pipe(self) -> None:
+        try:
+            data = os.read(self.fd, 4096)
+        except BlockingIOError:
+            return
+        if any(b in self.SIGNALS for b in data):
+            self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self._saved_wakeup is not None:
+            signal.set_wakeup_fd(self._saved_wakeup)
+            self._saved_wakeup = None
+        for sig, old in reversed(self._saved):
+            signal.signal(sig, old)
+        self._saved.clear()
+        if self.fd >= 0:
+            os.close(self.fd)
+            os.close(self._w)
+            self.fd = self._w = -1
+
+
+class _HeldChild:
+    """The -c command, forked at once (so its pid is known when the programs
+    are loaded) but blocked reading a pipe until `release()`; closing the pipe
+    instead makes it exit quietly without running the command."""
+
+    def __init__(self, argv: list[str]):
+        path = _find_executable(argv[0])
+        r, w = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            try:
+                try:
+                    signal.set_wakeup_fd(-1)
+                    for sig in (signal.SIGINT, signal.SIGTERM):
+                        signal.signal(sig, signal.SIG_DFL)
+                except ValueError:
+                    pass
+                os.close(w)
+                if os.read(r, 1) == b"x":
+                    os.close(r)
+                    os.execv(path, argv)
+            except BaseException as err:  # noqa: BLE001
+                try:
+                    os.write(2, f"pytrace: cannot run {argv[0]}: {err}\n".encode())
+                finally:
+                    os._exit(127)
+            os._exit(0)
+        os.close(r)
+        self.pid = pid
+        self._go = w
+        self.released = False
+        self.reaped = False
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except OSError as err:
+            os.close(w)  # the child exits without running the command
+            os.waitpid(pid, 0)
+            raise RuntimeFailure(f"cannot watch the -c command: pidfd_open failed ({err.strerror}).")
+
+    def release(self) -> None:
+        os.write(self._go, b"x")
+        os.close(self._go)
+        self._go = -1
+        self.released = True
+
+    def _exited(self, timeout: float = 0) -> bool:
+        import select
+
+        p = select.poll()
+        p.register(self.pidfd, select.POLLIN)
+        return bool(p.poll(timeout * 1000))
+
+    def terminate(self) -> None:
+        """Stop the command if it still runs (bpftrace does, when the trace ends first)."""
+        if self.released and not self._exited():
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def reap(self) -> None:
+        if self.reaped:
+            return
+        if self._go >= 0:
+            os.close(self._go)  # never released: it exits without running the command
+            self._go = -1
+        else:
+            self.terminate()
+        if not self._exited(2.0):
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os.waitpid(self.pid, 0)
+        os.close(self.pidfd)
+        self.reaped = True
+
+
+def _find_executable(name: str) -> str:
+    import shutil
+
+    path = name if "/" in name else shutil.which(name)
+    if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
+        raise RuntimeFailure(f"cannot run the -c command: {name!r} is not an executable file"
+                             + ("." if "/" in name else " found in PATH."))
+    return path

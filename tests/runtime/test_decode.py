@@ -1,0 +1,146 @@
+"""decode.py, relocation patching and error messages, without a kernel."""
+
+from __future__ import annotations
+
+import errno
+import struct
+
+import pytest
+
+from bpf_asm import Asm, hello_program, p64
+from pytrace.program import CONST_CPID, CONST_START_NS, Field, RINGBUF_NAME, ValueSpec
+from pytrace.runtime import bpf, loader
+from pytrace.runtime.decode import c_div, c_string, cpu_slots, decode_key, merge_value
+from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure, VerifierError
+
+
+def slot(*words: int) -> bytes:
+    return b"".join(p64(w) for w in words)
+
+
+def test_decode_key_int_and_str():
+    fields = [Field("int", 0, 8, signed=True), Field("int", 8, 4), Field("str", 12, 8)]
+    raw = p64(-1) + struct.pack("<I", 0xFFFFFFFF) + b"ab\0junk!"
+    assert decode_key(fields, raw) == (-1, 0xFFFFFFFF, "ab")
+    assert decode_key([], b"\0" * 8) == ()
+
+
+def test_c_string():
+    assert c_string(b"comm\0\0\0") == "comm"
+    assert c_string(b"full") == "full"
+    assert c_string(b"\xff\0") == "\ufffd"
+
+
+def test_cpu_slots_round_up_to_8():
+    buf = b"AAAA\0\0\0\0BBBB\0\0\0\0CCCC\0\0\0\0"
+    assert cpu_slots(buf, 4, 3) == [b"AAAA", b"BBBB", b"CCCC"]
+
+
+def test_merge_count_and_sum():
+    assert merge_value(ValueSpec("count", 8), [slot(2), slot(3)]) == 5
+    assert merge_value(ValueSpec("sum", 8, signed=True), [slot(-5), slot(2)]) == -3
+    assert merge_value(ValueSpec("sum", 8, signed=False), [slot(2**64 - 1), slot(2)]) == 1
+
+
+def test_merge_min_max_ignore_unset_cpus():
+    unset = slot(0, 0)
+    assert merge_value(ValueSpec("min", 16), [slot(-3, 1), unset, slot(4, 1)]) == -3
+    assert merge_value(ValueSpec("max", 16), [slot(-3, 1), unset, slot(-9, 1)]) == -3
+    assert merge_value(ValueSpec("max", 16), [slot(-3, 1), slot(100, 0)]) == -3
+    assert merge_value(ValueSpec("min", 16), [unset, unset]) == 0
+
+
+def test_merge_avg_truncates_toward_zero():
+    # bpftrace 0.17: @a[1] = avg(-7); @a[1] = avg(2)  ->  @a[1]: -2
+    assert merge_value(ValueSpec("avg", 16), [slot(1, -7), slot(1, 2)]) == -2
+    assert merge_value(ValueSpec("avg", 16), [slot(2, 7), slot(0, 0)]) == 3
+    assert merge_value(ValueSpec("avg", 16), [slot(0, 0)]) == 0
+    assert c_div(-7, 2) == -3 and c_div(7, -2) == -3 and c_div(7, 2) == 3
+
+
+def test_merge_int_and_str():
+    assert merge_value(ValueSpec("int", 8, signed=True), [p64(-4)]) == -4
+    assert merge_value(ValueSpec("int", 8, signed=False), [p64(-4)]) == 2**64 - 4
+    assert merge_value(ValueSpec("int", 4, signed=True), [struct.pack("<i", -2)]) == -2
+    assert merge_value(ValueSpec("str", 16), [b"hi\0".ljust(16, b"\0")]) == "hi"
+
+
+def test_parse_cpu_list():
+    assert bpf.parse_cpu_list("0") == 1
+    assert bpf.parse_cpu_list("0-1\n") == 2
+    assert bpf.parse_cpu_list("0-3,5,8-9") == 7
+
+
+def test_object_name():
+    assert bpf.object_name("@calls") == "AT_calls"
+    assert bpf.object_name("@") == "AT_"
+    assert bpf.object_name("tracepoint:sched:sched_switch") == "tracepoint_sche"
+    assert bpf.object_name(RINGBUF_NAME) == RINGBUF_NAME[:15]
+
+
+def test_relocate_map_fd_and_constants():
+    a = Asm()
+    a.ld_sym(1, "map_x")
+    a.ld_sym(2, CONST_CPID)
+    a.ld_sym(3, CONST_START_NS)
+    a.ret0()
+    from bpf_asm import probe
+
+    p = probe("begin", a)
+    out = loader.relocate(p, {"map_x": 7}, {CONST_CPID: 1234, CONST_START_NS: 0x1122334455667788})
+    insns = [struct.unpack("<BBhi", out[i:i + 8]) for i in range(0, len(out), 8)]
+    assert insns[0] == (0x18, 0x11, 0, 7) and insns[1] == (0, 0, 0, 0)       # src_reg 1, dst r1
+    assert insns[2] == (0x18, 0x02, 0, 1234) and insns[3] == (0, 0, 0, 0)    # src_reg 0
+    assert insns[4][3] == 0x55667788 and insns[5][3] == 0x11223344
+    assert p.insns != out  # the spec itself is untouched
+
+
+def test_relocate_rejects_unknown_symbols_and_non_ld_imm64():
+    p = hello_program().probes[0]
+    with pytest.raises(LoadError, match="unknown symbol"):
+        loader.relocate(p, {}, {})
+    p.relocations[0].insn = 0 if p.insns[0] != 0x18 else 2
+    with pytest.raises(LoadError, match="not an ld_imm64"):
+        loader.relocate(p, {RINGBUF_NAME: 3}, {})
+
+
+def test_verifier_error_message():
+    p = hello_program().probes[0]
+    log = "0: (95) exit\nR0 !read_ok\nprocessed 1 insns (limit 1000000)\n"
+    err = VerifierError(p, errno.EACCES, log, "script.bt")
+    assert str(err) == (
+        "script.bt:1:1: the BPF verifier rejected probe BEGIN: R0 !read_ok"
+    )
+    assert "R0 !read_ok" in err.detail and err.log == log
+    assert isinstance(err, LoadError) and isinstance(err, RuntimeFailure)
+    no_log = VerifierError(p, errno.EINVAL, "")
+    assert "Invalid argument" in str(no_log)
+
+
+def test_need_root_message():
+    assert str(NeedRootError()) == (
+        "pytrace needs root (CAP_BPF and CAP_PERFMON) to load BPF programs; run it with sudo."
+    )
+
+
+def test_runtime_imports_stay_light():
+    """Importing the session loads no C library; the runtime only ever maps
+    libbcc_bpf.so.0, never libbcc.so.0 or the `bcc` Python package."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import pytrace.runtime.session\n"
+        "assert 'ctypes' not in sys.modules and 'bcc' not in sys.modules, sorted(sys.modules)\n"
+        "import pytrace.runtime.maps, pytrace.runtime.loader, pytrace.runtime.attach\n"
+        "import pytrace.runtime.events, pytrace.runtime.format\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "assert 'bcc' not in sys.modules\n"
+        "assert 'libbcc_bpf.so' in maps and 'libbcc.so' not in maps\n"
+    )
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo)
+    assert result.returncode == 0, result.stderr
