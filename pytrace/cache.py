@@ -9,10 +9,13 @@ the runtime patches them in, so a cached object is valid for every run.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
-import tempfile
+
+try:  # the builtin module: hashlib loads OpenSSL, ~5 ms at every start
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover
+    from hashlib import sha256
 
 from pytrace import __version__
 from pytrace.program import CompiledProgram
@@ -26,7 +29,7 @@ def directory() -> str:
 
 
 def key(text: str) -> str:
-    h = hashlib.sha256()
+    h = sha256()
     for part in (str(FORMAT), __version__, os.uname().release, os.uname().version, text):
         h.update(part.encode())
         h.update(b"\0")
@@ -45,6 +48,8 @@ def load(text: str) -> CompiledProgram | None:
 
 def store(text: str, compiled: CompiledProgram) -> None:
     """Write atomically; a cache that cannot be written is not an error."""
+    import tempfile
+
     folder = directory()
     try:
         os.makedirs(folder, exist_ok=True)

@@ -7,9 +7,7 @@ traceback is shown only with --debug.
 
 from __future__ import annotations
 
-import argparse
 import os
-import shlex
 import sys
 
 from pytrace import __version__
@@ -17,36 +15,113 @@ from pytrace import __version__
 EXIT_ERROR = 1
 EXIT_INTERNAL = 2
 
+USAGE = """usage: pytrace [options] (-e PROGRAM | SCRIPT | -) [ARGS...]
+       pytrace -l [PATTERN]
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pytrace",
-        usage="pytrace [options] (-e PROGRAM | SCRIPT | -) [ARGS...]",
-        description="A bpftrace-compatible dynamic tracer.",
-        epilog="examples:\n"
-        "  pytrace -e 'tracepoint:sched:sched_switch { @[comm] = count(); }'\n"
-        "  pytrace -l 'tracepoint:syscalls:sys_enter_*'\n"
-        "  pytrace -c './a.out' script.pt",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("script", nargs="?", help="script file, or - to read it from standard input")
-    p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
-    p.add_argument("-e", dest="program", metavar="PROGRAM", help="the program to run")
-    p.add_argument("-c", dest="command", metavar="CMD", help="run CMD once the probes are attached; stop when it exits")
-    p.add_argument("-l", dest="list", nargs="?", const="*", metavar="PATTERN", help="list probes matching PATTERN")
-    p.add_argument("-v", dest="verbose", action="store_true", help="verbose messages (verifier log on a load failure)")
-    p.add_argument("--debug", action="store_true", help="show a Python traceback on internal errors")
-    p.add_argument("--dump", action="append", default=[], metavar="STAGE",
-                   help="print a compiler stage: ast, ir, llvm, llvm-opt, asm (repeatable, or comma-separated)")
-    p.add_argument("--emit-elf", metavar="FILE", help="write the BPF object to FILE")
-    p.add_argument("--dry-run", action="store_true", help="compile only; load and attach nothing")
-    p.add_argument("--no-cache", action="store_true", help="always compile; neither read nor write the compile cache")
-    p.add_argument("-V", "--version", action="version", version=f"pytrace v{__version__}")
-    return p
+A bpftrace-compatible dynamic tracer.
+
+options:
+  -e PROGRAM        the program to run
+  -c CMD            run CMD once the probes are attached; stop when it exits
+  -l [PATTERN]      list the probes matching PATTERN
+  -v                verbose messages (the verifier's log on a load failure)
+  --debug           show a Python traceback on internal errors
+  --dump STAGE      print a compiler stage: ast, ir, llvm, llvm-opt, asm
+                    (repeatable, or comma-separated)
+  --emit-elf FILE   write the BPF object to FILE
+  --dry-run         compile only; load and attach nothing
+  --no-cache        always compile; neither read nor write the compile cache
+  -V, --version     print the version
+  -h, --help        show this help
+
+examples:
+  pytrace -e 'tracepoint:sched:sched_switch { @[comm] = count(); }'
+  pytrace -l 'tracepoint:syscalls:sys_enter_*'
+  pytrace -c './a.out' script.pt
+"""
+
+
+class Options:
+    """The parsed command line."""
+
+    def __init__(self):
+        self.script: str | None = None
+        self.args: list[str] = []
+        self.program: str | None = None
+        self.command: str | None = None
+        self.list: str | None = None
+        self.verbose = False
+        self.debug = False
+        self.dump: list[str] = []
+        self.emit_elf: str | None = None
+        self.dry_run = False
+        self.no_cache = False
+
+
+class UsageError(Exception):
+    """A command line pytrace cannot read."""
+
+
+# option -> (attribute, takes a value); not argparse: with what it imports
+# (gettext, locale, shutil) it costs more than the rest of a cached run's start.
+_OPTIONS = {
+    "-e": ("program", True), "-c": ("command", True), "-v": ("verbose", False),
+    "--debug": ("debug", False), "--dump": ("dump", True), "-d": ("dump", True),
+    "--emit-elf": ("emit_elf", True), "--dry-run": ("dry_run", False), "--no-cache": ("no_cache", False),
+}
+
+
+def parse_args(argv: list[str]) -> Options:
+    """Options come before the script; what follows the script (or `--`) is
+    the script's own arguments, as with bpftrace."""
+    opts = Options()
+    words = list(argv)
+    while words:
+        word = words.pop(0)
+        if word == "--":
+            break
+        if word in ("-h", "--help"):
+            raise SystemExit(_print(USAGE))
+        if word in ("-V", "--version"):
+            raise SystemExit(_print(f"pytrace v{__version__}"))
+        if word == "-l":
+            opts.list = words.pop(0) if words and not words[0].startswith("-") else "*"
+            continue
+        name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
+        if name not in _OPTIONS:
+            if word.startswith("-") and word != "-":
+                raise UsageError(f"unknown option '{word}' (see pytrace --help)")
+            words.insert(0, word)
+            break
+        attr, takes_value = _OPTIONS[name]
+        if not takes_value:
+            setattr(opts, attr, True)
+            continue
+        if not eq:
+            if not words:
+                raise UsageError(f"option {name} needs a value (see pytrace --help)")
+            value = words.pop(0)
+        if attr == "dump":
+            opts.dump.append(value)
+        else:
+            setattr(opts, attr, value)
+    if words and opts.program is None and opts.list is None:
+        opts.script = words.pop(0)
+    opts.args = words
+    return opts
+
+
+def _print(text: str) -> int:
+    print(text.rstrip("\n"))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except UsageError as err:
+        _error(str(err))
+        return EXIT_ERROR
     try:
         return _main(args)
     except KeyboardInterrupt:
@@ -61,13 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-def _main(args: argparse.Namespace) -> int:
+def _main(args: Options) -> int:
     from pytrace.diagnostics import CompileError, UserError
     from pytrace.tracefs import TracefsError
 
     try:
         if args.list is not None:
-            return _list(args.list if args.script is None else args.script)
+            return _list(args.list)
         source = _read_source(args)
         _need_root()
         compiled = _compile(source, args)
@@ -85,13 +160,11 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
 
-def _read_source(args: argparse.Namespace):
+def _read_source(args: Options):
     from pytrace.diagnostics import UserError
     from pytrace.source import SourceFile
 
     if args.program is not None:
-        if args.script is not None:
-            args.args.insert(0, args.script)
         return SourceFile("stdin", args.program)
     if args.script is None:
         raise UserError("no program given: use -e 'PROGRAM', a script file, or - for standard input (see pytrace --help)")
@@ -113,7 +186,7 @@ def _need_root() -> None:
         raise UserError("pytrace needs root to load BPF programs and read tracepoints; run it with sudo")
 
 
-def _compile(source, args: argparse.Namespace):
+def _compile(source, args: Options):
     from pytrace.driver import STAGES, CompileOptions, compile_source
     from pytrace.diagnostics import UserError
 
@@ -125,9 +198,11 @@ def _compile(source, args: argparse.Namespace):
     return compile_source(source, options)
 
 
-def _run(compiled, args: argparse.Namespace) -> int:
+def _run(compiled, args: Options) -> int:
     from pytrace.runtime.errors import RuntimeFailure
     from pytrace.runtime.session import RunOptions, run
+
+    import shlex
 
     command = shlex.split(args.command) if args.command else None
     try:

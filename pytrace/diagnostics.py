@@ -7,19 +7,20 @@ them (bpftrace's pass manager works the same way).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from pytrace.record import Record
 from pytrace.source import SourceFile, Span, render_caret
 
 
-@dataclass
-class Diagnostic:
+class Diagnostic(Record):
     """One message about a place in the script, with optional hints."""
 
-    span: Span
-    message: str
-    hints: list[str] = field(default_factory=list)
-    severity: str = "error"
+    __slots__ = ("span", "message", "hints", "severity")
+
+    def __init__(self, span: Span, message: str, hints: list[str] | None = None, severity: str = "error"):
+        self.span = span
+        self.message = message
+        self.hints = hints if hints is not None else []
+        self.severity = severity
 
     def render(self, source: SourceFile) -> str:
         """`file:line:col: error: message`, the source line, a caret, hints."""

@@ -11,8 +11,6 @@ loads them.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
-from typing import TextIO
 
 from pytrace import cache
 from pytrace.diagnostics import CompileError, Diagnostics
@@ -22,11 +20,13 @@ from pytrace.source import SourceFile
 STAGES = ("ast", "ir", "llvm", "llvm-opt", "asm")
 
 
-@dataclass
 class CompileOptions:
-    dump: set[str] = field(default_factory=set)
-    dump_out: TextIO = sys.stdout
-    use_cache: bool = True
+    """What to dump, where, and whether the compile cache may be used."""
+
+    def __init__(self, dump: set[str] | None = None, dump_out=None, use_cache: bool = True):
+        self.dump = dump or set()
+        self.dump_out = dump_out or sys.stdout
+        self.use_cache = use_cache
 
 
 def compile_source(source: SourceFile, options: CompileOptions | None = None) -> CompiledProgram:

@@ -3,7 +3,8 @@
 This is the whole contract between the two halves. The runtime imports
 nothing from the compiler; it reads these records, creates the maps, patches
 the relocations and loads the instructions. A `CompiledProgram` pickles, which
-is what the compile cache stores.
+is what the compile cache stores. The classes are plain `Record`s, not
+dataclasses, because every run (cache hits included) loads this module.
 
 Layouts are offsets and sizes in bytes, little-endian, as the BPF code writes
 them: map keys, map values and ring-buffer records.
@@ -11,8 +12,7 @@ them: map keys, map values and ring-buffer records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from pytrace.record import Record
 from pytrace.source import NO_SPAN, Span
 
 # BPF constants from uapi linux/bpf.h (only those the contract names).
@@ -42,22 +42,23 @@ RINGBUF_NAME = "__pytrace_ringbuf"
 RINGBUF_SIZE = 1 << 20
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(Record):
     """One value in a key, a map value or a record.
 
     kind "int": a little-endian integer of `size` bytes (signed or not).
     kind "str": a NUL-padded string buffer of `size` bytes.
     """
 
-    kind: str
-    offset: int
-    size: int
-    signed: bool = False
+    __slots__ = ("kind", "offset", "size", "signed")
+
+    def __init__(self, kind: str, offset: int, size: int, signed: bool = False):
+        self.kind = kind
+        self.offset = offset
+        self.size = size
+        self.signed = signed
 
 
-@dataclass(frozen=True)
-class ValueSpec:
+class ValueSpec(Record):
     """What a map's value is, which says how to merge CPUs and print it.
 
     kind     per-CPU layout (each CPU's slot is padded to 8 bytes)
@@ -69,21 +70,36 @@ class ValueSpec:
     str      char[size], not per-CPU
     """
 
-    kind: str
-    size: int
-    signed: bool = True
+    __slots__ = ("kind", "size", "signed")
+
+    def __init__(self, kind: str, size: int, signed: bool = True):
+        self.kind = kind
+        self.size = size
+        self.signed = signed
 
 
-@dataclass
-class MapSpec:
-    name: str                 # as the user wrote it: "@", "@calls"
-    symbol: str               # the ELF symbol the code's relocations name
-    map_type: int
-    key_size: int
-    value_size: int           # of one CPU's value for per-CPU maps
-    max_entries: int
-    keys: list[Field] = field(default_factory=list)  # [] for a scalar map
-    value: ValueSpec | None = None                   # None: not a user map
+class MapSpec(Record):
+    """A map to create.
+
+    name         as the user wrote it: "@", "@calls"
+    symbol       the ELF symbol the code's relocations name
+    value_size   of one CPU's value for per-CPU maps
+    keys         the key's layout; [] for a scalar map (one u64 key, 0)
+    value        what the value is; None for maps that are not user maps
+    """
+
+    __slots__ = ("name", "symbol", "map_type", "key_size", "value_size", "max_entries", "keys", "value")
+
+    def __init__(self, name: str, symbol: str, map_type: int, key_size: int, value_size: int,
+                 max_entries: int, keys: list[Field] | None = None, value: ValueSpec | None = None):
+        self.name = name
+        self.symbol = symbol
+        self.map_type = map_type
+        self.key_size = key_size
+        self.value_size = value_size
+        self.max_entries = max_entries
+        self.keys = keys if keys is not None else []
+        self.value = value
 
     @property
     def per_cpu(self) -> bool:
@@ -94,37 +110,44 @@ class MapSpec:
         return self.value is not None
 
 
-@dataclass
-class Relocation:
+class Relocation(Record):
     """Instruction `insn` (an ld_imm64) refers to `symbol`: a map (the
     loader puts the map's fd there) or a CONST_* (the loader puts its value)."""
 
-    insn: int
-    symbol: str
+    __slots__ = ("insn", "symbol")
+
+    def __init__(self, insn: int, symbol: str):
+        self.insn = insn
+        self.symbol = symbol
 
 
-@dataclass
-class ProbeSpec:
+class ProbeSpec(Record):
     """One BPF program and where it attaches.
 
     kind        target
     begin/end   ()                     run once with BPF_PROG_TEST_RUN
     tracepoint  (category, event)
     interval    (period_ns,)           a cpu-clock perf event on CPU 0
+
+    name is for display ("tracepoint:sched:sched_switch"), function is the
+    function's name in the object, span the attach point in the script.
     """
 
-    kind: str
-    name: str                 # display name: "tracepoint:sched:sched_switch"
-    target: tuple
-    prog_type: int
-    function: str             # the function's name in the object
-    insns: bytes = b""
-    relocations: list[Relocation] = field(default_factory=list)
-    span: Span = NO_SPAN      # the attach point in the script
+    __slots__ = ("kind", "name", "target", "prog_type", "function", "insns", "relocations", "span")
+
+    def __init__(self, kind: str, name: str, target: tuple, prog_type: int, function: str,
+                 insns: bytes = b"", relocations: list[Relocation] | None = None, span: Span = NO_SPAN):
+        self.kind = kind
+        self.name = name
+        self.target = target
+        self.prog_type = prog_type
+        self.function = function
+        self.insns = insns
+        self.relocations = relocations if relocations is not None else []
+        self.span = span
 
 
-@dataclass
-class PrintfSpec:
+class PrintfSpec(Record):
     """A printf call: its format (escapes resolved) and where each argument
     sits in the record.
 
@@ -138,17 +161,25 @@ class PrintfSpec:
     are allowed.
     """
 
-    fmt: str
-    args: list[Field] = field(default_factory=list)
+    __slots__ = ("fmt", "args")
+
+    def __init__(self, fmt: str, args: list[Field] | None = None):
+        self.fmt = fmt
+        self.args = args if args is not None else []
 
 
-@dataclass
-class CompiledProgram:
-    source_name: str
-    probes: list[ProbeSpec]
-    maps: list[MapSpec]
-    printfs: list[PrintfSpec] = field(default_factory=list)
-    elf: bytes = b""          # the object the probes were taken from
+class CompiledProgram(Record):
+    """Everything a run needs; `elf` is the object the probes came from."""
+
+    __slots__ = ("source_name", "probes", "maps", "printfs", "elf")
+
+    def __init__(self, source_name: str, probes: list[ProbeSpec], maps: list[MapSpec],
+                 printfs: list[PrintfSpec] | None = None, elf: bytes = b""):
+        self.source_name = source_name
+        self.probes = probes
+        self.maps = maps
+        self.printfs = printfs if printfs is not None else []
+        self.elf = elf
 
     def map_by_symbol(self, symbol: str) -> MapSpec:
         for spec in self.maps:

@@ -6,15 +6,17 @@ found in any stage can point at the script text that caused it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pytrace.record import Record
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(Record):
     """A script: its display name (a path, or "stdin" for -e and -) and text."""
 
-    name: str
-    text: str
+    __slots__ = ("name", "text")
+
+    def __init__(self, name: str, text: str):
+        self.name = name
+        self.text = text
 
     def line(self, number: int) -> str:
         """The text of 1-based line `number`, without its newline."""
@@ -24,14 +26,16 @@ class SourceFile:
         return ""
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(Record):
     """A range of source text: 1-based lines and columns, end exclusive."""
 
-    line: int
-    col: int
-    end_line: int
-    end_col: int
+    __slots__ = ("line", "col", "end_line", "end_col")
+
+    def __init__(self, line: int, col: int, end_line: int, end_col: int):
+        self.line = line
+        self.col = col
+        self.end_line = end_line
+        self.end_col = end_col
 
     def __str__(self) -> str:
         return f"{self.line}:{self.col}"

@@ -7,9 +7,9 @@ first use mounts tracefs when a fresh machine has not.
 
 from __future__ import annotations
 
-import fnmatch
 import os
-from dataclasses import dataclass
+
+from pytrace.record import Record
 
 TRACEFS = "/sys/kernel/tracing"
 DEBUGFS_TRACING = "/sys/kernel/debug/tracing"
@@ -50,21 +50,30 @@ def _mount(path: str) -> None:
         raise TracefsError(f"tracefs at {path} has no events directory")
 
 
-@dataclass(frozen=True)
-class TracepointField:
-    """One line of a tracepoint's format file."""
+class TracepointField(Record):
+    """One line of a tracepoint's format file.
 
-    name: str
-    type: str          # C declaration without the name: "const char *", "char[16]"
-    offset: int
-    size: int
-    signed: bool
-    array_len: int | None = None   # `char comm[16]` -> 16
-    data_loc: bool = False         # `__data_loc char[] name`
+    type is the C declaration without the name ("const char *", "char[16]");
+    array_len is 16 for `char comm[16]`; data_loc marks `__data_loc char[] x`.
+    """
+
+    __slots__ = ("name", "type", "offset", "size", "signed", "array_len", "data_loc")
+
+    def __init__(self, name: str, type: str, offset: int, size: int, signed: bool,
+                 array_len: int | None = None, data_loc: bool = False):
+        self.name = name
+        self.type = type
+        self.offset = offset
+        self.size = size
+        self.signed = signed
+        self.array_len = array_len
+        self.data_loc = data_loc
 
 
 def list_tracepoints(pattern: str = "*:*") -> list[tuple[str, str]]:
     """(category, event) pairs matching a `cat:event` glob, sorted."""
+    import fnmatch
+
     cat_glob, _, event_glob = pattern.partition(":")
     event_glob = event_glob or "*"
     events = os.path.join(root(), "events")

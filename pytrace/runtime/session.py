@@ -22,7 +22,6 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 
 from pytrace.program import RINGBUF_NAME, CompiledProgram
 from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure
@@ -37,12 +36,16 @@ if TYPE_CHECKING:
 VALUE_KINDS = ("count", "sum", "min", "max", "avg", "int", "str")
 
 
-@dataclass
 class RunOptions:
-    command: list[str] | None = None          # -c 'CMD ARGS', already split
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    verbose: bool = False                     # -v: verifier statistics on `err`
-    err: TextIO | None = None                 # where -v notes go (None: sys.stderr)
+    """How to run: the -c command (already split), where output goes, -v.
+    (A plain class: importing dataclasses would cost ~20 ms per start.)"""
+
+    def __init__(self, command: list[str] | None = None, out: TextIO | None = None,
+                 verbose: bool = False, err: TextIO | None = None):
+        self.command = command
+        self.out = out if out is not None else sys.stdout
+        self.verbose = verbose          # -v: verifier statistics on `err`
+        self.err = err                  # where -v notes go (None: sys.stderr)
 
 
 def run(program: CompiledProgram, options: RunOptions | None = None) -> int:

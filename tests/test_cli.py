@@ -1,0 +1,50 @@
+"""The command line: bpftrace's flags, parsed without argparse."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytrace.cli import UsageError, parse_args
+
+
+def test_program_and_command():
+    opts = parse_args(["-c", "./a.out 1 2", "-e", "BEGIN { }", "x", "y"])
+    assert (opts.command, opts.program, opts.script, opts.args) == ("./a.out 1 2", "BEGIN { }", None, ["x", "y"])
+
+
+def test_script_then_its_arguments():
+    opts = parse_args(["-v", "script.pt", "40", "-v", "demo"])
+    assert opts.verbose and opts.script == "script.pt" and opts.args == ["40", "-v", "demo"]
+
+
+def test_stdin_script_and_double_dash():
+    assert parse_args(["-"]).script == "-"
+    assert parse_args(["--", "-weird-name.pt"]).script == "-weird-name.pt"
+
+
+def test_list_with_and_without_pattern():
+    assert parse_args(["-l"]).list == "*"
+    assert parse_args(["-l", "tracepoint:sched:*"]).list == "tracepoint:sched:*"
+
+
+def test_long_options_with_equals_and_repeats():
+    opts = parse_args(["--dump=ir", "--dump", "llvm,asm", "--emit-elf", "o.elf", "--no-cache", "--dry-run", "-e", "BEGIN{}"])
+    assert opts.dump == ["ir", "llvm,asm"] and opts.emit_elf == "o.elf" and opts.no_cache and opts.dry_run
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-x"], "unknown option '-x'"),
+    (["-e"], "option -e needs a value"),
+    (["--bogus=1"], "unknown option '--bogus=1'"),
+])
+def test_bad_command_lines(argv, message):
+    with pytest.raises(UsageError, match=message):
+        parse_args(argv)
+
+
+def test_help_and_version_exit_zero(capsys):
+    for flag in ("-h", "--version"):
+        with pytest.raises(SystemExit) as exit_:
+            parse_args([flag])
+        assert exit_.value.code == 0
+    assert "usage: pytrace" in capsys.readouterr().out
