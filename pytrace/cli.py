@@ -118,6 +118,12 @@ def _print(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        from pytrace.stop import install_early
+
+        install_early()
+    except KeyboardInterrupt:
+        return 130
+    try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
     except UsageError as err:
         _error(str(err))

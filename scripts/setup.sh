@@ -159,6 +159,25 @@ fi
 
 [ -x "$venv/bin/pytrace" ] || die "$venv/bin/pytrace is missing after install"
 
+# Replace pip's console-script launcher with a minimal one. pip's imports `re`
+# before any pytrace code runs, and Python's `site` start-up (.pth files) both
+# costs ~10 ms and dies with a fatal error on a Ctrl-C in that window. This
+# one runs with -S and puts the checkout and the venv's packages on the path
+# itself; a Ctrl-C before pytrace's own handlers are in place exits quietly.
+launcher="$venv/bin/pytrace"
+want_launcher="#!$vpy -S
+# pytrace launcher written by scripts/setup.sh (see there for why).
+import sys
+try:
+    sys.path[:0] = ['$root', '$site']
+    from pytrace.cli import main
+except KeyboardInterrupt:
+    sys.exit(130)
+sys.exit(main())"
+if [ "$(cat "$launcher" 2>/dev/null)" != "$want_launcher" ]; then
+    printf '%s\n' "$want_launcher" >"$launcher.tmp" && chmod 755 "$launcher.tmp" && mv -f "$launcher.tmp" "$launcher"
+fi
+
 # Byte-compile pytrace, so a start never compiles its modules (an environment
 # with PYTHONDONTWRITEBYTECODE would otherwise compile them at every start).
 "$vpy" -m compileall -q "$root/pytrace" >/dev/null || true

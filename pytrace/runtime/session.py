@@ -233,6 +233,9 @@ class _StopSignals:
             for sig in self.SIGNALS:
                 self._saved.append((sig, signal.signal(sig, self._handler)))
             self._saved_wakeup = signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
+            from pytrace.stop import requested_early
+
+            self.requested = self.requested or requested_early()
         except ValueError:  # not the main thread: no signals, a quiet pipe
             pass
         except BaseException:

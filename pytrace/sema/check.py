@@ -269,6 +269,10 @@ class _Checker:
 
     def expect_int(self, expr: ast.Expr, what: str):
         t = self.expr(expr)
+        if t is None and not self.report.final:
+            # Unknown while learning types (`@x = @x + 1` reads @x before any
+            # use has typed it): an operand of arithmetic is an integer.
+            return INT64
         if t is not None and not is_int(t):
             self.report.error(expr.span, f"{what} must be an integer, not {describe(t)}")
             return None

@@ -161,3 +161,19 @@ def test_sigterm_prints_maps_and_runs_end(pytrace_cmd):
     n_line = next(i for i, line in enumerate(lines) if line.startswith("@n: "))
     assert re.fullmatch(r"@n: [1-9]\d*", lines[n_line])
     assert lines.index("bye") < n_line
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.02, 0.08, 0.2])
+def test_sigint_at_any_moment_of_start_up_stops_cleanly(pytrace_cmd, delay):
+    """Ctrl-C during imports, compiling, loading or the loop: a clean exit,
+    no traceback, nothing left behind."""
+    proc = subprocess.Popen(
+        [*pytrace_cmd, "--no-cache", "-e", "tracepoint:sched:sched_switch { @[comm] = count(); }"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    # -SIGINT: killed before Python installed any handler, like any program.
+    assert proc.returncode in (0, 130, -signal.SIGINT), err
+    assert "Traceback" not in err and "Exception ignored" not in err

@@ -107,3 +107,9 @@ def test_casts():
     assert not diags.has_errors, diags.render()
     inst = result.instances[0]
     assert inst.variables == {"$x": Int(32, True), "$y": Int(8, False)}
+
+
+def test_a_map_may_be_read_in_its_own_first_assignment():
+    result, diags = checked("BEGIN { @x = @x + 1; @y[1] = @y[1] * 2; }")
+    assert not diags.has_errors, diags.render()
+    assert result.maps["@x"].value == INT64 and result.maps["@y"].value == INT64
