@@ -41,6 +41,10 @@ CONST_START_NS = "pytrace_const_start_ns"
 RINGBUF_NAME = "__pytrace_ringbuf"
 RINGBUF_SIZE = 1 << 20
 
+# A per-CPU array with one u64 (key 0): how many records the ring buffer had
+# no room for. The runtime reports them ("Lost N events"), never drops silently.
+LOST_NAME = "__pytrace_lost"
+
 
 class Field(Record):
     """One value in a key, a map value or a record.

@@ -57,6 +57,7 @@ class _Globals:
         self.out = out
         self.maps = {decl.symbol: self._map(decl.symbol) for decl in module.maps}
         self.ringbuf = self._map(prog.RINGBUF_NAME)
+        self.lost = self._map(prog.LOST_NAME)
         self.consts = {}
 
     def _map(self, symbol: str) -> ll.GlobalVariable:
@@ -434,8 +435,16 @@ class _FunctionEmitter:
     # -------------------------------------------------------------- output
 
     def output(self, buf: ll.Value, size: int) -> None:
+        """Send a record; when the ring buffer is full, count it as lost."""
         ringbuf = self.map_ptr(prog.RINGBUF_NAME)
-        self.call(h.RINGBUF_OUTPUT, ringbuf, buf, ll.Constant(I64, size), ll.Constant(I64, 0))
+        failed = self.call(h.RINGBUF_OUTPUT, ringbuf, buf, ll.Constant(I64, size), ll.Constant(I64, 0))
+        with self.b.if_then(self.b.icmp_unsigned("!=", failed, ll.Constant(I64, 0)), likely=False):
+            key = self.alloca(8, "lost_key")
+            self.store64(ll.Constant(I64, 0), key)
+            lost = self.call(h.MAP_LOOKUP_ELEM, self.b.bitcast(self.globals.lost, PTR), key)
+            with self.b.if_then(self.b.icmp_unsigned("!=", lost, ll.Constant(I64, 0))):
+                counter = self.b.inttoptr(lost, PTR)
+                self.store64(self.b.add(self.load64(counter), ll.Constant(I64, 1)), counter)
 
     def _emit_Printf(self, instr: ir.Printf) -> None:
         decl = instr.decl

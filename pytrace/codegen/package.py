@@ -31,6 +31,10 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
         name=prog.RINGBUF_NAME, symbol=prog.RINGBUF_NAME, map_type=prog.MAP_RINGBUF,
         key_size=0, value_size=0, max_entries=prog.RINGBUF_SIZE,
     ))
+    maps.append(prog.MapSpec(
+        name=prog.LOST_NAME, symbol=prog.LOST_NAME, map_type=prog.MAP_PERCPU_ARRAY,
+        key_size=4, value_size=8, max_entries=1,
+    ))
     printfs = [prog.PrintfSpec(fmt=decl.fmt, args=list(decl.fields)) for decl in module.printfs]
     return prog.CompiledProgram(source_name=source_name, probes=probes, maps=maps, printfs=printfs, elf=elf)
 

@@ -64,6 +64,14 @@ class Map:
             items.append((key.raw[:spec.key_size], value.raw[:self._value_buffer_size()]))
         return items
 
+    def counter_total(self) -> int:
+        """The sum over CPUs of a per-CPU u64 counter's every element."""
+        total = 0
+        for _, v in self.raw_items():
+            for slot in cpu_slots(v, self.spec.value_size, self.ncpus):
+                total += int.from_bytes(slot[:8], "little")
+        return total
+
     def entries(self) -> list[tuple[tuple, int | str]]:
         """Decoded (key values, merged value) pairs of a printable map."""
         spec = self.spec

@@ -23,7 +23,7 @@ import signal
 import sys
 import time
 
-from pytrace.program import RINGBUF_NAME, CompiledProgram
+from pytrace.program import LOST_NAME, RINGBUF_NAME, CompiledProgram
 from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~6 ms to import
@@ -110,10 +110,14 @@ class _Session:
             maps.append(m)
         map_fds = {m.spec.symbol: m.fd for m in maps}
         self.ring = None
+        self.lost_map = None
+        self.lost_reported = 0
         for m in maps:
             if RINGBUF_NAME in (m.spec.symbol, m.spec.name):
                 self.ring = RingBuffer(m.fd)
                 stack.callback(self.ring.close)
+            elif m.spec.symbol == LOST_NAME:
+                self.lost_map = m
         self.handler = RecordHandler(self.printfs)
 
         start_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
@@ -156,6 +160,7 @@ class _Session:
                 attach.run_once(prog)
                 self._drain()
 
+        self._report_lost()
         from pytrace.runtime.format import format_exit
 
         self.out.write(format_exit((m.spec, m.entries()) for m in maps if m.spec.printable))
@@ -173,16 +178,31 @@ class _Session:
         if child:
             ep.register(child.pidfd, select.EPOLLIN)
         stop = self.stop
+        next_lost_check = time.monotonic() + 1.0
         while not stop.requested:
             child_exited = False
-            for fd, _ in ep.poll():
+            for fd, _ in ep.poll(1.0):
                 if fd == stop.fd:
                     stop.read_pipe()
                 elif child and fd == child.pidfd:
                     child_exited = True
             self._drain(once=True)
+            if time.monotonic() >= next_lost_check:
+                self._report_lost()
+                next_lost_check = time.monotonic() + 1.0
             if self.handler.exit_seen or child_exited:
                 break
+
+    def _report_lost(self) -> None:
+        """Say how many records the full ring buffer dropped since the last
+        report, as bpftrace says it ("Lost N events")."""
+        if self.lost_map is None:
+            return
+        total = self.lost_map.counter_total()
+        if total > self.lost_reported:
+            self.out.write(f"Lost {total - self.lost_reported} events\n")
+            self.out.flush()
+            self.lost_reported = total
 
     def _drain(self, once: bool = False) -> None:
         """Print the pending records: one batch, or (once=False) all of them."""

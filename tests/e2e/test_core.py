@@ -177,3 +177,24 @@ def test_sigint_at_any_moment_of_start_up_stops_cleanly(pytrace_cmd, delay):
     # -SIGINT: killed before Python installed any handler, like any program.
     assert proc.returncode in (0, 130, -signal.SIGINT), err
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+FLOOD = r"""
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) { for (int i = 0; i < 200000; i++) syscall(SYS_getppid); return 0; }
+"""
+
+
+def test_no_record_is_lost_silently(build_c, run_pytrace):
+    """Whatever the ring buffer cannot hold is counted and reported: the
+    printed lines plus the lost ones are exactly the events that fired."""
+    prog = build_c(FLOOD, name="ptflood")
+    script = 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("e %d\\n", pid); @n = count(); }'
+    rc, out, err = run_pytrace(["-c", str(prog), "-e", script], timeout=60)
+    assert rc == 0, err
+    lines = out.splitlines()
+    printed = sum(1 for line in lines if line.startswith("e "))
+    lost = sum(int(m.group(1)) for line in lines if (m := re.fullmatch(r"Lost (\d+) events", line)))
+    assert "@n: 200000" in lines
+    assert printed + lost == 200000
