@@ -49,10 +49,10 @@ def test_relocations_name_maps_and_constants_on_ld_imm64():
     (probe,) = compiled.probes
     slots = insns(probe)
     symbols = {r.symbol for r in probe.relocations}
-    assert symbols == {"map_0", prog.RINGBUF_NAME, prog.CONST_CPID, prog.CONST_START_NS}
+    assert symbols == {"map_0", prog.RINGBUF_NAME, prog.LOST_NAME, prog.CONST_CPID, prog.CONST_START_NS}
     for r in probe.relocations:
         assert slots[r.insn][0] == LD_IMM64
-    assert {m.symbol for m in compiled.maps} == {"map_0", prog.RINGBUF_NAME}
+    assert {m.symbol for m in compiled.maps} == {"map_0", prog.RINGBUF_NAME, prog.LOST_NAME}
 
 
 def test_map_specs_describe_layouts():
