@@ -219,6 +219,20 @@ class _FunctionEmitter:
         self.fresh.add(id(buf))
         return buf
 
+    def _emit_CtxDataLocStr(self, instr: ir.CtxDataLocStr) -> ll.Value:
+        """The string sits at a variable place in the record, which the
+        verifier will not let the code load from directly: read it with
+        probe_read_kernel_str from the record's address."""
+        size = instr.type.size
+        buf = self.alloca(size, "field")
+        self.zero(buf, 0, align8(size))
+        loc = self.b.load(self.at(self.ctx, instr.offset, I32), align=4)
+        where = self.b.zext(self.b.and_(loc, ll.Constant(I32, 0xFFFF)), I64)
+        addr = self.b.inttoptr(self.b.add(self.b.ptrtoint(self.ctx, I64), where), PTR)
+        self.call(h.PROBE_READ_KERNEL_STR, buf, ll.Constant(I64, size), addr)
+        self.fresh.add(id(buf))
+        return buf
+
     def _emit_ReadStr(self, instr: ir.ReadStr) -> ll.Value:
         size = instr.type.size
         buf = self.alloca(size, "str")

@@ -268,6 +268,8 @@ class _FunctionLowerer:
     def expr_FieldAccess(self, e: ast.FieldAccess) -> ir.Instr:
         fld = self.inst.target.fields[e.field]
         ftype = field_type(fld, self.inst.target.target[0])
+        if fld.data_loc:
+            return self.emit(ir.CtxDataLocStr(offset=fld.offset, type=ftype, span=e.span))
         if isinstance(ftype, Str):
             return self.emit(ir.CtxStr(offset=fld.offset, type=ftype, span=e.span))
         itype = ftype if isinstance(ftype, Int) else UINT64

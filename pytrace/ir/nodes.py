@@ -117,6 +117,15 @@ class CtxStr(Instr):
 
 
 @dataclass(eq=False)
+class CtxDataLocStr(Instr):
+    """A `__data_loc char[]` field: a u32 at `offset` whose low 16 bits
+    give where in the record the string is."""
+
+    offset: int = 0
+    type: Str = Str(64)
+
+
+@dataclass(eq=False)
 class ReadStr(Instr):
     """A NUL-terminated string read from an address (str())."""
 

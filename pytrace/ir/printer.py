@@ -56,6 +56,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"ctx_load +{offset} size {size}"
         case ir.CtxStr(offset=offset):
             return f"ctx_str +{offset}"
+        case ir.CtxDataLocStr(offset=offset):
+            return f"ctx_data_loc_str +{offset}"
         case ir.ReadStr(addr=addr, user=user):
             return f"read_str {'user' if user else 'kernel'} {v(addr)}"
         case ir.BinOp(op=op, left=left, right=right):

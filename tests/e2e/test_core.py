@@ -198,3 +198,12 @@ def test_no_record_is_lost_silently(build_c, run_pytrace):
     lost = sum(int(m.group(1)) for line in lines if (m := re.fullmatch(r"Lost (\d+) events", line)))
     assert "@n: 200000" in lines
     assert printed + lost == 200000
+
+
+def test_data_loc_string_field(run_pytrace):
+    """`__data_loc char[]` fields (sched_process_exec's filename) are strings
+    at a variable place in the record."""
+    script = 'tracepoint:sched:sched_process_exec /pid == cpid/ { printf("exec %s|%s\\n", str(args->filename), args.filename); }'
+    rc, out, err = run_pytrace(["-c", "/bin/true", "-e", script], timeout=20)
+    assert rc == 0, err
+    assert "exec /bin/true|/bin/true" in out.splitlines()
