@@ -63,6 +63,13 @@ class _FunctionLowerer:
         self.fn.blocks.append(block)
         return block
 
+    def continue_in(self, block: ir.Block, label: str) -> None:
+        """Place a block made earlier as a branch target (so it follows the
+        code that branches to it) and go on emitting into it."""
+        block.label = f"{label}{len(self.fn.blocks)}"
+        self.fn.blocks.append(block)
+        self.block = block
+
     def emit(self, instr: ir.Instr) -> ir.Instr:
         self.block.instrs.append(instr)
         return instr
@@ -117,9 +124,7 @@ class _FunctionLowerer:
             self.block = otherwise
             self.stmts(stmt.otherwise)
             self.terminate(ir.Jump(target=after))
-        after.label = f"endif{len(self.fn.blocks)}"
-        self.fn.blocks.append(after)
-        self.block = after
+        self.continue_in(after, "endif")
 
     def stmt_Assign(self, stmt: ast.Assign) -> None:
         target = stmt.target
@@ -223,9 +228,7 @@ class _FunctionLowerer:
         right = self.truth(self.expr(e.right), e.right.span)
         self.emit(ir.StoreSlot(slot=slot, value=right, span=e.span))
         self.terminate(ir.Jump(target=end))
-        end.label = f"join{len(self.fn.blocks)}"
-        self.fn.blocks.append(end)
-        self.block = end
+        self.continue_in(end, "join")
         return self.emit(ir.LoadSlot(slot=slot, span=e.span))
 
     def expr_Ternary(self, e: ast.Ternary) -> ir.Instr:
@@ -233,16 +236,13 @@ class _FunctionLowerer:
         cond = self.expr(e.cond)
         then, otherwise, end = self.new_block("then"), ir.Block(""), ir.Block("")
         self.terminate(ir.Branch(cond=cond, then=then, otherwise=otherwise, span=e.span))
-        for block, branch in ((then, e.then), (otherwise, e.otherwise)):
-            if block is otherwise:
-                otherwise.label = f"else{len(self.fn.blocks)}"
-                self.fn.blocks.append(otherwise)
-            self.block = block
-            self.emit(ir.StoreSlot(slot=slot, value=self.expr(branch), span=branch.span))
-            self.terminate(ir.Jump(target=end))
-        end.label = f"join{len(self.fn.blocks)}"
-        self.fn.blocks.append(end)
-        self.block = end
+        self.block = then
+        self.emit(ir.StoreSlot(slot=slot, value=self.expr(e.then), span=e.then.span))
+        self.terminate(ir.Jump(target=end))
+        self.continue_in(otherwise, "else")
+        self.emit(ir.StoreSlot(slot=slot, value=self.expr(e.otherwise), span=e.otherwise.span))
+        self.terminate(ir.Jump(target=end))
+        self.continue_in(end, "join")
         return self.emit(ir.LoadSlot(slot=slot, span=e.span))
 
     def expr_Cast(self, e: ast.Cast) -> ir.Instr:

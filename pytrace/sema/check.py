@@ -294,8 +294,12 @@ class _Checker:
         self.inst.types[id(expr)] = t
 
     def expr(self, expr: ast.Expr, statement: bool = False):
-        t = getattr(self, "expr_" + type(expr).__name__)(expr, statement) if isinstance(expr, ast.Call) \
-            else getattr(self, "expr_" + type(expr).__name__)(expr)
+        """The type of `expr` (None when unknown or wrong), recorded for
+        lowering. `statement`: the value is not used (printf(), exit())."""
+        if isinstance(expr, ast.Call):
+            t = self.expr_Call(expr, statement)
+        else:
+            t = getattr(self, "expr_" + type(expr).__name__)(expr)
         self.types_set(expr, t)
         return t
 
@@ -342,7 +346,7 @@ class _Checker:
         return BOOL if e.op == "!" else arith_result(t, t)
 
     def expr_Binary(self, e: ast.Binary):
-        if e.op in ("==", "!=") :
+        if e.op in ("==", "!="):
             a, b = self.expr(e.left), self.expr(e.right)
             if a is None or b is None:
                 return None
