@@ -1,7 +1,8 @@
 """The compile cache: a repeated run of the same script skips the compiler.
 
-The key is the script text, pytrace's version and the running kernel (whose
-tracepoint formats the code depends on). Entries are pickled
+The key is the script text, pytrace's version, the running kernel (whose
+tracepoint formats the code depends on) and a fingerprint of pytrace's own
+files, so a changed compiler never runs code an older one cached. Entries are pickled
 `CompiledProgram`s under $XDG_CACHE_HOME/pytrace (or ~/.cache/pytrace).
 Load-time values (the -c child's pid, the start time) are not in the code:
 the runtime patches them in, so a cached object is valid for every run.
@@ -28,9 +29,27 @@ def directory() -> str:
     return os.path.join(base, "pytrace")
 
 
+def source_fingerprint() -> str:
+    """Names, sizes and modification times of the package's source files:
+    a stat per file, far cheaper than reading them."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    parts = []
+    stack = [package]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    stack.append(entry.path)
+                elif entry.name.endswith((".py", ".lark")):
+                    st = entry.stat()
+                    parts.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(sorted(parts))
+
+
 def key(text: str) -> str:
     h = sha256()
-    for part in (str(FORMAT), __version__, os.uname().release, os.uname().version, text):
+    uname = os.uname()
+    for part in (str(FORMAT), __version__, uname.release, uname.version, source_fingerprint(), text):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()

@@ -29,6 +29,9 @@ I8 = ll.IntType(8)
 I32 = ll.IntType(32)
 I64 = ll.IntType(64)
 PTR = I8.as_pointer()
+# str() by address space; "any" is the compat helper, which picks the space
+# from the address itself (x86 and other split-address-space kernels).
+STR_READERS = {"user": h.PROBE_READ_USER_STR, "kernel": h.PROBE_READ_KERNEL_STR, "any": h.PROBE_READ_STR}
 TRIPLE = "bpfel"
 DATALAYOUT = "e-m:e-p:64:64-i64:64-i128:128-n32:64-S128"
 
@@ -238,7 +241,7 @@ class _FunctionEmitter:
         buf = self.alloca(size, "str")
         self.zero(buf, 0, align8(size))
         addr = self.b.inttoptr(self.value(instr.addr), PTR)
-        helper = h.PROBE_READ_USER_STR if instr.user else h.PROBE_READ_KERNEL_STR
+        helper = STR_READERS[instr.space]
         self.call(helper, buf, ll.Constant(I64, size), addr)
         self.fresh.add(id(buf))
         return buf

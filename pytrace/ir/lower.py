@@ -284,8 +284,8 @@ class _FunctionLowerer:
         if isinstance(addr.type, Str):
             return addr
         atype = self.type_of(arg)
-        user = atype.user if isinstance(atype, Ptr) else False
-        return self.emit(ir.ReadStr(addr=addr, user=user, type=self.type_of(e), span=e.span))
+        space = ("user" if atype.user else "kernel") if isinstance(atype, Ptr) else "any"
+        return self.emit(ir.ReadStr(addr=addr, space=space, type=self.type_of(e), span=e.span))
 
     def call_printf(self, e: ast.Call) -> ir.Instr:
         args = [self.expr(arg) for arg in e.args[1:]]

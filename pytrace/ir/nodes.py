@@ -127,10 +127,11 @@ class CtxDataLocStr(Instr):
 
 @dataclass(eq=False)
 class ReadStr(Instr):
-    """A NUL-terminated string read from an address (str())."""
+    """A NUL-terminated string read from an address (str()). `space` is
+    "user" or "kernel" when the address's type says which, else "any"."""
 
     addr: Instr = None
-    user: bool = False
+    space: str = "any"
     type: Str = Str(64)
 
     @property

@@ -58,8 +58,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"ctx_str +{offset}"
         case ir.CtxDataLocStr(offset=offset):
             return f"ctx_data_loc_str +{offset}"
-        case ir.ReadStr(addr=addr, user=user):
-            return f"read_str {'user' if user else 'kernel'} {v(addr)}"
+        case ir.ReadStr(addr=addr, space=space):
+            return f"read_str {space} {v(addr)}"
         case ir.BinOp(op=op, left=left, right=right):
             return f"{op} {v(left)}, {v(right)}"
         case ir.Cmp(op=op, left=left, right=right, signed=signed):
