@@ -1,6 +1,7 @@
 """The compiler pipeline, written out in one place.
 
     parse -> check -> lower -> (verify) -> emit LLVM -> optimise -> object -> package
+          -> stack check
 
 Each stage's result can be dumped (`--dump STAGE`), and the pipeline stops
 after the first stage that reports errors. Lark and llvmlite are imported
@@ -72,4 +73,23 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     tap("llvm-opt", lambda: str(optimized))
     tap("asm", lambda: objfile.emit_assembly(optimized))
     elf = objfile.emit_object(optimized)
-    return package(module, elf, source.name)
+    compiled = package(module, elf, source.name)
+    _check_stack(compiled, diags)
+    return compiled
+
+
+def _check_stack(compiled: CompiledProgram, diags: Diagnostics) -> None:
+    """BPF gives a program 512 bytes of stack; say which probe needs more
+    (the kernel's verifier would only say "invalid stack access")."""
+    from pytrace.codegen.objfile import BPF_STACK, stack_depth
+
+    for probe in compiled.probes:
+        depth = stack_depth(probe.insns)
+        if depth > BPF_STACK:
+            diags.error(
+                probe.span,
+                f"{probe.name} needs {depth} bytes of stack, more than the {BPF_STACK} BPF allows",
+                "use fewer strings in this probe, or shorter ones: str(x, 16) reads at most 16 bytes",
+            )
+    if diags.has_errors:
+        raise CompileError(diags)

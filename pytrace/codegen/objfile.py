@@ -15,6 +15,8 @@ import llvmlite.binding as llvm
 from pytrace.program import Relocation
 
 _target_machine = None
+BPF_STACK = 512            # what the kernel's verifier allows a program
+UNCHECKED_STACK = 1 << 15  # what LLVM is told, so that it never exits on us
 
 
 def target_machine():
@@ -24,6 +26,10 @@ def target_machine():
     if _target_machine is None:
         llvm.initialize_all_targets()
         llvm.initialize_all_asmprinters()
+        # LLVM's BPF backend exits the whole process when a function's stack
+        # passes its limit; with the limit out of reach, pytrace measures the
+        # depth itself (stack_depth) and reports it as a script error.
+        llvm.set_option("pytrace", f"-bpf-stack-size={UNCHECKED_STACK}")
         target = llvm.Target.from_triple("bpfel")
         _target_machine = target.create_target_machine(cpu="v4", opt=3, reloc="static", codemodel="small")
     return _target_machine
@@ -70,3 +76,28 @@ def extract(elf: bytes, sections: list[str]) -> dict[str, tuple[bytes, list[Relo
             symbol = symtab.get_symbol(rel["r_info_sym"]).name
             found[target][1].append(Relocation(insn=rel["r_offset"] // 8, symbol=symbol))
     return found
+
+
+def stack_depth(insns: bytes) -> int:
+    """How many bytes below the frame pointer (r10) the code reaches.
+
+    The code addresses the stack as `*(r10 - N)` or through a pointer made
+    by `rX = r10; rX += -N` (a buffer passed to a helper), so the deepest N
+    of those is the stack the program needs.
+    """
+    deepest = 0
+    slots = [insns[i:i + 8] for i in range(0, len(insns), 8)]
+    for i, slot in enumerate(slots):
+        code, regs = slot[0], slot[1]
+        dst, src = regs & 0xF, regs >> 4
+        off = int.from_bytes(slot[2:4], "little", signed=True)
+        cls = code & 0x07
+        if cls == 0x01 and src == 10:                      # LDX from the stack
+            deepest = max(deepest, -off)
+        elif cls in (0x02, 0x03) and dst == 10:            # ST/STX to the stack
+            deepest = max(deepest, -off)
+        elif code == 0xBF and src == 10 and i + 1 < len(slots):  # rX = r10
+            nxt = slots[i + 1]
+            if nxt[0] == 0x07 and nxt[1] & 0xF == dst:     # rX += imm
+                deepest = max(deepest, -int.from_bytes(nxt[4:8], "little", signed=True))
+    return deepest

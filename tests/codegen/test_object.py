@@ -109,3 +109,22 @@ def test_generated_llvm_verifies(text):
     module = lower(check(parse(source), diags))
     assert not diags.has_errors
     llvm.parse_assembly(str(cg.emit_module(module))).verify()
+
+
+def test_stack_depth_is_measured_from_the_code():
+    from pytrace.codegen.objfile import stack_depth
+
+    (probe,) = compile_text("tracepoint:sched:sched_switch { @[comm] = count(); }").probes
+    assert 16 <= stack_depth(probe.insns) <= 64
+
+
+def test_a_probe_over_the_stack_limit_is_a_script_error_not_a_crash():
+    from pytrace.diagnostics import CompileError
+
+    strs = ", ".join(["str(args->filename)"] * 9)
+    text = f'tracepoint:syscalls:sys_enter_openat {{ printf("{"%s " * 9}\\n", {strs}); }}'
+    with pytest.raises(CompileError) as err:
+        compile_text(text)
+    rendered = err.value.diagnostics.render()
+    assert rendered.startswith("t.pt:1:1: error: tracepoint:syscalls:sys_enter_openat needs ")
+    assert "more than the 512 BPF allows" in rendered
