@@ -260,8 +260,9 @@ def format_map(spec: MapSpec, entries: Iterable[tuple[tuple, int | str]]) -> str
     """A map's lines at exit, sorted as bpftrace 0.17 sorts them: by value
     (ties by key) for count/sum/int/min/max/avg, by key otherwise.
 
-    bpftrace quirks kept: a map with no entries prints one empty line, and an
-    avg map is followed by one more empty line."""
+    bpftrace quirks kept: a map with no entries prints one empty line (but a
+    scalar count() prints `@x: 0`), and an avg map is followed by one more
+    empty line."""
     assert spec.value is not None, "format_map of a map that is not printable"
     kind = spec.value.kind
     items = list(entries)
@@ -271,7 +272,7 @@ def format_map(spec: MapSpec, entries: Iterable[tuple[tuple, int | str]]) -> str
         items.sort(key=lambda kv: _key_order(kv[0]))
     lines = [f"{spec.name}{format_key(key, bool(spec.keys))}: {value}\n" for key, value in items]
     if not items:
-        lines.append("\n")
+        lines.append(f"{spec.name}: 0\n" if kind == "count" and not spec.keys else "\n")
     if kind == "avg":
         lines.append("\n")
     return "".join(lines)

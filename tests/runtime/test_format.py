@@ -210,6 +210,10 @@ def test_empty_maps_print_an_empty_line():
     # bpftrace 0.17: a map with no entries prints "\n"; an avg map one more
     assert format_map(spec("@u", "int", [INT_KEY]), []) == "\n"
     assert format_map(spec("@u", "avg", [INT_KEY]), []) == "\n\n"
+    # ... except a scalar count(), which prints 0 (keyed or other kinds do not)
+    assert format_map(spec("@u", "count"), []) == "@u: 0\n"
+    assert format_map(spec("@u", "count", [INT_KEY]), []) == "\n"
+    assert format_map(spec("@u", "sum"), []) == "\n"
 
 
 def test_exit_text_orders_maps_by_name():
