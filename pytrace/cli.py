@@ -157,7 +157,7 @@ def _main(args: Options) -> int:
                 f.write(compiled.elf)
         if args.dry_run:
             return 0
-        return _run(compiled, args)
+        return _run(compiled, args, source)
     except CompileError as err:
         print(err.diagnostics.render(), file=sys.stderr)
         return EXIT_ERROR
@@ -204,8 +204,8 @@ def _compile(source, args: Options):
     return compile_source(source, options)
 
 
-def _run(compiled, args: Options) -> int:
-    from pytrace.runtime.errors import RuntimeFailure
+def _run(compiled, args: Options, source) -> int:
+    from pytrace.runtime.errors import RuntimeFailure, VerifierError
     from pytrace.runtime.session import RunOptions, run
 
     import shlex
@@ -213,6 +213,14 @@ def _run(compiled, args: Options) -> int:
     command = shlex.split(args.command) if args.command else None
     try:
         return run(compiled, RunOptions(command=command, out=sys.stdout, verbose=args.verbose))
+    except VerifierError as err:
+        from pytrace.diagnostics import Diagnostic
+
+        sys.stdout.flush()
+        message = f"the BPF verifier rejected probe {err.probe.name}: {err.reason}"
+        print(Diagnostic(err.span, message).render(source), file=sys.stderr)
+        print(err.detail if args.verbose else "(run with -v to see the verifier's log)", file=sys.stderr)
+        return EXIT_ERROR
     except RuntimeFailure as err:
         sys.stdout.flush()
         _error(str(err))

@@ -67,7 +67,7 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     module = lower(checked)
     verify(module)
     tap("ir", lambda: printer.format_module(module))
-    llvm_module = llvm.emit_module(module)
+    llvm_module = llvm.emit_module(module, source.name)
     tap("llvm", lambda: str(llvm_module))
     optimized = objfile.optimize(str(llvm_module))
     tap("llvm-opt", lambda: str(optimized))

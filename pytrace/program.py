@@ -137,12 +137,15 @@ class ProbeSpec(Record):
 
     name is for display ("tracepoint:sched:sched_switch"), function is the
     function's name in the object, span the attach point in the script.
+    lines maps code to script: (first instruction index, line, column)
+    entries in instruction order, each valid until the next.
     """
 
-    __slots__ = ("kind", "name", "target", "prog_type", "function", "insns", "relocations", "span")
+    __slots__ = ("kind", "name", "target", "prog_type", "function", "insns", "relocations", "span", "lines")
 
     def __init__(self, kind: str, name: str, target: tuple, prog_type: int, function: str,
-                 insns: bytes = b"", relocations: list[Relocation] | None = None, span: Span = NO_SPAN):
+                 insns: bytes = b"", relocations: list[Relocation] | None = None, span: Span = NO_SPAN,
+                 lines: list[tuple[int, int, int]] | None = None):
         self.kind = kind
         self.name = name
         self.target = target
@@ -151,6 +154,20 @@ class ProbeSpec(Record):
         self.insns = insns
         self.relocations = relocations if relocations is not None else []
         self.span = span
+        self.lines = lines if lines is not None else []
+
+    def span_of(self, insn: int) -> Span:
+        """Where in the script instruction `insn` came from (the attach
+        point when the code has no line for it)."""
+        found = None
+        for first, line, col in self.lines:
+            if first > insn:
+                break
+            if line:
+                found = (line, col)
+        if found is None:
+            return self.span
+        return Span(found[0], found[1], found[0], found[1] + 1)
 
 
 class PrintfSpec(Record):

@@ -12,6 +12,10 @@ the constant's value), so the object is reusable across runs.
 
 Integers are i64 everywhere; strings are pointers to 8-byte aligned stack
 buffers whose size is a multiple of 8, so they are copied in words.
+
+Every instruction carries the script line and column it came from as debug
+info; LLVM turns that into the object's BTF line records, which is how a
+verifier rejection is reported against the script.
 """
 
 from __future__ import annotations
@@ -42,15 +46,45 @@ def section_name(function: str) -> str:
     return f"probe/{function}"
 
 
-def emit_module(module: ir.Module) -> ll.Module:
+def emit_module(module: ir.Module, source_name: str = "script") -> ll.Module:
     """The whole IR module as one LLVM module, one function per probe."""
     out = ll.Module(name="pytrace")
     out.triple = TRIPLE
     out.data_layout = DATALAYOUT
     globals_ = _Globals(out, module)
+    debug = _DebugInfo(out, source_name)
     for fn in module.functions:
-        _FunctionEmitter(out, globals_, fn).emit()
+        _FunctionEmitter(out, globals_, debug, fn).emit()
     return out
+
+
+class _DebugInfo:
+    """Just enough DWARF for line numbers: a file, a compile unit, one
+    subprogram per probe function, a location per instruction."""
+
+    def __init__(self, out: ll.Module, source_name: str):
+        self.out = out
+        self.file = out.add_debug_info("DIFile", {"filename": source_name, "directory": ""})
+        self.unit = out.add_debug_info("DICompileUnit", {
+            "language": ll.DIToken("DW_LANG_C99"), "file": self.file, "producer": "pytrace",
+            "runtimeVersion": 0, "isOptimized": True, "emissionKind": ll.DIToken("LineTablesOnly"),
+        }, is_distinct=True)
+        out.add_named_metadata("llvm.dbg.cu", self.unit)
+        for behaviour, name, value in ((2, "Debug Info Version", 3), (7, "Dwarf Version", 4)):
+            out.add_named_metadata("llvm.module.flags", [ll.Constant(I32, behaviour), name, ll.Constant(I32, value)])
+        long = out.add_debug_info("DIBasicType", {"name": "long", "size": 64, "encoding": ll.DIToken("DW_ATE_signed")})
+        self.fn_type = out.add_debug_info("DISubroutineType", {"types": out.add_metadata([long])})
+
+    def subprogram(self, func: ll.Function, line: int) -> ll.DIValue:
+        sp = self.out.add_debug_info("DISubprogram", {
+            "name": func.name, "file": self.file, "line": line, "type": self.fn_type, "unit": self.unit,
+            "isDefinition": True, "scopeLine": line, "spFlags": ll.DIToken("DISPFlagDefinition | DISPFlagOptimized"),
+        }, is_distinct=True)
+        func.set_metadata("dbg", sp)
+        return sp
+
+    def location(self, scope: ll.DIValue, span) -> ll.DIValue:
+        return self.out.add_debug_info("DILocation", {"line": span.line, "column": span.col, "scope": scope})
 
 
 class _Globals:
@@ -77,11 +111,13 @@ class _Globals:
 
 
 class _FunctionEmitter:
-    def __init__(self, out: ll.Module, globals_: _Globals, fn: ir.Function):
+    def __init__(self, out: ll.Module, globals_: _Globals, debug: _DebugInfo, fn: ir.Function):
         self.fn = fn
         self.globals = globals_
+        self.debug = debug
         self.func = ll.Function(out, ll.FunctionType(I64, [PTR]), name=fn.name)
         self.func.section = section_name(fn.name)
+        self.scope = debug.subprogram(self.func, max(fn.span.line, 1))
         self.ctx = self.func.args[0]
         self.ctx.name = "ctx"
         self.entry = self.func.append_basic_block("allocas")
@@ -148,6 +184,8 @@ class _FunctionEmitter:
         for block in self.fn.blocks:
             self.b.position_at_end(self.blocks[id(block)])
             for instr in block.instrs:
+                span = instr.span if instr.span.line else self.fn.span
+                self.b.debug_metadata = self.debug.location(self.scope, span) if span.line else None
                 result = getattr(self, "_emit_" + type(instr).__name__)(instr)
                 if result is not None:
                     self.values[id(instr)] = result

@@ -9,6 +9,7 @@ instructions and the relocations it must patch.
 from __future__ import annotations
 
 import io
+import struct
 
 import llvmlite.binding as llvm
 
@@ -55,17 +56,19 @@ def emit_assembly(module: llvm.ModuleRef) -> str:
     return target_machine().emit_assembly(module)
 
 
-def extract(elf: bytes, sections: list[str]) -> dict[str, tuple[bytes, list[Relocation]]]:
-    """Each named section's bytes and the ld_imm64 relocations in it."""
+def extract(elf: bytes, sections: list[str]) -> dict[str, tuple[bytes, list[Relocation], list[tuple[int, int, int]]]]:
+    """Each named section's bytes, the ld_imm64 relocations in it, and its
+    line table: (instruction index, line, column) from the BTF line records."""
     from elftools.elf.elffile import ELFFile
     from elftools.elf.relocation import RelocationSection
 
     obj = ELFFile(io.BytesIO(elf))
     symtab = obj.get_section_by_name(".symtab")
     found = {}
+    lines = _btf_lines(obj)
     for name in sections:
         section = obj.get_section_by_name(name)
-        found[name] = (section.data() if section is not None else b"", [])
+        found[name] = (section.data() if section is not None else b"", [], lines.get(name, []))
     for section in obj.iter_sections():
         if not isinstance(section, RelocationSection):
             continue
@@ -76,6 +79,38 @@ def extract(elf: bytes, sections: list[str]) -> dict[str, tuple[bytes, list[Relo
             symbol = symtab.get_symbol(rel["r_info_sym"]).name
             found[target][1].append(Relocation(insn=rel["r_offset"] // 8, symbol=symbol))
     return found
+
+
+def _btf_lines(obj) -> dict[str, list[tuple[int, int, int]]]:
+    """The line records LLVM wrote to .BTF.ext, by section name.
+
+    .BTF.ext: a header (magic 0xeB9F, ..., line_info_off, line_info_len,
+    offsets counted from the header's end), then per section
+    {sec_name_off, count, records of {insn_off (bytes), file_name_off,
+    line_off, line_col = line << 10 | col}}; names are in .BTF's strings.
+    """
+    btf, ext = obj.get_section_by_name(".BTF"), obj.get_section_by_name(".BTF.ext")
+    if btf is None or ext is None:
+        return {}
+    btf, ext = btf.data(), ext.data()
+    hdr_len, _, _, str_off, str_len = struct.unpack_from("<IIIII", btf, 4)
+    strings = btf[hdr_len + str_off:hdr_len + str_off + str_len]
+    ext_hdr_len, _, _, line_off, line_len = struct.unpack_from("<IIIII", ext, 4)
+    pos = ext_hdr_len + line_off
+    end = pos + line_len
+    rec_size = struct.unpack_from("<I", ext, pos)[0]
+    pos += 4
+    tables: dict[str, list[tuple[int, int, int]]] = {}
+    while pos < end:
+        name_off, count = struct.unpack_from("<II", ext, pos)
+        name = strings[name_off:strings.index(b"\0", name_off)].decode()
+        pos += 8
+        table = tables.setdefault(name, [])
+        for _ in range(count):
+            insn_off, _, _, line_col = struct.unpack_from("<IIII", ext, pos)
+            table.append((insn_off // 8, line_col >> 10, line_col & 0x3FF))
+            pos += rec_size
+    return tables
 
 
 def stack_depth(insns: bytes) -> int:

@@ -21,10 +21,10 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
     sections = objfile.extract(elf, [section_name(fn.name) for fn in module.functions])
     probes = []
     for fn in module.functions:
-        insns, relocations = sections[section_name(fn.name)]
+        insns, relocations, lines = sections[section_name(fn.name)]
         probes.append(prog.ProbeSpec(
             kind=fn.kind, name=fn.probe_name, target=fn.target, prog_type=PROG_TYPES[fn.kind],
-            function=fn.name, insns=insns, relocations=relocations, span=fn.span,
+            function=fn.name, insns=insns, relocations=relocations, span=fn.span, lines=lines,
         ))
     maps = [_map_spec(decl) for decl in module.maps]
     maps.append(prog.MapSpec(

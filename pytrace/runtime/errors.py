@@ -9,6 +9,7 @@ missing tracepoint is not a pytrace crash, so no traceback.
 from __future__ import annotations
 
 import os
+import re
 
 from pytrace.diagnostics import UserError
 
@@ -41,7 +42,8 @@ class VerifierError(LoadError):
 
     `probe` is the ProbeSpec, `errno` the load's errno, `log` the whole
     verifier log (possibly only its tail, if it was huge); `detail` holds
-    its last lines.
+    its last lines. `insn` is the instruction the verifier stopped at (or
+    None) and `span` the script text that instruction came from.
     """
 
     TAIL_LINES = 40
@@ -51,9 +53,11 @@ class VerifierError(LoadError):
         self.errno = errno
         self.log = log
         lines = [ln for ln in log.splitlines() if ln.strip()]
-        reason = _verifier_reason(lines) or os.strerror(errno)
-        where = _where(probe, source_name)
-        message = f"{where}the BPF verifier rejected probe {probe.name}: {reason}"
+        self.reason = _verifier_reason(lines) or os.strerror(errno)
+        self.insn = _failing_insn(lines)
+        self.span = probe.span_of(self.insn) if self.insn is not None else probe.span
+        where = f"{source_name or 'script'}:{self.span}: " if self.span.line else ""
+        message = f"{where}the BPF verifier rejected probe {probe.name}: {self.reason}"
         super().__init__(message, "\n".join(lines[-self.TAIL_LINES:]))
 
 
@@ -61,11 +65,17 @@ class AttachError(RuntimeFailure):
     """A loaded probe could not be attached to its event."""
 
 
-def _where(probe, source_name: str) -> str:
-    span = getattr(probe, "span", None)
-    if span is not None and span.line:
-        return f"{source_name or 'script'}:{span}: "
-    return ""
+_INSN_LINE = re.compile(r"^(\d+): \(")
+
+
+def _failing_insn(lines: list[str]) -> int | None:
+    """The last instruction the verifier printed (`12: (85) call ...`),
+    which is where it gave up."""
+    for line in reversed(lines):
+        m = _INSN_LINE.match(line)
+        if m:
+            return int(m.group(1))
+    return None
 
 
 def _verifier_reason(lines: list[str]) -> str:
