@@ -39,7 +39,7 @@ def _mount(path: str) -> None:
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [ctypes.c_char_p] * 4 + [ctypes.c_ulong, ctypes.c_void_p]
+    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
     if libc.mount(b"nodev", path.encode(), b"tracefs", 0, None) != 0:
         err = ctypes.get_errno()
         raise TracefsError(

@@ -207,3 +207,35 @@ def test_data_loc_string_field(run_pytrace):
     rc, out, err = run_pytrace(["-c", "/bin/true", "-e", script], timeout=20)
     assert rc == 0, err
     assert "exec /bin/true|/bin/true" in out.splitlines()
+
+
+def test_tracefs_is_mounted_when_missing(pytrace_cmd):
+    """In a private mount namespace without tracefs, pytrace mounts it."""
+    import shlex
+    import shutil
+
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    trace = shlex.join([*pytrace_cmd, "-c", "/bin/true", "-e",
+                        'tracepoint:sched:sched_process_exec /pid == cpid/ { printf("exec seen\\n"); }'])
+    script = (
+        "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; "
+        "test ! -e /sys/kernel/tracing/events || { echo 'still mounted'; exit 3; }; "
+        f"{trace} && test -e /sys/kernel/tracing/events && echo mounted-again"
+    )
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "exec seen" in proc.stdout.splitlines()
+    assert proc.stdout.splitlines()[-1] == "mounted-again"
+
+
+def test_unknown_tracepoint_names_itself(run_pytrace):
+    rc, out, err = run_pytrace(["-e", "tracepoint:syscalls:sys_enter_nosuchcall { @[comm] = count(); }"], timeout=20)
+    assert rc == 1
+    assert err.splitlines() == [
+        "stdin:1:1: error: tracepoint not found: syscalls:sys_enter_nosuchcall",
+        "tracepoint:syscalls:sys_enter_nosuchcall { @[comm] = count(); }",
+        "^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+        "hint: list the available ones with: pytrace -l 'tracepoint:syscalls:*'",
+    ]
