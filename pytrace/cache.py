@@ -11,7 +11,11 @@ the runtime patches them in, so a cached object is valid for every run.
 from __future__ import annotations
 
 import os
-import pickle
+
+try:  # the C half of pickle: `pickle` itself imports re and more, ~6 ms
+    from _pickle import UnpicklingError, loads
+except ImportError:  # pragma: no cover
+    from pickle import UnpicklingError, loads
 
 try:  # the builtin module: hashlib loads OpenSSL, ~5 ms at every start
     from _sha256 import sha256
@@ -59,14 +63,15 @@ def load(text: str) -> CompiledProgram | None:
     path = os.path.join(directory(), key(text) + ".pkl")
     try:
         with open(path, "rb") as f:
-            compiled = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            compiled = loads(f.read())
+    except (OSError, UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
     return compiled if isinstance(compiled, CompiledProgram) else None
 
 
 def store(text: str, compiled: CompiledProgram) -> None:
     """Write atomically; a cache that cannot be written is not an error."""
+    import pickle
     import tempfile
 
     folder = directory()

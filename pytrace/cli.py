@@ -208,9 +208,11 @@ def _run(compiled, args: Options, source) -> int:
     from pytrace.runtime.errors import RuntimeFailure, VerifierError
     from pytrace.runtime.session import RunOptions, run
 
-    import shlex
+    command = None
+    if args.command:
+        import shlex  # imports re: only when there is a command to split
 
-    command = shlex.split(args.command) if args.command else None
+        command = shlex.split(args.command)
     try:
         return run(compiled, RunOptions(command=command, out=sys.stdout, verbose=args.verbose))
     except VerifierError as err:

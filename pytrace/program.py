@@ -39,9 +39,13 @@ CONST_START_NS = "pytrace_const_start_ns"
 
 # The ring buffer every printf and exit() record goes through.
 RINGBUF_NAME = "__pytrace_ringbuf"
-# 8 MiB: a burst of ~170k small records fits while Python drains it (bpftrace's
-# per-CPU perf buffers hold less); creating it costs ~2 ms of start-up.
+# Its size is chosen at compile time by where records can come from: probes
+# on events can burst (8 MiB holds ~170k small records while Python drains
+# them; bpftrace's per-CPU perf buffers hold less), while BEGIN, END and
+# interval probes write a few. A big buffer costs start-up time and memory:
+# it is mapped twice into the process.
 RINGBUF_SIZE = 1 << 23
+RINGBUF_SIZE_SMALL = 1 << 18
 
 # A per-CPU array with one u64 (key 0): how many records the ring buffer had
 # no room for. The runtime reports them ("Lost N events"), never drops silently.

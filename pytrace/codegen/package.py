@@ -29,7 +29,7 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
     maps = [_map_spec(decl) for decl in module.maps]
     maps.append(prog.MapSpec(
         name=prog.RINGBUF_NAME, symbol=prog.RINGBUF_NAME, map_type=prog.MAP_RINGBUF,
-        key_size=0, value_size=0, max_entries=prog.RINGBUF_SIZE,
+        key_size=0, value_size=0, max_entries=_ringbuf_size(module),
     ))
     maps.append(prog.MapSpec(
         name=prog.LOST_NAME, symbol=prog.LOST_NAME, map_type=prog.MAP_PERCPU_ARRAY,
@@ -37,6 +37,19 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
     ))
     printfs = [prog.PrintfSpec(fmt=decl.fmt, args=list(decl.fields)) for decl in module.printfs]
     return prog.CompiledProgram(source_name=source_name, probes=probes, maps=maps, printfs=printfs, elf=elf)
+
+
+LOW_RATE_KINDS = ("begin", "end", "interval")
+
+
+def _ringbuf_size(module: ir.Module) -> int:
+    """Big only when a probe on events can send records (see program.py)."""
+    for fn in module.functions:
+        if fn.kind not in LOW_RATE_KINDS and any(
+            isinstance(instr, (ir.Printf, ir.Exit)) for block in fn.blocks for instr in block.instrs
+        ):
+            return prog.RINGBUF_SIZE
+    return prog.RINGBUF_SIZE_SMALL
 
 
 def _map_spec(decl: ir.MapDecl) -> prog.MapSpec:

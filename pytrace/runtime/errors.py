@@ -9,7 +9,6 @@ missing tracepoint is not a pytrace crash, so no traceback.
 from __future__ import annotations
 
 import os
-import re
 
 from pytrace.diagnostics import UserError
 
@@ -65,16 +64,13 @@ class AttachError(RuntimeFailure):
     """A loaded probe could not be attached to its event."""
 
 
-_INSN_LINE = re.compile(r"^(\d+): \(")
-
-
 def _failing_insn(lines: list[str]) -> int | None:
     """The last instruction the verifier printed (`12: (85) call ...`),
     which is where it gave up."""
     for line in reversed(lines):
-        m = _INSN_LINE.match(line)
-        if m:
-            return int(m.group(1))
+        number, sep, rest = line.partition(": (")
+        if sep and number.isdigit():
+            return int(number)
     return None
 
 

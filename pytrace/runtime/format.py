@@ -18,7 +18,6 @@ decode.py), e.g. `@x[1, abc]: 5`.
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Callable, Iterable
 
@@ -33,10 +32,11 @@ class FormatError(ValueError):
 
 # ---------------------------------------------------------------- printf
 
-_SPEC = re.compile(
-    r"%(?P<flags>[-+ #0]*)(?P<width>\d*)(?:\.(?P<prec>\d*))?"
-    r"(?P<length>hh|h|ll|l|j|z|t)?(?P<conv>[diouxXcsp%])"
-)
+# %[flags][width][.precision][length]conv, scanned by hand (_scan_spec):
+# importing `re` would cost more start-up time than all printf parsing.
+_FLAGS = "-+ #0"
+_LENGTHS = ("hh", "ll", "h", "l", "j", "z", "t")
+_CONVS = "diouxXcsp%"
 _LENGTH_BITS = {None: 32, "hh": 8, "h": 16, "l": 64, "ll": 64, "j": 64, "z": 64, "t": 64}
 _INT_CODES = {(1, True): "b", (1, False): "B", (2, True): "h", (2, False): "H",
               (4, True): "i", (4, False): "I", (8, True): "q", (8, False): "Q"}
@@ -80,20 +80,44 @@ def parse_format(fmt: str) -> list[str | Conversion]:
             text.append(fmt[pos:])
             break
         text.append(fmt[pos:at])
-        m = _SPEC.match(fmt, at)
-        if m is None:
+        spec, end = _scan_spec(fmt, at)
+        if spec is None:
             raise FormatError(f"unsupported printf conversion at {fmt[at:at + 6]!r} in {fmt!r}")
-        if m["conv"] == "%":
+        if spec.conv == "%":
             text.append("%")
         else:
             if text:
                 pieces.append("".join(text))
                 text = []
-            pieces.append(Conversion(m["flags"], m["width"], m["prec"], m["length"], m["conv"]))
-        pos = m.end()
+            pieces.append(spec)
+        pos = end
     if "".join(text):
         pieces.append("".join(text))
     return [p for p in pieces if p != ""]
+
+
+def _scan_spec(fmt: str, at: int) -> tuple[Conversion | None, int]:
+    """The conversion starting at fmt[at] == "%" and the index after it."""
+    i, n = at + 1, len(fmt)
+
+    def run(chars: str) -> str:
+        nonlocal i
+        start = i
+        while i < n and fmt[i] in chars:
+            i += 1
+        return fmt[start:i]
+
+    flags = run(_FLAGS)
+    width = run("0123456789")
+    precision = None
+    if i < n and fmt[i] == ".":
+        i += 1
+        precision = run("0123456789")
+    length = next((ln for ln in _LENGTHS if fmt.startswith(ln, i)), None)
+    i += len(length or "")
+    if i >= n or fmt[i] not in _CONVS:
+        return None, i
+    return Conversion(flags, width, precision, length, fmt[i]), i + 1
 
 
 class Printf:

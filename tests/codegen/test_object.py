@@ -128,3 +128,15 @@ def test_a_probe_over_the_stack_limit_is_a_script_error_not_a_crash():
     rendered = err.value.diagnostics.render()
     assert rendered.startswith("t.pt:1:1: error: tracepoint:syscalls:sys_enter_openat needs ")
     assert "more than the 512 BPF allows" in rendered
+
+
+@pytest.mark.parametrize("text, size", [
+    ('BEGIN { printf("hi\\n"); exit(); }', prog.RINGBUF_SIZE_SMALL),
+    ('interval:ms:100 { printf("tick\\n"); } END { printf("bye\\n"); }', prog.RINGBUF_SIZE_SMALL),
+    ('tracepoint:sched:sched_switch { @[comm] = count(); } BEGIN { printf("go\\n"); }', prog.RINGBUF_SIZE_SMALL),
+    ('tracepoint:sched:sched_switch { printf("%s\\n", comm); }', prog.RINGBUF_SIZE),
+    ("tracepoint:sched:sched_switch { exit(); }", prog.RINGBUF_SIZE),
+])
+def test_ring_buffer_size_follows_where_records_come_from(text, size):
+    rings = [m for m in compile_text(text).maps if m.symbol == prog.RINGBUF_NAME]
+    assert [m.max_entries for m in rings] == [size]
