@@ -239,3 +239,63 @@ def test_unknown_tracepoint_names_itself(run_pytrace):
         "^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
         "hint: list the available ones with: pytrace -l 'tracepoint:syscalls:*'",
     ]
+
+
+IDENTITY = r"""
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    printf("self %d %ld %d %d\n", getpid(), (long)syscall(SYS_gettid), getuid(), getgid());
+    syscall(SYS_getppid);
+    return 0;
+}
+"""
+
+
+def test_builtins_agree_with_the_traced_process(build_c, run_pytrace):
+    prog = build_c(IDENTITY, name="ptident")
+    script = r"""
+    tracepoint:syscalls:sys_enter_getppid /pid == cpid/
+    {
+        printf("bpf %d %d %d %d\n", pid, tid, uid, gid);
+        printf("comm %s cpu_ok %d elapsed_ok %d nsecs_ok %d\n", comm, cpu < 4096, elapsed > 0, nsecs > elapsed);
+        @r = rand;
+    }
+    """
+    rc, out, err = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert rc == 0, err
+    lines = out.splitlines()
+    self_ids = next(line for line in lines if line.startswith("self ")).split()[1:]
+    bpf_ids = next(line for line in lines if line.startswith("bpf ")).split()[1:]
+    assert bpf_ids == self_ids
+    assert "comm ptident cpu_ok 1 elapsed_ok 1 nsecs_ok 1" in lines
+    assert any(re.fullmatch(r"@r: \d+", line) for line in lines)
+
+
+DELETES = r"""
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) { for (int i = 0; i < 6; i++) syscall(SYS_getppid); return 0; }
+"""
+
+
+def test_delete_and_multi_key_maps(build_c, run_pytrace):
+    prog = build_c(DELETES, name="ptdel")
+    script = """
+    tracepoint:syscalls:sys_enter_getppid /pid == cpid/
+    {
+        @n++;
+        @live[@n, "s"] = @n * 100;
+        if (@n % 2 == 0) { delete(@live[@n, "s"]); }
+        @last[comm] = @n;
+    }
+    """
+    rc, out, err = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert [line for line in lines if line.startswith("@live")] == ["@live[1, s]: 100", "@live[3, s]: 300", "@live[5, s]: 500"]
+    assert "@last[ptdel]: 6" in lines and "@n: 6" in lines
