@@ -26,7 +26,7 @@ from pytrace import program as prog
 from pytrace.codegen import helpers as h
 from pytrace.ir import nodes as ir
 from pytrace.ir.layout import align8
-from pytrace.sema.types import Int, Str
+from pytrace.sema.types import Str
 
 I1 = ll.IntType(1)
 I8 = ll.IntType(8)

@@ -18,13 +18,13 @@ imported by `run()`.
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import time
 
 from pytrace.program import LOST_NAME, RINGBUF_NAME, CompiledProgram
-from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure
+from pytrace.runtime.child import HeldChild
+from pytrace.runtime.errors import LoadError, NeedRootError
+from pytrace.runtime.signals import StopSignals
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~6 ms to import
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
 
     with ExitStack() as stack:
         # Signals first: from here on SIGINT/SIGTERM stop the trace cleanly.
-        stop = stack.enter_context(_StopSignals())
+        stop = stack.enter_context(StopSignals())
         out = options.out
         n = program.attached_count
         out.write(f"Attaching {n} probe{'' if n == 1 else 's'}...\n")
@@ -83,7 +83,7 @@ def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
 
 class _Session:
     def __init__(self, program: CompiledProgram, options: RunOptions, printfs,
-                 stack: ExitStack, stop: _StopSignals):
+                 stack: ExitStack, stop: StopSignals):
         self.program = program
         self.options = options
         self.out = options.out
@@ -99,7 +99,7 @@ class _Session:
         program, stack, stop = self.program, self.stack, self.stop
         child = None
         if self.options.command:
-            child = _HeldChild(self.options.command)
+            child = HeldChild(self.options.command)
             stack.callback(child.reap)
 
         ncpus = bpf.possible_cpus()
@@ -167,7 +167,7 @@ class _Session:
         self.out.flush()
         return 0
 
-    def _loop(self, child: _HeldChild | None) -> None:
+    def _loop(self, child: HeldChild | None) -> None:
         import select
 
         ep = select.epoll()
@@ -225,148 +225,3 @@ class _Session:
         err = self.options.err or sys.stderr
         err.write(text + "\n")
         err.flush()
-
-
-class _StopSignals:
-    """SIGINT/SIGTERM request a stop. The handlers set a flag, and the
-    signal's number also lands in a pipe (signal.set_wakeup_fd) that the event
-    loop polls, so a signal wakes the loop whenever it arrives. Outside the
-    main thread signals cannot be caught; the pipe then just stays quiet."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.requested = False
-        self._saved: list = []
-        self._saved_wakeup = None
-        self.fd = -1
-        self._w = -1
-
-    def _handler(self, signum, frame) -> None:
-        self.requested = True
-
-    def __enter__(self) -> _StopSignals:
-        self.fd, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            # Handlers before the wakeup fd: a signal in between sets the
-            # flag, which the loop checks before it first waits.
-            for sig in self.SIGNALS:
-                self._saved.append((sig, signal.signal(sig, self._handler)))
-            self._saved_wakeup = signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
-            from pytrace.stop import requested_early
-
-            self.requested = self.requested or requested_early()
-        except ValueError:  # not the main thread: no signals, a quiet pipe
-            pass
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def read_pipe(self) -> None:
-        try:
-            data = os.read(self.fd, 4096)
-        except BlockingIOError:
-            return
-        if any(b in self.SIGNALS for b in data):
-            self.requested = True
-
-    def __exit__(self, *exc) -> None:
-        if self._saved_wakeup is not None:
-            signal.set_wakeup_fd(self._saved_wakeup)
-            self._saved_wakeup = None
-        for sig, old in reversed(self._saved):
-            signal.signal(sig, old)
-        self._saved.clear()
-        if self.fd >= 0:
-            os.close(self.fd)
-            os.close(self._w)
-            self.fd = self._w = -1
-
-
-class _HeldChild:
-    """The -c command, forked at once (so its pid is known when the programs
-    are loaded) but blocked reading a pipe until `release()`; closing the pipe
-    instead makes it exit quietly without running the command."""
-
-    def __init__(self, argv: list[str]):
-        path = _find_executable(argv[0])
-        r, w = os.pipe2(os.O_CLOEXEC)
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            try:
-                try:
-                    signal.set_wakeup_fd(-1)
-                    for sig in (signal.SIGINT, signal.SIGTERM):
-                        signal.signal(sig, signal.SIG_DFL)
-                except ValueError:
-                    pass
-                os.close(w)
-                if os.read(r, 1) == b"x":
-                    os.close(r)
-                    os.execv(path, argv)
-            except BaseException as err:  # noqa: BLE001
-                try:
-                    os.write(2, f"pytrace: cannot run {argv[0]}: {err}\n".encode())
-                finally:
-                    os._exit(127)
-            os._exit(0)
-        os.close(r)
-        self.pid = pid
-        self._go = w
-        self.released = False
-        self.reaped = False
-        try:
-            self.pidfd = os.pidfd_open(pid)
-        except OSError as err:
-            os.close(w)  # the child exits without running the command
-            os.waitpid(pid, 0)
-            raise RuntimeFailure(f"cannot watch the -c command: pidfd_open failed ({err.strerror}).")
-
-    def release(self) -> None:
-        os.write(self._go, b"x")
-        os.close(self._go)
-        self._go = -1
-        self.released = True
-
-    def _exited(self, timeout: float = 0) -> bool:
-        import select
-
-        p = select.poll()
-        p.register(self.pidfd, select.POLLIN)
-        return bool(p.poll(timeout * 1000))
-
-    def terminate(self) -> None:
-        """Stop the command if it still runs (bpftrace does, when the trace ends first)."""
-        if self.released and not self._exited():
-            try:
-                signal.pidfd_send_signal(self.pidfd, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    def reap(self) -> None:
-        if self.reaped:
-            return
-        if self._go >= 0:
-            os.close(self._go)  # never released: it exits without running the command
-            self._go = -1
-        else:
-            self.terminate()
-        if not self._exited(2.0):
-            try:
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        os.waitpid(self.pid, 0)
-        os.close(self.pidfd)
-        self.reaped = True
-
-
-def _find_executable(name: str) -> str:
-    import shutil
-
-    path = name if "/" in name else shutil.which(name)
-    if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
-        raise RuntimeFailure(f"cannot run the -c command: {name!r} is not an executable file"
-                             + ("." if "/" in name else " found in PATH."))
-    return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytrace.diagnostics import CompileError, Diagnostics
+from pytrace.diagnostics import Diagnostics
 from pytrace.parser import parse
 from pytrace.sema.check import check
 from pytrace.sema.types import COMM, INT64, Agg, Int, Str
