@@ -141,16 +141,17 @@ class _Session:
         attachments = []
         if not self.handler.exit_seen and not stop.requested:
             for prog in programs:
+                if stop.requested:  # attaching hundreds of probes takes a while
+                    break
                 if prog.spec.kind not in ("begin", "end"):
                     a = attach.attach(prog)
                     stack.callback(a.close)
                     attachments.append(a)
-            if child:
+            if child and not stop.requested:
                 child.release()
             self._loop(child)
 
-        for a in attachments:
-            a.close()
+        attach.stop_all(attachments)  # closing them (slow) is the ExitStack's job
         if child:
             child.terminate()
         self._drain()
