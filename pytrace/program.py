@@ -140,7 +140,8 @@ class ProbeSpec(Record):
     interval    (period_ns,)           a cpu-clock perf event on CPU 0
 
     name is for display ("tracepoint:sched:sched_switch"), function is the
-    function's name in the object, span the attach point in the script.
+    function's name in the object (probes with the same function run the
+    same code: the runtime loads it once), span the attach point in the script.
     lines maps code to script: (first instruction index, line, column)
     entries in instruction order, each valid until the next.
     """

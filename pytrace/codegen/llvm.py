@@ -46,15 +46,33 @@ def section_name(function: str) -> str:
     return f"probe/{function}"
 
 
+def code_owners(module: ir.Module) -> dict[str, str]:
+    """For each function, the function whose code it runs: itself, or an
+    earlier expansion of the same attach point with the same code (a
+    wildcard over hundreds of tracepoints whose body does not read `args`
+    differently is compiled, verified and loaded once)."""
+    from pytrace.ir.printer import format_body
+
+    first: dict[tuple, str] = {}
+    owners = {}
+    for fn in module.functions:
+        key = (fn.kind, fn.span, format_body(fn))
+        owners[fn.name] = first.setdefault(key, fn.name)
+    return owners
+
+
 def emit_module(module: ir.Module, source_name: str = "script") -> ll.Module:
-    """The whole IR module as one LLVM module, one function per probe."""
+    """The whole IR module as one LLVM module, one function per distinct
+    probe body (see code_owners)."""
     out = ll.Module(name="pytrace")
     out.triple = TRIPLE
     out.data_layout = DATALAYOUT
     globals_ = _Globals(out, module)
     debug = _DebugInfo(out, source_name)
+    owners = code_owners(module)
     for fn in module.functions:
-        _FunctionEmitter(out, globals_, debug, fn).emit()
+        if owners[fn.name] == fn.name:
+            _FunctionEmitter(out, globals_, debug, fn).emit()
     return out
 
 

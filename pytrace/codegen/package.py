@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pytrace import program as prog
 from pytrace.codegen import objfile
-from pytrace.codegen.llvm import section_name
+from pytrace.codegen.llvm import code_owners, section_name
 from pytrace.ir import nodes as ir
 
 PROG_TYPES = {
@@ -18,13 +18,15 @@ PROG_TYPES = {
 
 
 def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledProgram:
-    sections = objfile.extract(elf, [section_name(fn.name) for fn in module.functions])
+    owners = code_owners(module)
+    sections = objfile.extract(elf, sorted({section_name(owner) for owner in owners.values()}))
     probes = []
     for fn in module.functions:
-        insns, relocations, lines = sections[section_name(fn.name)]
+        owner = owners[fn.name]
+        insns, relocations, lines = sections[section_name(owner)]
         probes.append(prog.ProbeSpec(
             kind=fn.kind, name=fn.probe_name, target=fn.target, prog_type=PROG_TYPES[fn.kind],
-            function=fn.name, insns=insns, relocations=relocations, span=fn.span, lines=lines,
+            function=owner, insns=insns, relocations=relocations, span=fn.span, lines=lines,
         ))
     maps = [_map_spec(decl) for decl in module.maps]
     maps.append(prog.MapSpec(

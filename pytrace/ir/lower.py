@@ -290,10 +290,19 @@ class _FunctionLowerer:
     def call_printf(self, e: ast.Call) -> ir.Instr:
         args = [self.expr(arg) for arg in e.args[1:]]
         arg_types = [a.type if isinstance(a.type, Str) else Int(64, _int(a.type).signed) for a in args]
+        index = self.printf_index(e.args[0].value, arg_types)
+        decl = self.module.printfs[index]
+        return self.emit(ir.Printf(index=index, decl=decl, args=args, span=e.span))
+
+    def printf_index(self, fmt: str, arg_types: list) -> int:
+        """One declaration per distinct format and argument types, so the
+        bodies of a wildcard probe stay identical (and are compiled once)."""
+        for index, decl in enumerate(self.module.printfs):
+            if decl.fmt == fmt and decl.arg_types == arg_types:
+                return index
         fields, end = layout.fields_for(arg_types, start=8)
-        decl = ir.PrintfDecl(fmt=e.args[0].value, arg_types=arg_types, fields=fields, size=end)
-        self.module.printfs.append(decl)
-        return self.emit(ir.Printf(index=len(self.module.printfs) - 1, decl=decl, args=args, span=e.span))
+        self.module.printfs.append(ir.PrintfDecl(fmt=fmt, arg_types=arg_types, fields=fields, size=end))
+        return len(self.module.printfs) - 1
 
     def call_exit(self, e: ast.Call) -> ir.Instr:
         instr = self.emit(ir.Exit(span=e.span))

@@ -22,9 +22,14 @@ def format_module(module: ir.Module) -> str:
 
 
 def _format_function(fn: ir.Function) -> str:
+    return f"function {fn.name} {fn.probe_name}\n" + format_body(fn)
+
+
+def format_body(fn: ir.Function) -> str:
+    """A function's slots and blocks: equal text means equal code (codegen
+    compiles each distinct body once)."""
     names: dict[int, str] = {}
-    lines = [f"function {fn.name} {fn.probe_name}"]
-    lines += [f"  slot {slot.name} :: {slot.type}" for slot in fn.slots]
+    lines = [f"  slot {slot.name} :: {slot.type}" for slot in fn.slots]
     for block in fn.blocks:
         lines.append(f"{block.label}:")
         for instr in block.instrs:

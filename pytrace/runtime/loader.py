@@ -21,13 +21,19 @@ class Program:
     """A loaded probe program: its spec and fd (and the verifier's stats
     line when asked for)."""
 
-    def __init__(self, spec: ProbeSpec, fd: int, log: str = ""):
+    def __init__(self, spec: ProbeSpec, fd: int, log: str = "", owns_fd: bool = True):
         self.spec = spec
         self.fd = fd
         self.log = log
+        self.owns_fd = owns_fd
+
+    def for_probe(self, spec: ProbeSpec) -> "Program":
+        """The same loaded code, to attach for another probe; closing the
+        original closes it (this view never closes the fd)."""
+        return Program(spec, self.fd, self.log, owns_fd=False)
 
     def close(self) -> None:
-        if self.fd >= 0:
+        if self.owns_fd and self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
 

@@ -122,13 +122,18 @@ class _Session:
 
         start_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
         programs = []
+        loaded: dict[str, loader.Program] = {}  # probes with one function share its program
         for probe in program.probes:
+            if probe.function in loaded:
+                programs.append(loaded[probe.function].for_probe(probe))
+                continue
             prog = loader.load(
                 probe, map_fds, cpid=child.pid if child else 0, start_ns=start_ns,
                 source_name=program.source_name, verbose=self.options.verbose,
             )
             stack.callback(prog.close)
             programs.append(prog)
+            loaded[probe.function] = prog
             if self.options.verbose:
                 stats = "; ".join(ln.strip() for ln in prog.log.splitlines() if ln.strip())
                 self._note(f"{probe.name}: {stats or 'loaded'}")

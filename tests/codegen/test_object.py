@@ -140,3 +140,21 @@ def test_a_probe_over_the_stack_limit_is_a_script_error_not_a_crash():
 def test_ring_buffer_size_follows_where_records_come_from(text, size):
     rings = [m for m in compile_text(text).maps if m.symbol == prog.RINGBUF_NAME]
     assert [m.max_entries for m in rings] == [size]
+
+
+def test_a_wildcard_compiles_each_distinct_body_once():
+    compiled = compile_text("tracepoint:syscalls:sys_enter_getp* { @[comm] = count(); printf(\"%s\\n\", comm); }")
+    names = {p.name for p in compiled.probes}
+    assert {"tracepoint:syscalls:sys_enter_getpid", "tracepoint:syscalls:sys_enter_getppid"} <= names
+    assert len({p.function for p in compiled.probes}) == 1
+    assert len(compiled.printfs) == 1
+
+
+def test_bodies_that_read_different_fields_are_not_shared():
+    compiled = compile_text("tracepoint:sched:sched_process_fork, tracepoint:sched:sched_switch { @[comm] = count(); }")
+    # two attach points: never shared, even with equal code
+    assert len({p.function for p in compiled.probes}) == 2
+    compiled = compile_text("tracepoint:syscalls:sys_enter_execve* { @[str(args->filename)] = count(); }")
+    by_name = {p.name: p.function for p in compiled.probes}
+    # execve's filename sits at offset 16, execveat's at 24 (after dfd)
+    assert by_name["tracepoint:syscalls:sys_enter_execve"] != by_name["tracepoint:syscalls:sys_enter_execveat"]

@@ -299,3 +299,14 @@ def test_delete_and_multi_key_maps(build_c, run_pytrace):
     lines = out.splitlines()
     assert [line for line in lines if line.startswith("@live")] == ["@live[1, s]: 100", "@live[3, s]: 300", "@live[5, s]: 500"]
     assert "@last[ptdel]: 6" in lines and "@n: 6" in lines
+
+
+def test_wildcard_probes_share_one_program(build_c, run_pytrace):
+    prog = build_c(GETPPID_1000, name="ptwild")
+    script = "tracepoint:syscalls:sys_enter_getp* /pid == cpid/ { @[comm] = count(); @ids[args->__syscall_nr] = count(); }"
+    rc, out, err = run_pytrace(["-c", str(prog), "-e", script], timeout=60)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("Attaching ") and int(lines[0].split()[1]) >= 3
+    assert "@[ptwild]: 1000" in lines
+    assert "@ids[110]: 1000" in lines  # x86-64 getppid
