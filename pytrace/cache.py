@@ -26,6 +26,7 @@ from pytrace import __version__
 from pytrace.program import CompiledProgram
 
 FORMAT = 1
+MAX_ENTRIES = 256  # beyond this, storing an entry removes the oldest ones
 
 
 def directory() -> str:
@@ -81,5 +82,19 @@ def store(text: str, compiled: CompiledProgram) -> None:
         with os.fdopen(fd, "wb") as f:
             pickle.dump(compiled, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, os.path.join(folder, key(text) + ".pkl"))
+        _prune(folder)
     except OSError:
         pass
+
+
+def _prune(folder: str) -> None:
+    """Keep the cache from growing without end: every distinct script, and
+    every change to pytrace itself, makes a new entry."""
+    with os.scandir(folder) as entries:
+        found = [(e.stat().st_mtime_ns, e.path) for e in entries if e.name.endswith(".pkl")]
+    if len(found) > MAX_ENTRIES:
+        for _, path in sorted(found)[: len(found) - MAX_ENTRIES]:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass

@@ -58,3 +58,14 @@ def test_an_unreadable_entry_is_a_miss(tmp_path, monkeypatch):
 
 def _fields(obj) -> dict:
     return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+def test_the_cache_keeps_a_bounded_number_of_entries(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 3)
+    compiled = compile_source(SourceFile("t", TEXT), CompileOptions(use_cache=False))
+    for i in range(6):
+        cache.store(f"{TEXT} // {i}", compiled)
+    names = sorted(os.listdir(cache.directory()))
+    assert len([n for n in names if n.endswith(".pkl")]) == 3
+    assert cache.load(f"{TEXT} // 5") is not None
