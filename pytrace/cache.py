@@ -65,6 +65,7 @@ def load(text: str) -> CompiledProgram | None:
     try:
         with open(path, "rb") as f:
             compiled = loads(f.read())
+        os.utime(path)  # used now: pruning removes the least recently used
     except (OSError, UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
     return compiled if isinstance(compiled, CompiledProgram) else None

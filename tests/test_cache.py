@@ -66,6 +66,9 @@ def test_the_cache_keeps_a_bounded_number_of_entries(tmp_path, monkeypatch):
     compiled = compile_source(SourceFile("t", TEXT), CompileOptions(use_cache=False))
     for i in range(6):
         cache.store(f"{TEXT} // {i}", compiled)
+        if i >= 1:
+            assert cache.load(f"{TEXT} // 0") is not None  # used all along: kept
     names = sorted(os.listdir(cache.directory()))
     assert len([n for n in names if n.endswith(".pkl")]) == 3
-    assert cache.load(f"{TEXT} // 5") is not None
+    assert cache.load(f"{TEXT} // 5") is not None and cache.load(f"{TEXT} // 0") is not None
+    assert cache.load(f"{TEXT} // 1") is None
