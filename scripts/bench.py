@@ -16,6 +16,11 @@ pytrace/bpftrace ratio (below 1 means pytrace is better for every row):
                     `tracepoint:sched:sched_switch { @[comm] = count(); }`
   ns/event          run_time_ns / run_cnt of that program while a workload of
                     short sleeps switches context, with BPF run-time stats on
+  printf lost (%)   a C program makes 300k getppid() calls as fast as it can,
+                    each printing one line (`-c`); the share of lines not printed
+                    (both tracers report them as lost)
+  printf us/line    the tracer's CPU time (user + system, start-up included, the
+                    workload's own time taken out) per line printed
 
 A tracer's programs are found through its open file descriptors
 (/proc/PID/fdinfo: `prog_id`), their sizes and run times through the bpf()
@@ -49,6 +54,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 HI_PROG = 'BEGIN { printf("hi\\n"); exit(); }'
 SWITCH_PROG = "tracepoint:sched:sched_switch { @[comm] = count(); }"
+FLOOD_EVENTS = 300_000
+PRINTF_PROG = 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%d %s\\n", pid, comm); }'
+FLOOD_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? atol(argv[1]) : 1;
+    for (long i = 0; i < n; i++)
+        syscall(SYS_getppid);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "flood-cpu-us %ld\n", (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L
+            + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    return 0;
+}
+"""
 
 # ---- bpf(2) via ctypes --------------------------------------------------------
 
@@ -258,6 +283,59 @@ def run_hi(argv: list[str], timeout: float) -> OneShot:
 
 
 @dataclass
+class PrintfCost:
+    lost_pct: float
+    us_per_line: float
+
+
+def build_flood(folder: str) -> str:
+    """The printf workload, compiled once per benchmark run."""
+    src, exe = os.path.join(folder, "ptflood.c"), os.path.join(folder, "ptflood")
+    with open(src, "w") as f:
+        f.write(FLOOD_C)
+    subprocess.run(["gcc", "-O2", "-o", exe, src], check=True, capture_output=True)
+    return exe
+
+
+def run_printf(argv: list[str], flood: str, timeout: float) -> PrintfCost:
+    """Run the printf flood under a tracer: lines printed, CPU per line."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            argv + ["-c", f"{flood} {FLOOD_EVENTS}", "-e", PRINTF_PROG], stdin=subprocess.DEVNULL,
+            stdout=out, stderr=err, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:  # wait4 (not Popen.wait) for the tracer's rusage
+            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                _stop(proc, grace=2)
+                raise NotAvailable(f"no exit within {timeout:.0f}s")
+            time.sleep(0.01)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        # Stream the output: holding 300k lines would grow this process, and
+        # a forked tracer's ru_maxrss counts the parent's pages it started with.
+        printed, flood_us, tail = 0, None, []
+        for f in (out, err):
+            f.seek(0)
+            for raw in f:
+                if raw.endswith(b" ptflood\n") and raw.split(b" ", 1)[0].isdigit():
+                    printed += 1
+                elif raw.startswith(b"flood-cpu-us "):
+                    flood_us = int(raw.split()[1])
+                else:
+                    tail = (tail + [raw.decode(errors="replace")])[-5:]
+    if proc.returncode != 0:
+        raise NotAvailable(f"exit {proc.returncode}: {_tail(''.join(tail))}")
+    if not printed or flood_us is None:
+        raise NotAvailable(f"{printed} lines printed, workload time {'missing' if flood_us is None else 'found'}")
+    # wait4's rusage includes the -c workload, which the tracer reaped.
+    cpu_us = (ru.ru_utime + ru.ru_stime) * 1e6 - flood_us
+    return PrintfCost(100.0 * (FLOOD_EVENTS - printed) / FLOOD_EVENTS, cpu_us / printed)
+
+
+@dataclass
 class KernelCost:
     prog_name: str
     prog_type: str
@@ -404,7 +482,8 @@ def main() -> int:
             print(f"bench: {v.label}: n/a: {reason}", file=sys.stderr)
     live = [v for v in variants if v.label not in down]
 
-    metrics = ["first line (ms)", "exit (ms)", "peak RSS (MiB)", "insns (xlated)", "ns/event"]
+    metrics = ["first line (ms)", "exit (ms)", "peak RSS (MiB)", "insns (xlated)", "ns/event",
+               "printf lost (%)", "printf us/line"]
     data: dict[tuple[str, str], Series] = {(m, v.label): Series() for m in metrics for v in variants}
     extra: dict[str, str] = {}
 
@@ -415,7 +494,9 @@ def main() -> int:
         except OSError as e:
             print(f"bench: cannot enable BPF stats ({e}); ns/event will be n/a", file=sys.stderr)
 
+    build_dir = tempfile.mkdtemp(prefix="pytrace-bench-")
     try:
+        flood = build_flood(build_dir) if shutil.which("gcc") else None
         for r in range(args.rounds):
             order = live[r % len(live):] + live[: r % len(live)] if live else []
             for v in order:
@@ -447,7 +528,28 @@ def main() -> int:
                 except NotAvailable as e:
                     for m in ("insns (xlated)", "ns/event"):
                         data[m, v.label].errors.append(str(e))
+        # The printf floods run last, in their own rounds: each leaves the
+        # machine busy for a moment (buffers freed, big files flushed), which
+        # would slow the start-up samples that follow it.
+        for r in range(args.rounds):
+            order = live[r % len(live):] + live[: r % len(live)] if live else []
+            for v in order:
+                if not v.kernel:
+                    continue
+                try:
+                    if flood is None:
+                        raise NotAvailable("gcc not found")
+                    p = run_printf(v.argv, flood, args.timeout)
+                    data["printf lost (%)", v.label].values.append(p.lost_pct)
+                    data["printf us/line", v.label].values.append(p.us_per_line)
+                    if args.verbose:
+                        print(f"round {r + 1} {v.label}: printf lost {p.lost_pct:.1f}%, "
+                              f"{p.us_per_line:.2f} us/line", file=sys.stderr)
+                except NotAvailable as e:
+                    for m in ("printf lost (%)", "printf us/line"):
+                        data[m, v.label].errors.append(str(e))
     finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
         if stats is not None:
             stats.close()
 
@@ -492,6 +594,7 @@ def print_table(metrics, variants, data, down, extra, args) -> None:
     print()
     print(f"first line / exit / RSS: {HI_PROG}")
     print(f"insns / ns/event: {SWITCH_PROG} ({args.event_seconds:g}s of short sleeps per sample)")
+    print(f"printf: {PRINTF_PROG} over {FLOOD_EVENTS} getppid() calls (-c)")
     for label, desc in extra.items():
         print(f"  {label}: {desc}")
     notes = dict(down)
