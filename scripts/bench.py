@@ -498,7 +498,7 @@ def main() -> int:
     try:
         flood = build_flood(build_dir) if shutil.which("gcc") else None
         for r in range(args.rounds):
-            order = live[r % len(live):] + live[: r % len(live)] if live else []
+            order = _rotated(live, r)
             for v in order:
                 try:
                     s = run_hi(v.argv, args.timeout)
@@ -509,8 +509,7 @@ def main() -> int:
                         print(f"round {r + 1} {v.label}: first {s.first_line * 1e3:.1f} ms, exit {s.exit * 1e3:.1f} ms, "
                               f"rss {s.maxrss_kib / 1024:.1f} MiB", file=sys.stderr)
                 except NotAvailable as e:
-                    for m in ("first line (ms)", "exit (ms)", "peak RSS (MiB)"):
-                        data[m, v.label].errors.append(str(e))
+                    _failed(data, ("first line (ms)", "exit (ms)", "peak RSS (MiB)"), v.label, e)
             for v in order:
                 if args.no_kernel or not v.kernel:
                     continue
@@ -526,13 +525,12 @@ def main() -> int:
                         print(f"round {r + 1} {v.label}: {k.prog_type} {k.prog_name!r} {k.insns} insns, "
                               f"{k.ns_per_event:.0f} ns/event over {k.events} events", file=sys.stderr)
                 except NotAvailable as e:
-                    for m in ("insns (xlated)", "ns/event"):
-                        data[m, v.label].errors.append(str(e))
+                    _failed(data, ("insns (xlated)", "ns/event"), v.label, e)
         # The printf floods run last, in their own rounds: each leaves the
         # machine busy for a moment (buffers freed, big files flushed), which
         # would slow the start-up samples that follow it.
         for r in range(args.rounds):
-            order = live[r % len(live):] + live[: r % len(live)] if live else []
+            order = _rotated(live, r)
             for v in order:
                 if not v.kernel:
                     continue
@@ -546,8 +544,7 @@ def main() -> int:
                         print(f"round {r + 1} {v.label}: printf lost {p.lost_pct:.1f}%, "
                               f"{p.us_per_line:.2f} us/line", file=sys.stderr)
                 except NotAvailable as e:
-                    for m in ("printf lost (%)", "printf us/line"):
-                        data[m, v.label].errors.append(str(e))
+                    _failed(data, ("printf lost (%)", "printf us/line"), v.label, e)
     finally:
         shutil.rmtree(build_dir, ignore_errors=True)
         if stats is not None:
@@ -561,6 +558,17 @@ def main() -> int:
                 f, indent=2,
             )
     return 0
+
+
+def _rotated(live: list, r: int) -> list:
+    """This round's order of the tracers: each goes first in turn."""
+    return live[r % len(live):] + live[: r % len(live)] if live else []
+
+
+def _failed(data: dict, metrics: tuple, label: str, err: Exception) -> None:
+    """A measurement could not be taken: keep why, for the n/a note."""
+    for m in metrics:
+        data[m, label].errors.append(str(err))
 
 
 def _fmt(x: float | None) -> str:
