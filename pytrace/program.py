@@ -27,9 +27,9 @@ PROG_PERF_EVENT = 7
 PROG_RAW_TRACEPOINT = 17
 
 # Every ring-buffer record starts with a u64 record id: RECORD_EXIT asks the
-# runtime to stop; id n >= RECORD_PRINTF_BASE is printfs[n - RECORD_PRINTF_BASE].
+# runtime to stop; id n >= RECORD_OUTPUT_BASE is outputs[n - RECORD_OUTPUT_BASE].
 RECORD_EXIT = 0
-RECORD_PRINTF_BASE = 1
+RECORD_OUTPUT_BASE = 1
 
 # Symbols whose 64-bit immediate the loader fills in at load time (the code
 # reads them as `ld_imm64` constants, so they cost nothing per event and the
@@ -47,9 +47,32 @@ RINGBUF_NAME = "__pytrace_ringbuf"
 RINGBUF_SIZE = 1 << 23
 RINGBUF_SIZE_SMALL = 1 << 18
 
-# A per-CPU array with one u64 (key 0): how many records the ring buffer had
-# no room for. The runtime reports them ("Lost N events"), never drops silently.
-LOST_NAME = "__pytrace_lost"
+# What the kernel side could not do, counted so that the runtime reports it
+# (never drops silently): an array of one element, COUNTER_WORDS(n) u64s,
+# that the code updates with atomic adds through a direct pointer (its
+# relocation is a map *value*: the loader patches BPF_PSEUDO_MAP_VALUE).
+#   word 0       records the full ring buffer had no room for ("Lost N events")
+#   word 1 + i   updates of user map i the kernel refused (the map was full)
+COUNTERS_NAME = "__pytrace_counters"
+COUNTER_LOST = 0
+
+
+def counter_dropped(map_index: int) -> int:
+    return 1 + map_index
+
+
+# Symbols whose relocations point into a map's value rather than at the map.
+VALUE_SYMBOLS = (COUNTERS_NAME,)
+# A one-element array of zeros, as big as the largest aggregation value: a new
+# key of a value too big for the stack (a histogram) is created from it.
+ZERO_NAME = "__pytrace_zero"
+# The number of possible CPUs, a load-time constant: reading an aggregation in
+# a probe adds up every CPU's slot.
+CONST_NCPUS = "pytrace_const_ncpus"
+# Kernel functions (kfuncs) the code may call: the relocation on the call
+# names one, and the loader puts its BTF id from /sys/kernel/btf/vmlinux there.
+KFUNC_MAP_ELEM_COUNT = "bpf_map_sum_elem_count"
+KFUNCS = (KFUNC_MAP_ELEM_COUNT,)
 
 
 class Field(Record):
@@ -57,43 +80,53 @@ class Field(Record):
 
     kind "int": a little-endian integer of `size` bytes (signed or not).
     kind "str": a NUL-padded string buffer of `size` bytes.
+    kind "timestamp": a u64 of nanoseconds (CLOCK_MONOTONIC) that prints as
+    wall-clock time in the strftime format `fmt` (strftime()).
     """
 
-    __slots__ = ("kind", "offset", "size", "signed")
+    __slots__ = ("kind", "offset", "size", "signed", "fmt")
 
-    def __init__(self, kind: str, offset: int, size: int, signed: bool = False):
+    def __init__(self, kind: str, offset: int, size: int, signed: bool = False, fmt: str = ""):
         self.kind = kind
         self.offset = offset
         self.size = size
         self.signed = signed
+        self.fmt = fmt
 
 
 class ValueSpec(Record):
-    """What a map's value is, which says how to merge CPUs and print it.
+    """What a map's value is: `kind` names its row in pytrace.aggregations
+    (which says how to merge CPUs, sort and print it), `size` is one CPU's
+    value in bytes, `params` the aggregation's constant arguments.
 
-    kind     per-CPU layout (each CPU's slot is padded to 8 bytes)
-    count    u64
-    sum      i64/u64 (signed says which)
-    min/max  {i64 value; u64 set}: `set` is 0 on CPUs that never saw a value
-    avg      {u64 count; i64 total}
-    int      i64/u64, not per-CPU (plain assignment)
-    str      char[size], not per-CPU
+    kind          per-CPU layout (u64 words; each CPU's slot is 8-aligned)
+    count         [n]
+    sum           [total] (signed says how to read it)
+    min/max       [value, set]: `set` is 0 on CPUs that never saw a value
+    avg/stats     [count, total]
+    hist          params (k,): (64 - k) * 2^k + 1 bucket counts
+    lhist         params (min, max, step): (max - min) / step + 2 bucket counts
+    int           i64/u64, not per-CPU (plain assignment)
+    str           char[size], not per-CPU
     """
 
-    __slots__ = ("kind", "size", "signed")
+    __slots__ = ("kind", "size", "signed", "params")
 
-    def __init__(self, kind: str, size: int, signed: bool = True):
+    def __init__(self, kind: str, size: int, signed: bool = True, params: tuple = ()):
         self.kind = kind
         self.size = size
         self.signed = signed
+        self.params = tuple(params)
 
 
 class MapSpec(Record):
-    """A map to create.
+    """A map to create. The user's maps come first in CompiledProgram.maps,
+    in order: map i counts its failed updates in key i of DROPPED_NAME.
 
     name         as the user wrote it: "@", "@calls"
     symbol       the ELF symbol the code's relocations name
     value_size   of one CPU's value for per-CPU maps
+    max_entries  0 for a user map: the runtime's limit (BPFTRACE_MAP_KEYS_MAX)
     keys         the key's layout; [] for a scalar map (one u64 key, 0)
     value        what the value is; None for maps that are not user maps
     """
@@ -122,7 +155,9 @@ class MapSpec(Record):
 
 class Relocation(Record):
     """Instruction `insn` (an ld_imm64) refers to `symbol`: a map (the
-    loader puts the map's fd there) or a CONST_* (the loader puts its value)."""
+    loader puts the map's fd there), a map's value (VALUE_SYMBOLS: the fd
+    and the offset the code gave), a CONST_* (the loader puts its value), or
+    a kernel function (KFUNCS: the call gets its BTF id)."""
 
     __slots__ = ("insn", "symbol")
 
@@ -175,38 +210,65 @@ class ProbeSpec(Record):
         return Span(found[0], found[1], found[0], found[1] + 1)
 
 
-class PrintfSpec(Record):
-    """A printf call: its format (escapes resolved) and where each argument
-    sits in the record.
+class Conversion(Record):
+    """One `%...` of a printf format (not `%%`), as sema parsed it:
+    `%-08.3lld` is flags "-0", width "8", precision "3", length "ll", conv "d"."""
 
-    Record layout: bytes 0..8 hold the u64 record id
-    (RECORD_PRINTF_BASE + index of this PrintfSpec), and each arg's
-    `Field.offset` counts from the START of the record, id included, so
-    every offset is >= 8 (e.g. `printf("%d %s", pid, comm)`: args
-    [Field("int", 8, 8, signed=True), Field("str", 16, 16)], record 32
-    bytes). Ints are little-endian of 1, 2, 4 or 8 bytes; strings are
-    NUL-padded buffers. Args are in format order; gaps and trailing padding
-    are allowed.
+    __slots__ = ("flags", "width", "precision", "length", "conv")
+
+    def __init__(self, flags: str, width: str, precision: str | None, length: str | None,
+                 conv: str):
+        self.flags = flags
+        self.width = width
+        self.precision = precision
+        self.length = length
+        self.conv = conv
+
+
+class OutputSpec(Record):
+    """A statement that sends a ring-buffer record for the runtime to act on,
+    one per call site (its record id is RECORD_OUTPUT_BASE + its index).
+
+    kind          what the runtime does with the record
+    printf        renders `pieces` (text and Conversions) with `args`
+    print_value   prints the one value in `args` (print(42), print(@m[k]))
+    print_map     prints the map whose symbol is `map`, keeping the `top`
+                  largest entries (0: all) and dividing values by `div`
+    clear / zero  deletes the map's entries / sets its values to zero
+    time          prints the wall-clock time formatted by `fmt` (strftime)
+
+    Record layout: bytes 0..8 hold the record id; each arg's `Field.offset`
+    counts from the START of the record, id included, so every offset is
+    >= 8 (e.g. `printf("%d %s", pid, comm)`: args [Field("int", 8, 8,
+    signed=True), Field("str", 16, 16)], record 32 bytes). Ints are
+    little-endian of 1, 2, 4 or 8 bytes; strings NUL-padded buffers; args
+    are in format order; gaps and trailing padding are allowed.
     """
 
-    __slots__ = ("fmt", "args")
+    __slots__ = ("kind", "args", "pieces", "fmt", "map", "top", "div")
 
-    def __init__(self, fmt: str, args: list[Field] | None = None):
-        self.fmt = fmt
+    def __init__(self, kind: str, args: list[Field] | None = None, *, pieces: list | None = None,
+                 fmt: str = "", map: str = "", top: int = 0, div: int = 0):
+        self.kind = kind
         self.args = args if args is not None else []
+        self.pieces = pieces if pieces is not None else []
+        self.fmt = fmt
+        self.map = map
+        self.top = top
+        self.div = div
 
 
 class CompiledProgram(Record):
     """Everything a run needs; `elf` is the object the probes came from."""
 
-    __slots__ = ("source_name", "probes", "maps", "printfs", "elf")
+    __slots__ = ("source_name", "probes", "maps", "outputs", "elf")
 
     def __init__(self, source_name: str, probes: list[ProbeSpec], maps: list[MapSpec],
-                 printfs: list[PrintfSpec] | None = None, elf: bytes = b""):
+                 outputs: list[OutputSpec] | None = None, elf: bytes = b""):
         self.source_name = source_name
         self.probes = probes
         self.maps = maps
-        self.printfs = printfs if printfs is not None else []
+        self.outputs = outputs if outputs is not None else []
         self.elf = elf
 
     def map_by_symbol(self, symbol: str) -> MapSpec:

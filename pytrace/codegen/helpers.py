@@ -18,3 +18,11 @@ RINGBUF_OUTPUT = 130
 
 # Flags of map_update_elem.
 BPF_ANY = 0
+BPF_NOEXIST = 1
+
+# Helpers added since the first list (ids from ___BPF_FUNC_MAPPER).
+FOR_EACH_MAP_ELEM = 164
+MAP_LOOKUP_PERCPU_ELEM = 195
+
+# errno values the code compares helper results with (as -errno).
+EEXIST = 17

@@ -23,10 +23,11 @@ from __future__ import annotations
 from llvmlite import ir as ll
 
 from pytrace import program as prog
+from pytrace.aggregations import AGGREGATIONS, MASK64, log2_buckets
 from pytrace.codegen import helpers as h
 from pytrace.ir import nodes as ir
 from pytrace.ir.layout import align8
-from pytrace.sema.types import Str
+from pytrace.sema.types import Agg, Str
 
 I1 = ll.IntType(1)
 I8 = ll.IntType(8)
@@ -105,14 +106,29 @@ class _DebugInfo:
         return self.out.add_debug_info("DILocation", {"line": span.line, "column": span.col, "scope": scope})
 
 
+# Aggregation values up to this size are built on the stack for a new key;
+# bigger ones (histograms) are created from the zero map, then updated in place.
+STACK_VALUE_MAX = 64
+
+
+def needs_zero_map(module: ir.Module) -> int:
+    """The size the zero map's value must have (0: no map needs it)."""
+    return max((d.value.size for d in module.maps if d.value.size > STACK_VALUE_MAX
+                and isinstance(d.value_type, Agg)), default=0)
+
+
 class _Globals:
-    """Map symbols, the ring buffer and the load-time constants."""
+    """Map symbols, the ring buffer, the runtime's counters and the
+    load-time constants."""
 
     def __init__(self, out: ll.Module, module: ir.Module):
         self.out = out
         self.maps = {decl.symbol: self._map(decl.symbol) for decl in module.maps}
         self.ringbuf = self._map(prog.RINGBUF_NAME)
-        self.lost = self._map(prog.LOST_NAME)
+        counters = ll.ArrayType(I64, 1 + len(module.maps))
+        self.counters = ll.GlobalVariable(out, counters, name=prog.COUNTERS_NAME)
+        self.counters.align = 8
+        self.zero = self._map(prog.ZERO_NAME) if needs_zero_map(module) else None
         self.consts = {}
 
     def _map(self, symbol: str) -> ll.GlobalVariable:
@@ -193,6 +209,25 @@ class _FunctionEmitter:
         var = self.globals.ringbuf if symbol == prog.RINGBUF_NAME else self.globals.maps[symbol]
         return self.b.bitcast(var, PTR)
 
+    def const(self, symbol: str) -> ll.Value:
+        """A load-time constant (patched into an ld_imm64 by the loader)."""
+        return self.b.ptrtoint(self.globals.const(symbol), I64)
+
+    def opaque(self, value: ll.Value) -> ll.Value:
+        """The same value, with everything LLVM knew about it forgotten (an
+        empty inline asm): a bounds check after it cannot be optimised away
+        when LLVM could prove what the verifier cannot (the verifier does not
+        follow division, for one)."""
+        barrier = ll.InlineAsm(ll.FunctionType(I64, [I64]), "", "=r,0", side_effect=False)
+        return self.b.call(barrier, [value])
+
+    def bump(self, word: int) -> None:
+        """Add one to a word of the counters map (see program.COUNTERS_NAME),
+        atomically: a few instructions on a path that runs only when
+        something was refused."""
+        ptr = self.b.gep(self.globals.counters, [ll.Constant(I32, 0), ll.Constant(I32, word)])
+        self.b.atomic_rmw("add", ptr, ll.Constant(I64, 1), "monotonic")
+
     def value(self, instr: ir.Instr) -> ll.Value:
         return self.values[id(instr)]
 
@@ -230,6 +265,9 @@ class _FunctionEmitter:
         self.literals[id(buf)] = instr.value
         return buf
 
+    def _emit_AsTimestamp(self, instr: ir.AsTimestamp) -> ll.Value:
+        return self.value(instr.value)
+
     def _emit_Builtin(self, instr: ir.Builtin) -> ll.Value:
         name = instr.name
         if name in ("pid", "tid"):
@@ -241,14 +279,13 @@ class _FunctionEmitter:
         if name == "nsecs":
             return self.call(h.KTIME_GET_NS)
         if name == "elapsed":
-            start = self.b.ptrtoint(self.globals.const(prog.CONST_START_NS), I64)
-            return self.b.sub(self.call(h.KTIME_GET_NS), start)
+            return self.b.sub(self.call(h.KTIME_GET_NS), self.const(prog.CONST_START_NS))
         if name == "cpu":
             return self.b.and_(self.call(h.GET_SMP_PROCESSOR_ID), ll.Constant(I64, 0xFFFFFFFF))
         if name == "rand":
             return self.b.and_(self.call(h.GET_PRANDOM_U32), ll.Constant(I64, 0xFFFFFFFF))
         if name == "cpid":
-            return self.b.ptrtoint(self.globals.const(prog.CONST_CPID), I64)
+            return self.const(prog.CONST_CPID)
         raise AssertionError(f"no code for builtin {name}")
 
     def _emit_Comm(self, instr: ir.Comm) -> ll.Value:
@@ -436,12 +473,22 @@ class _FunctionEmitter:
         found = self.b.icmp_unsigned("!=", ptr, ll.Constant(I64, 0))
         return value, found
 
-    def update(self, decl: ir.MapDecl, key: ll.Value, value: ll.Value) -> None:
-        self.call(h.MAP_UPDATE_ELEM, self.map_ptr(decl.symbol), key, value, ll.Constant(I64, h.BPF_ANY))
+    def update(self, decl: ir.MapDecl, key: ll.Value, value: ll.Value, flags: int = h.BPF_ANY) -> None:
+        """Store a value; an update the kernel refuses (the map is full) is
+        counted in the map's slot of the dropped-updates counter, never lost
+        silently. With BPF_NOEXIST, a key another CPU just made is no loss."""
+        ret = self.call(h.MAP_UPDATE_ELEM, self.map_ptr(decl.symbol), key, value, ll.Constant(I64, flags))
+        failed = self.b.icmp_unsigned("!=", ret, ll.Constant(I64, 0))
+        if flags == h.BPF_NOEXIST:
+            failed = self.b.and_(failed, self.b.icmp_unsigned("!=", ret, ll.Constant(I64, -h.EEXIST & MASK64)))
+        with self.b.if_then(failed, likely=False):
+            self.bump(prog.counter_dropped(decl.index))
 
     def _emit_MapLookup(self, instr: ir.MapLookup) -> ll.Value:
         decl = instr.map
         key = self.key(decl, instr.keys)
+        if isinstance(decl.value_type, Agg):
+            return self.read_aggregate(decl, key)
         ptr, found = self.lookup(decl, key)
         if isinstance(instr.type, Str):
             size = decl.value.size
@@ -450,14 +497,76 @@ class _FunctionEmitter:
             with self.b.if_then(found):
                 self.copy(buf, ptr, size)
             return buf
+        return self.load_or_zero(ptr, found)
+
+    def load_or_zero(self, ptr: ll.Value, found: ll.Value, offset: int = 0) -> ll.Value:
         before = self.b.block
         with self.b.if_then(found):
-            loaded = self.load64(ptr)
+            loaded = self.load64(ptr, offset)
             inside = self.b.block
         phi = self.b.phi(I64)
         phi.add_incoming(ll.Constant(I64, 0), before)
         phi.add_incoming(loaded, inside)
         return phi
+
+    def read_aggregate(self, decl: ir.MapDecl, key: ll.Value) -> ll.Value:
+        """An aggregation as one integer, over every CPU's slot (as upstream
+        bpftrace reads it): loop i < ncpus, map_lookup_percpu_elem, and fold
+        the slot by the row's `read` (sum, min, max, avg)."""
+        how = AGGREGATIONS[decl.value.kind].read
+        signed = decl.value.signed
+        acc = self.alloca(8, "acc")
+        extra = self.alloca(8, "acc2")   # min/max: a CPU had a value; avg: the total
+        index = self.alloca(8, "cpu")
+        for slot in (acc, extra, index):
+            self.store64(ll.Constant(I64, 0), slot)
+        cond = self.func.append_basic_block("percpu.cond")
+        body = self.func.append_basic_block("percpu.body")
+        done = self.func.append_basic_block("percpu.done")
+        self.b.branch(cond)
+        self.b.position_at_end(cond)
+        i = self.load64(index)
+        self.b.cbranch(self.b.icmp_unsigned("<", i, self.const(prog.CONST_NCPUS)), body, done)
+        self.b.position_at_end(body)
+        slot = self.call(h.MAP_LOOKUP_PERCPU_ELEM, self.map_ptr(decl.symbol), key, i)
+        present = self.func.append_basic_block("percpu.present")
+        self.b.cbranch(self.b.icmp_unsigned("!=", slot, ll.Constant(I64, 0)), present, done)
+        self.b.position_at_end(present)
+        ptr = self.b.inttoptr(slot, PTR)
+        if how == "sum":
+            self.store64(self.b.add(self.load64(acc), self.load64(ptr)), acc)
+        elif how == "avg":
+            self.store64(self.b.add(self.load64(acc), self.load64(ptr)), acc)
+            self.store64(self.b.add(self.load64(extra), self.load64(ptr, 8)), extra)
+        else:
+            cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
+            value = self.load64(ptr)
+            better = cmp("<" if how == "min" else ">", value, self.load64(acc))
+            first = self.b.icmp_unsigned("==", self.load64(extra), ll.Constant(I64, 0))
+            has = self.b.icmp_unsigned("!=", self.load64(ptr, 8), ll.Constant(I64, 0))
+            with self.b.if_then(self.b.and_(has, self.b.or_(first, better))):
+                self.store64(value, acc)
+                self.store64(ll.Constant(I64, 1), extra)
+        self.store64(self.b.add(i, ll.Constant(I64, 1)), index)
+        self.b.branch(cond)
+        self.b.position_at_end(done)
+        if how != "avg":
+            return self.load64(acc)
+        count, total = self.load64(acc), self.load64(extra)
+        return self._divide("/", total, count, signed)
+
+    def _emit_MapLen(self, instr: ir.MapLen) -> ll.Value:
+        """The kernel's element count of the map (the kfunc
+        bpf_map_sum_elem_count, 6.6+; the loader resolves its BTF id)."""
+        fnty = ll.FunctionType(I64, [PTR])
+        name = prog.KFUNC_MAP_ELEM_COUNT
+        func = self.func.module.globals.get(name) or ll.Function(self.func.module, fnty, name=name)
+        return self.b.call(func, [self.map_ptr(instr.map.symbol)])
+
+    def _emit_MapHasKey(self, instr: ir.MapHasKey) -> ll.Value:
+        decl = instr.map
+        _, found = self.lookup(decl, self.key(decl, instr.keys))
+        return self.b.zext(found, I64)
 
     def _emit_MapUpdate(self, instr: ir.MapUpdate) -> None:
         decl = instr.map
@@ -472,34 +581,100 @@ class _FunctionEmitter:
         self.update(decl, key, buf)
 
     def _emit_MapAggregate(self, instr: ir.MapAggregate) -> None:
+        """Update this CPU's value in place with the row's emitter; only a
+        new key calls map_update_elem. A small value is built on the stack
+        (zeros, then the same update); a big one (a histogram) is created
+        from the zero map, looked up again and updated in place."""
         decl = instr.map
+        update = getattr(self, "_agg_" + instr.agg.update)
         key = self.key(decl, instr.keys)
-        arg = self.value(instr.value) if instr.value is not None else ll.Constant(I64, 1)
+        arg = self.value(instr.value)
+        params = decl.value.params
+        signed = decl.value.signed
         ptr, found = self.lookup(decl, key)
         with self.b.if_else(found) as (in_place, new_key):
             with in_place:
-                self._aggregate_in_place(instr.kind, ptr, arg, decl.value.signed)
+                update(ptr, arg, params, signed)
             with new_key:
-                buf = self.alloca(decl.value.size, "value")
-                first = {"count": [1], "sum": [arg], "min": [arg, 1], "max": [arg, 1], "avg": [1, arg]}[instr.kind]
-                for i, word in enumerate(first):
-                    self.store64(ll.Constant(I64, word) if isinstance(word, int) else word, buf, 8 * i)
-                self.update(decl, key, buf)
+                if decl.value.size <= STACK_VALUE_MAX:
+                    buf = self.alloca(decl.value.size, "value")
+                    self.zero(buf, 0, decl.value.size)
+                    update(buf, arg, params, signed)
+                    self.update(decl, key, buf)
+                else:
+                    zkey = self.alloca(8, "zero_key")
+                    self.store64(ll.Constant(I64, 0), zkey)
+                    zero = self.call(h.MAP_LOOKUP_ELEM, self.b.bitcast(self.globals.zero, PTR), zkey)
+                    with self.b.if_then(self.b.icmp_unsigned("!=", zero, ll.Constant(I64, 0))):
+                        self.update(decl, key, self.b.inttoptr(zero, PTR), h.BPF_NOEXIST)
+                        again, made = self.lookup(decl, key)
+                        with self.b.if_then(made):
+                            update(again, arg, params, signed)
 
-    def _aggregate_in_place(self, kind: str, ptr: ll.Value, arg: ll.Value, signed: bool) -> None:
-        """Per-CPU values: no other CPU writes this slot, so no atomics."""
-        if kind in ("count", "sum"):
-            self.store64(self.b.add(self.load64(ptr), arg), ptr)
-        elif kind == "avg":
-            self.store64(self.b.add(self.load64(ptr), ll.Constant(I64, 1)), ptr)
-            self.store64(self.b.add(self.load64(ptr, 8), arg), ptr, 8)
-        else:
-            cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
-            better = cmp("<" if kind == "min" else ">", arg, self.load64(ptr))
-            unset = self.b.icmp_unsigned("==", self.load64(ptr, 8), ll.Constant(I64, 0))
-            with self.b.if_then(self.b.or_(better, unset)):
-                self.store64(arg, ptr)
-                self.store64(ll.Constant(I64, 1), ptr, 8)
+    # One emitter per row's `update`: (value pointer, argument, params, signed).
+    # Per-CPU values: no other CPU writes this slot, so no atomics.
+
+    def _agg_add(self, ptr, arg, params, signed) -> None:
+        self.store64(self.b.add(self.load64(ptr), arg), ptr)
+
+    def _agg_min(self, ptr, arg, params, signed) -> None:
+        self._extreme("<", ptr, arg, signed)
+
+    def _agg_max(self, ptr, arg, params, signed) -> None:
+        self._extreme(">", ptr, arg, signed)
+
+    def _extreme(self, op: str, ptr, arg, signed) -> None:
+        cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
+        better = cmp(op, arg, self.load64(ptr))
+        unset = self.b.icmp_unsigned("==", self.load64(ptr, 8), ll.Constant(I64, 0))
+        with self.b.if_then(self.b.or_(better, unset)):
+            self.store64(arg, ptr)
+            self.store64(ll.Constant(I64, 1), ptr, 8)
+
+    def _agg_mean(self, ptr, arg, params, signed) -> None:
+        self.store64(self.b.add(self.load64(ptr), ll.Constant(I64, 1)), ptr)
+        self.store64(self.b.add(self.load64(ptr, 8), arg), ptr, 8)
+
+    def _agg_log2(self, ptr, arg, params, signed) -> None:
+        """hist(v, k): bucket 0 for v < 0, 1 + v below 2^k, else 1 +
+        ((l - k + 1) << k | the k bits after the top bit), l = the top bit's
+        position (bpftrace's log2; six compare-and-shift steps find it)."""
+        (k,) = params
+        mask = (1 << k) - 1
+        c = lambda n: ll.Constant(I64, n)  # noqa: E731
+        negative = self.b.icmp_signed("<", arg, c(0))
+        small = self.b.icmp_unsigned("<=", arg, c(mask))
+        n, top = arg, c(0)
+        for i in range(5, -1, -1):
+            shift = self.b.shl(self.b.zext(self.b.icmp_unsigned(">=", n, c(1 << (1 << i))), I64), c(i))
+            n = self.b.lshr(n, shift)
+            top = self.b.add(top, shift)
+        low_bits = self.b.sub(top, c(k))
+        x = self.b.and_(self.b.lshr(arg, low_bits), c(mask))
+        big = self.b.add(self.b.add(self.b.shl(self.b.add(low_bits, c(1)), c(k)), x), c(1))
+        index = self.b.select(negative, c(0), self.b.select(small, self.b.add(arg, c(1)), big))
+        self._bucket_add(ptr, index, log2_buckets(k))
+
+    def _agg_linear(self, ptr, arg, params, signed) -> None:
+        """lhist(v, min, max, step): 0 below min, (max - min) / step + 1 from
+        max up, else (v - min) / step + 1 (as bpftrace computes it)."""
+        low, high, step = params
+        c = lambda n: ll.Constant(I64, n & MASK64)  # noqa: E731
+        last = (high - low) // step + 1
+        inside = self.b.add(self.b.udiv(self.b.sub(arg, c(low)), c(step)), c(1))
+        index = self.b.select(self.b.icmp_signed("<", arg, c(low)), c(0),
+                              self.b.select(self.b.icmp_signed(">", arg, c(high)), c(last), inside))
+        self._bucket_add(ptr, index, last + 1)
+
+    def _bucket_add(self, ptr, index, buckets: int) -> None:
+        """Add one to bucket `index` of `buckets` u64 counters. The bound is
+        checked again for the verifier, which cannot follow the arithmetic
+        that made the index."""
+        limit = ll.Constant(I64, buckets - 1)
+        index = self.opaque(index)
+        index = self.b.select(self.b.icmp_unsigned(">", index, limit), limit, index)
+        slot = self.b.gep(self.b.bitcast(ptr, I64.as_pointer()), [index])
+        self.b.store(self.b.add(self.b.load(slot, align=8), ll.Constant(I64, 1)), slot, align=8)
 
     def _emit_MapDelete(self, instr: ir.MapDelete) -> None:
         key = self.key(instr.map, instr.keys)
@@ -512,17 +687,12 @@ class _FunctionEmitter:
         ringbuf = self.map_ptr(prog.RINGBUF_NAME)
         failed = self.call(h.RINGBUF_OUTPUT, ringbuf, buf, ll.Constant(I64, size), ll.Constant(I64, 0))
         with self.b.if_then(self.b.icmp_unsigned("!=", failed, ll.Constant(I64, 0)), likely=False):
-            key = self.alloca(8, "lost_key")
-            self.store64(ll.Constant(I64, 0), key)
-            lost = self.call(h.MAP_LOOKUP_ELEM, self.b.bitcast(self.globals.lost, PTR), key)
-            with self.b.if_then(self.b.icmp_unsigned("!=", lost, ll.Constant(I64, 0))):
-                counter = self.b.inttoptr(lost, PTR)
-                self.store64(self.b.add(self.load64(counter), ll.Constant(I64, 1)), counter)
+            self.bump(prog.COUNTER_LOST)
 
-    def _emit_Printf(self, instr: ir.Printf) -> None:
+    def _emit_Output(self, instr: ir.Output) -> None:
         decl = instr.decl
-        buf = self.alloca(decl.size, "printf")
-        self.store64(ll.Constant(I64, prog.RECORD_PRINTF_BASE + instr.index), buf)
+        buf = self.alloca(decl.size, "record")
+        self.store64(ll.Constant(I64, prog.RECORD_OUTPUT_BASE + instr.index), buf)
         for fld, arg in zip(decl.fields, instr.args):
             value = self.value(arg)
             if fld.kind == "str":

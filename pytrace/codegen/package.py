@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pytrace import program as prog
 from pytrace.codegen import objfile
-from pytrace.codegen.llvm import code_owners, section_name
+from pytrace.codegen.llvm import code_owners, needs_zero_map, section_name
 from pytrace.ir import nodes as ir
 
 PROG_TYPES = {
@@ -34,11 +34,24 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
         key_size=0, value_size=0, max_entries=_ringbuf_size(module),
     ))
     maps.append(prog.MapSpec(
-        name=prog.LOST_NAME, symbol=prog.LOST_NAME, map_type=prog.MAP_PERCPU_ARRAY,
-        key_size=4, value_size=8, max_entries=1,
+        name=prog.COUNTERS_NAME, symbol=prog.COUNTERS_NAME, map_type=prog.MAP_ARRAY,
+        key_size=4, value_size=8 * (1 + len(module.maps)), max_entries=1,
     ))
-    printfs = [prog.PrintfSpec(fmt=decl.fmt, args=list(decl.fields)) for decl in module.printfs]
-    return prog.CompiledProgram(source_name=source_name, probes=probes, maps=maps, printfs=printfs, elf=elf)
+    zero = needs_zero_map(module)
+    if zero:
+        maps.append(prog.MapSpec(
+            name=prog.ZERO_NAME, symbol=prog.ZERO_NAME, map_type=prog.MAP_ARRAY,
+            key_size=4, value_size=zero, max_entries=1,
+        ))
+    outputs = [_output_spec(decl) for decl in module.outputs]
+    return prog.CompiledProgram(source_name=source_name, probes=probes, maps=maps, outputs=outputs, elf=elf)
+
+
+def _output_spec(decl: ir.OutputDecl) -> prog.OutputSpec:
+    return prog.OutputSpec(
+        decl.kind, list(decl.fields), pieces=list(decl.pieces), fmt=decl.fmt,
+        map=decl.map.symbol if decl.map is not None else "", top=decl.top, div=decl.div,
+    )
 
 
 LOW_RATE_KINDS = ("begin", "end", "interval")
@@ -48,7 +61,7 @@ def _ringbuf_size(module: ir.Module) -> int:
     """Big only when a probe on events can send records (see program.py)."""
     for fn in module.functions:
         if fn.kind not in LOW_RATE_KINDS and any(
-            isinstance(instr, (ir.Printf, ir.Exit)) for block in fn.blocks for instr in block.instrs
+            isinstance(instr, (ir.Output, ir.Exit)) for block in fn.blocks for instr in block.instrs
         ):
             return prog.RINGBUF_SIZE
     return prog.RINGBUF_SIZE_SMALL
@@ -57,6 +70,6 @@ def _ringbuf_size(module: ir.Module) -> int:
 def _map_spec(decl: ir.MapDecl) -> prog.MapSpec:
     return prog.MapSpec(
         name=decl.name, symbol=decl.symbol, map_type=decl.map_type, key_size=decl.key_size,
-        value_size=decl.value.size, max_entries=decl.max_entries, keys=list(decl.key_fields),
+        value_size=decl.value.size, max_entries=0, keys=list(decl.key_fields),
         value=decl.value,
     )

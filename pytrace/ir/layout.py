@@ -6,8 +6,9 @@ compare equal byte for byte and the BPF code can copy in 8-byte words.
 
 from __future__ import annotations
 
+from pytrace.aggregations import AGGREGATIONS
 from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
-from pytrace.sema.types import Agg, Int, Str
+from pytrace.sema.types import Agg, Int, Str, Timestamp
 
 
 def align8(n: int) -> int:
@@ -24,6 +25,8 @@ def fields_for(types: list, start: int = 0) -> tuple[list[Field], int]:
     for t in types:
         if isinstance(t, Str):
             fields.append(Field("str", offset, t.size))
+        elif isinstance(t, Timestamp):
+            fields.append(Field("timestamp", offset, 8, fmt=t.fmt))
         else:
             fields.append(Field("int", offset, 8, t.signed))
         offset += part_size(t)
@@ -40,9 +43,8 @@ def key_layout(types: list) -> tuple[list[Field], int]:
 def value_layout(vtype) -> tuple[ValueSpec, int]:
     """(value spec, BPF map type) for a map's value type."""
     if isinstance(vtype, Agg):
-        size = 16 if vtype.kind in ("min", "max", "avg") else 8
-        signed = vtype.signed if vtype.kind != "count" else False
-        return ValueSpec(vtype.kind, size, signed), MAP_PERCPU_HASH
+        words = AGGREGATIONS[vtype.kind].words(vtype.params)
+        return ValueSpec(vtype.kind, 8 * words, vtype.signed, vtype.params), MAP_PERCPU_HASH
     if isinstance(vtype, Str):
         return ValueSpec("str", align8(vtype.size), False), MAP_HASH
     return ValueSpec("int", 8, vtype.signed if isinstance(vtype, Int) else True), MAP_HASH

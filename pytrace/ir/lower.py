@@ -14,10 +14,11 @@ text it came from.
 from __future__ import annotations
 
 from pytrace import ast
+from pytrace.aggregations import AGGREGATIONS
 from pytrace.ir import layout
 from pytrace.ir import nodes as ir
-from pytrace.sema.check import Checked, Instance, field_type
-from pytrace.sema.types import BOOL, INT64, Agg, Int, Ptr, Str, UINT64, arith_result
+from pytrace.sema.check import Checked, Instance, delete_target, field_type
+from pytrace.sema.types import BOOL, INT64, Agg, Int, Ptr, Str, Timestamp, UINT64, arith_result
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -38,7 +39,7 @@ def _map_decl(index: int, info) -> ir.MapDecl:
     value, map_type = layout.value_layout(vtype)
     return ir.MapDecl(
         name=info.name, symbol=f"map_{index}", map_type=map_type, key_types=key_types,
-        key_fields=key_fields, key_size=key_size, value=value, value_type=vtype,
+        key_fields=key_fields, key_size=key_size, value=value, value_type=vtype, index=index,
     )
 
 
@@ -141,8 +142,9 @@ class _FunctionLowerer:
         keys = self.keys(target)
         value = stmt.value
         if isinstance(value, ast.Call) and isinstance(self.type_of(value), Agg):
-            arg = self.expr(value.args[0]) if value.args else None
-            self.emit(ir.MapAggregate(map=decl, keys=keys, kind=value.name, value=arg, span=stmt.span))
+            agg = AGGREGATIONS[value.name]
+            arg = self.expr(value.args[0]) if agg.takes_value else self.const(1, span=value.span)
+            self.emit(ir.MapAggregate(map=decl, keys=keys, agg=agg, value=arg, span=stmt.span))
             return
         if stmt.op is None:
             new = self.expr(value)
@@ -289,20 +291,53 @@ class _FunctionLowerer:
 
     def call_printf(self, e: ast.Call) -> ir.Instr:
         args = [self.expr(arg) for arg in e.args[1:]]
-        arg_types = [a.type if isinstance(a.type, Str) else Int(64, _int(a.type).signed) for a in args]
-        index = self.printf_index(e.args[0].value, arg_types)
-        decl = self.module.printfs[index]
-        return self.emit(ir.Printf(index=index, decl=decl, args=args, span=e.span))
+        return self.output(e, "printf", args, pieces=self.inst.formats[id(e)])
 
-    def printf_index(self, fmt: str, arg_types: list) -> int:
-        """One declaration per distinct format and argument types, so the
-        bodies of a wildcard probe stay identical (and are compiled once)."""
-        for index, decl in enumerate(self.module.printfs):
-            if decl.fmt == fmt and decl.arg_types == arg_types:
-                return index
+    def output(self, e: ast.Call, kind: str, args: list[ir.Instr], **what) -> ir.Instr:
+        """Send a record of one output kind (see program.OutputSpec)."""
+        arg_types = [_record_type(a.type) for a in args]
+        index = self.output_index(kind, arg_types, what)
+        decl = self.module.outputs[index]
+        return self.emit(ir.Output(index=index, decl=decl, args=args, span=e.span))
+
+    def output_index(self, kind: str, arg_types: list, what: dict) -> int:
+        """One declaration per distinct kind, format, map and argument types,
+        so the bodies of a wildcard probe stay identical (and are compiled
+        once)."""
         fields, end = layout.fields_for(arg_types, start=8)
-        self.module.printfs.append(ir.PrintfDecl(fmt=fmt, arg_types=arg_types, fields=fields, size=end))
-        return len(self.module.printfs) - 1
+        decl = ir.OutputDecl(kind=kind, arg_types=arg_types, fields=fields, size=end, **what)
+        for index, known in enumerate(self.module.outputs):
+            if known.key() == decl.key():
+                return index
+        self.module.outputs.append(decl)
+        return len(self.module.outputs) - 1
+
+    def call_print(self, e: ast.Call) -> ir.Instr:
+        arg = e.args[0]
+        if isinstance(arg, ast.MapRef) and not arg.keys:
+            top, div = self.inst.constants[id(e)]
+            return self.output(e, "print_map", [], map=self.maps[arg.name], top=top, div=div)
+        return self.output(e, "print_value", [self.expr(arg)])
+
+    def call_clear(self, e: ast.Call) -> ir.Instr:
+        return self.output(e, e.name, [], map=self.maps[e.args[0].name])
+
+    call_zero = call_clear
+
+    def call_time(self, e: ast.Call) -> ir.Instr:
+        fmt = e.args[0].value if e.args else "%H:%M:%S\n"
+        return self.output(e, "time", [], fmt=fmt)
+
+    def call_strftime(self, e: ast.Call) -> ir.Instr:
+        value = self.expr(e.args[1])
+        return self.emit(ir.AsTimestamp(value=value, type=Timestamp(e.args[0].value), span=e.span))
+
+    def call_len(self, e: ast.Call) -> ir.Instr:
+        return self.emit(ir.MapLen(map=self.maps[e.args[0].name], span=e.span))
+
+    def call_has_key(self, e: ast.Call) -> ir.Instr:
+        decl = self.maps[e.args[0].name]
+        return self.emit(ir.MapHasKey(map=decl, keys=[self.expr(e.args[1])], span=e.span))
 
     def call_exit(self, e: ast.Call) -> ir.Instr:
         instr = self.emit(ir.Exit(span=e.span))
@@ -311,8 +346,16 @@ class _FunctionLowerer:
         return instr
 
     def call_delete(self, e: ast.Call) -> ir.Instr:
-        ref = e.args[0]
+        ref = delete_target(e)
         return self.emit(ir.MapDelete(map=self.maps[ref.name], keys=self.keys(ref), span=e.span))
+
+
+def _record_type(t):
+    """How a value travels in a record: strings and timestamps as they are,
+    integers as 64 bits."""
+    if isinstance(t, (Str, Timestamp)):
+        return t
+    return Int(64, _int(t).signed)
 
 
 def _int(t) -> Int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pytrace.aggregations import Aggregation
 from pytrace.program import Field, ValueSpec
 from pytrace.sema.types import Int, Str
 from pytrace.source import NO_SPAN, Span
@@ -50,15 +51,28 @@ class MapDecl:
     key_size: int
     value: ValueSpec
     value_type: object   # Int | Str | Agg
-    max_entries: int = 4096
+    index: int = 0       # its place among the user's maps (its dropped-update counter)
 
 
 @dataclass(eq=False)
-class PrintfDecl:
-    fmt: str
+class OutputDecl:
+    """A kind of record the code sends (see program.OutputSpec): printf with
+    its format pieces, print of a map or a value, clear, zero, time."""
+
+    kind: str
     arg_types: list
     fields: list[Field]  # offsets from the start of the record
     size: int            # the whole record, id included
+    pieces: list = field(default_factory=list)
+    fmt: str = ""
+    map: MapDecl | None = None
+    top: int = 0
+    div: int = 0
+
+    def key(self) -> tuple:
+        """What makes two declarations the same record kind."""
+        return (self.kind, repr(self.pieces), self.fmt, self.map.name if self.map else "",
+                self.top, self.div, repr(self.arg_types))
 
 
 # ------------------------------------------------------------- instructions
@@ -214,7 +228,8 @@ class StoreSlot(Instr):
 @dataclass(eq=False)
 class MapLookup(Instr):
     """The value at a key, or zero (an empty string) when it is absent.
-    For per-CPU aggregations it is this CPU's count or sum."""
+    An aggregation reads as the integer its row's `read` says, over every
+    CPU's slot (a count's total, avg's average)."""
 
     map: MapDecl = None
     keys: list = field(default_factory=list)
@@ -241,17 +256,51 @@ class MapUpdate(Instr):
 
 @dataclass(eq=False)
 class MapAggregate(Instr):
-    """count/sum/min/max/avg: update this CPU's value in place, creating
-    the element only when the key is new."""
+    """An aggregation (a row of pytrace.aggregations): update this CPU's
+    value in place, creating the element only when the key is new. `value`
+    is what is aggregated (the constant 1 for count())."""
 
     map: MapDecl = None
     keys: list = field(default_factory=list)
-    kind: str = "count"
-    value: Instr | None = None
+    agg: Aggregation = None
+    value: Instr = None
 
     @property
     def operands(self):
-        return list(self.keys) + ([self.value] if self.value is not None else [])
+        return list(self.keys) + [self.value]
+
+
+@dataclass(eq=False)
+class MapHasKey(Instr):
+    """1 when the map has the key, else 0."""
+
+    map: MapDecl = None
+    keys: list = field(default_factory=list)
+    type: Int = Int(64, False)
+
+    @property
+    def operands(self):
+        return list(self.keys)
+
+
+@dataclass(eq=False)
+class MapLen(Instr):
+    """How many keys the map holds now."""
+
+    map: MapDecl = None
+    type: Int = Int(64, True)
+
+
+@dataclass(eq=False)
+class AsTimestamp(Instr):
+    """strftime(): nanoseconds that print as wall-clock time."""
+
+    value: Instr = None
+    type: object = None
+
+    @property
+    def operands(self):
+        return [self.value]
 
 
 @dataclass(eq=False)
@@ -265,11 +314,12 @@ class MapDelete(Instr):
 
 
 @dataclass(eq=False)
-class Printf(Instr):
-    """Send a printf record: id, then the arguments laid out by `decl`."""
+class Output(Instr):
+    """Send a record: its id (RECORD_OUTPUT_BASE + index), then the
+    arguments laid out by `decl`."""
 
     index: int = 0
-    decl: PrintfDecl = None
+    decl: OutputDecl = None
     args: list = field(default_factory=list)
 
     @property
@@ -341,4 +391,4 @@ class Function:
 class Module:
     functions: list[Function] = field(default_factory=list)
     maps: list[MapDecl] = field(default_factory=list)
-    printfs: list[PrintfDecl] = field(default_factory=list)
+    outputs: list[OutputDecl] = field(default_factory=list)

@@ -13,12 +13,27 @@ def format_module(module: ir.Module) -> str:
     for decl in module.maps:
         keys = ", ".join(str(t) for t in decl.key_types)
         lines.append(f"map {decl.name} {decl.symbol} key [{keys}] value {decl.value.kind}")
-    for index, decl in enumerate(module.printfs):
+    for index, decl in enumerate(module.outputs):
         args = ", ".join(str(t) for t in decl.arg_types)
-        lines.append(f"printf {index} {decl.fmt!r} ({args})")
+        lines.append(f"output {index} {_describe_output(decl)} ({args})")
     for fn in module.functions:
         lines.append(_format_function(fn))
     return "\n".join(lines) + "\n"
+
+
+def _describe_output(decl: ir.OutputDecl) -> str:
+    if decl.kind == "printf":
+        text = "".join(p if isinstance(p, str) else "%" + p.flags + p.width
+                       + ("" if p.precision is None else "." + p.precision) + (p.length or "") + p.conv
+                       for p in decl.pieces)
+        return f"printf {text!r}"
+    if decl.kind == "time":
+        return f"time {decl.fmt!r}"
+    if decl.kind == "print_map":
+        return f"print_map {decl.map.name} top {decl.top} div {decl.div}"
+    if decl.map is not None:
+        return f"{decl.kind} {decl.map.name}"
+    return decl.kind
 
 
 def _format_function(fn: ir.Function) -> str:
@@ -81,13 +96,19 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"map_lookup {decl.name} {keys(k)}"
         case ir.MapUpdate(map=decl, keys=k, value=value):
             return f"map_update {decl.name} {keys(k)}, {v(value)}"
-        case ir.MapAggregate(map=decl, keys=k, kind=kind, value=value):
-            arg = f", {v(value)}" if value is not None else ""
-            return f"map_aggregate {decl.name} {kind} {keys(k)}{arg}"
+        case ir.MapAggregate(map=decl, keys=k, agg=agg, value=value):
+            params = "".join(f" {p}" for p in decl.value.params)
+            return f"map_aggregate {decl.name} {agg.name}{params} {keys(k)}, {v(value)}"
+        case ir.MapHasKey(map=decl, keys=k):
+            return f"map_has_key {decl.name} {keys(k)}"
+        case ir.MapLen(map=decl):
+            return f"map_len {decl.name}"
+        case ir.AsTimestamp(value=value):
+            return f"timestamp {v(value)}"
         case ir.MapDelete(map=decl, keys=k):
             return f"map_delete {decl.name} {keys(k)}"
-        case ir.Printf(index=index, args=args):
-            return f"printf {index} " + ", ".join(v(a) for a in args)
+        case ir.Output(index=index, args=args):
+            return f"output {index}" + "".join(f", {v(a)}" for a in args)
         case ir.Exit():
             return "exit"
         case ir.Jump(target=target):

@@ -41,8 +41,8 @@ def _verify_function(fn: ir.Function, module: ir.Module, maps: set) -> None:
             decl = getattr(instr, "map", None)
             if decl is not None and id(decl) not in maps:
                 raise IrError(f"{where}: map {decl.name} is not declared in the module")
-            if isinstance(instr, ir.Printf) and module.printfs[instr.index] is not instr.decl:
-                raise IrError(f"{where}: printf {instr.index} does not match its declaration")
+            if isinstance(instr, ir.Output) and module.outputs[instr.index] is not instr.decl:
+                raise IrError(f"{where}: output {instr.index} does not match its declaration")
             defined.add(id(instr))
 
 
@@ -63,7 +63,7 @@ def _check_types(instr: ir.Instr, where: str) -> None:
         for op in instr.operands:
             if not isinstance(op.type, Str):
                 raise IrError(f"{where}: streq on a non-string {op.type}")
-    if isinstance(instr, (ir.MapLookup, ir.MapUpdate, ir.MapAggregate, ir.MapDelete)):
+    if isinstance(instr, (ir.MapLookup, ir.MapUpdate, ir.MapAggregate, ir.MapDelete, ir.MapHasKey)):
         if len(instr.keys) != len(instr.map.key_types):
             raise IrError(f"{where}: {instr.map.name} takes {len(instr.map.key_types)} keys, got {len(instr.keys)}")
     if isinstance(instr, ir.StoreSlot):

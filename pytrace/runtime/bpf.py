@@ -28,6 +28,7 @@ BPF_LOG_STATS = 4
 _INSN = 8
 LD_IMM64 = 0x18          # BPF_LD | BPF_DW | BPF_IMM
 PSEUDO_MAP_FD = 1
+PSEUDO_MAP_VALUE = 2
 
 
 class _ProgLoadAttr(ct.Structure):
@@ -173,12 +174,22 @@ def prog_test_run(prog_fd: int) -> int:
     return attr.retval
 
 
-def patch_ld_imm64(insns: bytearray, index: int, value: int, *, map_fd: bool) -> None:
+def patch_ld_imm64(insns: bytearray, index: int, value: int, *, map_fd: bool,
+                   map_value: bool = False) -> None:
     """Fill the ld_imm64 at instruction `index` (two 8-byte slots) with a map
-    fd (src_reg = BPF_PSEUDO_MAP_FD) or a 64-bit constant (src_reg = 0)."""
+    fd (src_reg = BPF_PSEUDO_MAP_FD), a pointer into a map's value
+    (map_value: src_reg = BPF_PSEUDO_MAP_VALUE, the fd, and as the offset
+    the addend the compiler left in the instruction), or a 64-bit constant
+    (src_reg = 0)."""
     at = index * _INSN
     if at + 2 * _INSN > len(insns) or insns[at] != LD_IMM64:
         raise ValueError(f"instruction {index} is not an ld_imm64")
+    if map_value:
+        offset = int.from_bytes(insns[at + 4:at + 8], "little")
+        insns[at + 1] = (insns[at + 1] & 0x0F) | (PSEUDO_MAP_VALUE << 4)
+        insns[at + 4:at + 8] = value.to_bytes(4, "little")
+        insns[at + 12:at + 16] = offset.to_bytes(4, "little")
+        return
     src = PSEUDO_MAP_FD if map_fd else 0
     insns[at + 1] = (insns[at + 1] & 0x0F) | (src << 4)
     value &= (1 << 64) - 1

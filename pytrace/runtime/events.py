@@ -2,7 +2,7 @@
 
 Record layout (see program.py): a u64 record id at offset 0, then the
 arguments at the offsets their `Field`s give, counted from the record's
-first byte. RECORD_EXIT asks to stop; RECORD_PRINTF_BASE + i is printfs[i].
+first byte. RECORD_EXIT asks to stop; RECORD_OUTPUT_BASE + i is outputs[i].
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import struct
 
-from pytrace.program import RECORD_EXIT, RECORD_PRINTF_BASE
+from pytrace.program import RECORD_EXIT, RECORD_OUTPUT_BASE, OutputSpec
 from pytrace.runtime import libbcc
+from pytrace.runtime.decode import decode_field
 from pytrace.runtime.errors import LoadError, RuntimeFailure
-from pytrace.runtime.format import Printf
+from pytrace.runtime.printf import Clock, compile_printf
 
 _ID = struct.Struct("<Q").unpack_from
 
@@ -61,36 +62,48 @@ class RingBuffer:
 
 
 class RecordHandler:
-    """Turns records into output text and notices exit().
+    """Acts on records: printf text and the other output kinds go to the
+    Output, map records print, clear or zero a map, and exit() stops.
 
-    As in bpftrace, records that come after an exit record are dropped
-    (until `resume()`, called before END runs)."""
+    Each OutputSpec of the program gets a handler once, at start, keyed by
+    its record id's 8 bytes: printf's is the compiled render (the hot path:
+    one dict lookup, one render, one write per record), the others an
+    action built by the ACTIONS table. As in bpftrace, records that come
+    after an exit record are dropped (until `resume()`, before END runs)."""
 
-    def __init__(self, printfs: list[Printf]):
-        self.printfs = printfs
-        # The record's first 8 bytes (its id) -> that printf's render.
-        self._renders = {
-            struct.pack("<Q", RECORD_PRINTF_BASE + i): p.render for i, p in enumerate(printfs)
-        }
+    def __init__(self, outputs: list[OutputSpec], output, maps: dict, clock: Clock | None = None):
+        self.output = output
+        clock = clock or Clock()
+        self._renders = {}
+        self._actions = {}
+        for i, spec in enumerate(outputs):
+            rid = struct.pack("<Q", RECORD_OUTPUT_BASE + i)
+            if spec.kind == "printf":
+                self._renders[rid] = compile_printf(spec, clock).render
+            else:
+                self._actions[rid] = ACTIONS[spec.kind](spec, output, maps, clock)
         self.exit_seen = False
         self._dropping = False
 
     def resume(self) -> None:
         self._dropping = False
 
-    def handle(self, records: list[bytes]) -> str:
+    def handle(self, records: list[bytes]) -> None:
         if self._dropping:
-            return ""
+            return
         renders = self._renders
-        out = []
-        append = out.append
+        printf = self.output.printf
         for rec in records:
             render = renders.get(rec[:8])
             if render is not None:
                 try:
-                    append(render(rec))
+                    printf(render(rec))
                 except struct.error as err:
                     raise _malformed(rec, err) from None
+                continue
+            action = self._actions.get(rec[:8])
+            if action is not None:
+                action(rec)
                 continue
             if len(rec) < 8:
                 raise _malformed(rec, "no record id")
@@ -100,7 +113,41 @@ class RecordHandler:
             self.exit_seen = True
             self._dropping = True
             break
-        return "".join(out)
+
+
+# ------------------------------------------------------------ actions
+# kind -> (spec, output, maps by symbol, clock) -> the record's handler
+
+
+def _print_map(spec, output, maps, clock):
+    m = maps[spec.map]
+    return lambda rec: output.map(m.spec, m.entries(), spec.top, spec.div)
+
+
+def _clear(spec, output, maps, clock):
+    m = maps[spec.map]
+    return lambda rec: m.clear()
+
+
+def _zero(spec, output, maps, clock):
+    m = maps[spec.map]
+    return lambda rec: m.zero()
+
+
+def _print_value(spec, output, maps, clock):
+    (field,) = spec.args
+    if field.kind == "timestamp":
+        return lambda rec: output.value(clock.format(field.fmt, decode_field(field, rec)))
+    return lambda rec: output.value(decode_field(field, rec))
+
+
+def _time(spec, output, maps, clock):
+    fmt = spec.fmt
+    return lambda rec: output.time(clock.format(fmt))
+
+
+ACTIONS = {"print_map": _print_map, "clear": _clear, "zero": _zero,
+           "print_value": _print_value, "time": _time}
 
 
 def _malformed(rec: bytes, why) -> RuntimeFailure:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno as E
 import os
 
-from pytrace.program import CONST_CPID, CONST_START_NS, ProbeSpec
+from pytrace.program import CONST_CPID, CONST_NCPUS, CONST_START_NS, VALUE_SYMBOLS, ProbeSpec
 from pytrace.runtime import bpf
 from pytrace.runtime.errors import LoadError, NeedRootError, VerifierError
 
@@ -42,6 +42,7 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
     """The probe's instructions with every relocation filled in."""
     insns = bytearray(probe.insns)
     for reloc in probe.relocations:
+        direct = reloc.symbol in VALUE_SYMBOLS
         if reloc.symbol in map_fds:
             value, is_map = map_fds[reloc.symbol], True
         elif reloc.symbol in consts:
@@ -51,7 +52,7 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
                 f"probe {probe.name} refers to unknown symbol {reloc.symbol!r} (a pytrace bug)."
             )
         try:
-            bpf.patch_ld_imm64(insns, reloc.insn, value, map_fd=is_map)
+            bpf.patch_ld_imm64(insns, reloc.insn, value, map_fd=is_map, map_value=direct)
         except ValueError as err:
             raise LoadError(
                 f"probe {probe.name}: relocation of {reloc.symbol!r} at instruction"
@@ -60,10 +61,10 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
     return bytes(insns)
 
 
-def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int,
+def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int, ncpus: int,
          source_name: str = "", verbose: bool = False) -> Program:
     """Relocate and load one probe; raise VerifierError / LoadError."""
-    insns = relocate(probe, map_fds, {CONST_CPID: cpid, CONST_START_NS: start_ns})
+    insns = relocate(probe, map_fds, {CONST_CPID: cpid, CONST_START_NS: start_ns, CONST_NCPUS: ncpus})
     try:
         fd, log = bpf.prog_load(probe.prog_type, probe.function or probe.name, insns,
                                 log_level=bpf.BPF_LOG_STATS if verbose else 0)

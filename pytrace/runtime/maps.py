@@ -1,4 +1,5 @@
-"""The program's maps in the kernel: create them, read them back, close them."""
+"""The program's maps in the kernel: create them, read them back (in
+batches), clear and zero them, close them."""
 
 from __future__ import annotations
 
@@ -6,25 +7,46 @@ import ctypes as ct
 import errno as E
 import os
 
+from pytrace.aggregations import row
 from pytrace.program import MAP_RINGBUF, MapSpec
 from pytrace.runtime import bpf, libbcc
-from pytrace.runtime.decode import cpu_slots, decode_key, merge_value, round_up8
+from pytrace.runtime.decode import key_decoder, round_up8
 from pytrace.runtime.errors import LoadError, NeedRootError
+
+DEFAULT_KEYS_MAX = 4096
+BATCH = 8192  # elements per BPF_MAP_LOOKUP_BATCH call
+
+
+def keys_max(environ=os.environ) -> int:
+    """The user maps' size: PYTRACE_MAP_KEYS_MAX, else bpftrace's
+    BPFTRACE_MAP_KEYS_MAX, else 4096 (bpftrace's default)."""
+    for name in ("PYTRACE_MAP_KEYS_MAX", "BPFTRACE_MAP_KEYS_MAX"):
+        text = environ.get(name)
+        if text:
+            try:
+                value = int(text)
+            except ValueError:
+                value = 0
+            if value <= 0:
+                raise LoadError(f"{name}={text!r} is not a positive number of map keys.")
+            return value
+    return DEFAULT_KEYS_MAX
 
 
 class Map:
-    """One created map: its spec and fd."""
+    """One created map: its spec, fd and size."""
 
-    def __init__(self, spec: MapSpec, ncpus: int):
+    def __init__(self, spec: MapSpec, ncpus: int, max_entries: int = DEFAULT_KEYS_MAX):
         self.spec = spec
-        self.ncpus = ncpus
+        self.ncpus = ncpus if spec.per_cpu else 1
         self.fd = -1
+        self.max_entries = spec.max_entries or max_entries
         key_size, value_size = spec.key_size, spec.value_size
         if spec.map_type == MAP_RINGBUF:
             key_size = value_size = 0
         fd = libbcc.bcc_create_map(
             spec.map_type, bpf.object_name(spec.name).encode(), key_size, value_size,
-            spec.max_entries, 0,
+            self.max_entries, 0,
         )
         if fd < 0:
             err = libbcc.errno()
@@ -35,49 +57,152 @@ class Map:
                     f"the kernel refused to create map {spec.name} (EPERM); BPF may be"
                     " restricted on this machine (lockdown or kernel.unprivileged_bpf_disabled)."
                 )
+            if err in (E.ENOMEM, E.E2BIG, E.EINVAL) and spec.value is not None:
+                raise LoadError(
+                    f"cannot create map {spec.name} with {self.max_entries} keys of"
+                    f" {self.value_stride * self.ncpus} bytes: {os.strerror(err)}"
+                    " (lower BPFTRACE_MAP_KEYS_MAX)."
+                )
             raise LoadError(f"cannot create map {spec.name}: {os.strerror(err)}.")
         self.fd = fd
+        self._batch_ok = True
+
+    @property
+    def value_stride(self) -> int:
+        """One CPU's value as the kernel lays it out (8-aligned)."""
+        return round_up8(self.spec.value_size) if self.spec.per_cpu else self.spec.value_size
 
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
 
-    def _value_buffer_size(self) -> int:
-        if self.spec.per_cpu:
-            return round_up8(self.spec.value_size) * self.ncpus
-        return self.spec.value_size
+    # ------------------------------------------------------------ reading
 
-    def raw_items(self) -> list[tuple[bytes, bytes]]:
-        """Every (key, value) as bytes; a per-CPU value holds every CPU's slot."""
+    def raw(self) -> tuple[bytes, bytes, int]:
+        """Every element at once: (keys, values, count), the keys packed
+        key_size apart and the values value_stride * ncpus apart. Uses
+        BPF_MAP_LOOKUP_BATCH (a few syscalls for the whole map) and falls
+        back to one lookup per key where the kernel refuses it."""
+        if self._batch_ok:
+            try:
+                return self._raw_batched()
+            except OSError:
+                self._batch_ok = False
+        return self._raw_one_by_one()
+
+    def _raw_batched(self) -> tuple[bytes, bytes, int]:
         spec = self.spec
-        key = ct.create_string_buffer(max(spec.key_size, 1))
-        next_key = ct.create_string_buffer(max(spec.key_size, 1))
-        value = ct.create_string_buffer(max(self._value_buffer_size(), 1))
-        items = []
+        key_size = max(spec.key_size, 1)
+        value_size = self.value_stride * self.ncpus
+        chunk = min(BATCH, self.max_entries)
+        token = max(key_size, 8)
+        in_batch = ct.create_string_buffer(token)
+        out_batch = ct.create_string_buffer(token)
+        keys_out, values_out, total = [], [], 0
+        first = True
+        while True:
+            keys = ct.create_string_buffer(key_size * chunk)
+            values = ct.create_string_buffer(value_size * chunk)
+            count = ct.c_uint32(chunk)
+            ret = libbcc.bpf_lookup_batch(
+                self.fd, None if first else ct.cast(in_batch, ct.POINTER(ct.c_uint32)),
+                ct.cast(out_batch, ct.POINTER(ct.c_uint32)), keys, values, ct.byref(count))
+            err = libbcc.errno() if ret < 0 else 0
+            if ret < 0 and err == E.ENOSPC and chunk < self.max_entries * 2:
+                chunk *= 2  # a hash bucket holds more than fit: retry bigger
+                continue
+            if ret < 0 and err != E.ENOENT:
+                raise OSError(err, os.strerror(err))
+            n = count.value
+            if n:
+                keys_out.append(keys.raw[:n * key_size])
+                values_out.append(values.raw[:n * value_size])
+                total += n
+            if ret < 0:  # ENOENT: that was the last batch
+                break
+            ct.memmove(in_batch, out_batch, token)
+            first = False
+        return b"".join(keys_out), b"".join(values_out), total
+
+    def _raw_one_by_one(self) -> tuple[bytes, bytes, int]:
+        spec = self.spec
+        key_size = max(spec.key_size, 1)
+        value_size = self.value_stride * self.ncpus
+        key = ct.create_string_buffer(key_size)
+        next_key = ct.create_string_buffer(key_size)
+        value = ct.create_string_buffer(max(value_size, 1))
+        keys, values = [], []
         prev = None
         while libbcc.bpf_get_next_key(self.fd, prev, next_key) == 0:
-            ct.memmove(key, next_key, spec.key_size)
+            ct.memmove(key, next_key, key_size)
             prev = key
             if libbcc.bpf_lookup_elem(self.fd, key, value) != 0:
                 continue  # deleted meanwhile
-            items.append((key.raw[:spec.key_size], value.raw[:self._value_buffer_size()]))
-        return items
+            keys.append(key.raw)
+            values.append(value.raw[:value_size])
+        return b"".join(keys), b"".join(values), len(keys)
 
-    def counter_total(self) -> int:
-        """The sum over CPUs of a per-CPU u64 counter's every element."""
-        total = 0
-        for _, v in self.raw_items():
-            for slot in cpu_slots(v, self.spec.value_size, self.ncpus):
-                total += int.from_bytes(slot[:8], "little")
-        return total
-
-    def entries(self) -> list[tuple[tuple, int | str]]:
-        """Decoded (key values, merged value) pairs of a printable map."""
+    def entries(self) -> list[tuple[tuple, object]]:
+        """Decoded (key values, value) pairs of a user map."""
         spec = self.spec
         assert spec.value is not None
-        result = []
-        for k, v in self.raw_items():
-            slots = cpu_slots(v, spec.value_size, self.ncpus) if spec.per_cpu else [v]
-            result.append((decode_key(spec.keys, k), merge_value(spec.value, slots)))
-        return result
+        keys, values, n = self.raw()
+        if not n:
+            return []
+        key_size = max(spec.key_size, 1)
+        decode = key_decoder(spec.keys, key_size)
+        decoded_keys = [decode(keys[i * key_size:(i + 1) * key_size]) for i in range(n)] \
+            if spec.keys else [()] * n
+        return list(zip(decoded_keys, self._values(values, n)))
+
+    def _values(self, raw: bytes, n: int) -> list:
+        spec = self.spec
+        agg = row(spec.value.kind)
+        ncpus = self.ncpus
+        if agg.shape == "int" and self.value_stride == 8:
+            # One u64 per CPU (count, sum, plain ints): add the CPUs up in bulk.
+            flat = memoryview(raw).cast("Q")
+            if ncpus == 1:
+                sums = flat.tolist()
+            else:
+                sums = [sum(t) for t in zip(*(flat[c::ncpus] for c in range(ncpus)))]
+            if spec.value.signed:
+                sums = [v - (1 << 64) if v >> 63 else v for v in sums]
+            else:
+                sums = [v & 0xFFFFFFFFFFFFFFFF for v in sums]
+            return sums
+        stride = self.value_stride * ncpus
+        merge = agg.merge
+        view = memoryview(raw)
+        value = spec.value
+        return [merge(view[i * stride:(i + 1) * stride].cast("Q"), ncpus, value) for i in range(n)]
+
+    def words(self) -> list[int]:
+        """The u64 words of a one-element array's value (the counters)."""
+        key = ct.c_uint32(0)
+        value = ct.create_string_buffer(self.spec.value_size)
+        if libbcc.bpf_lookup_elem(self.fd, ct.byref(key), value) != 0:
+            return [0] * (self.spec.value_size // 8)
+        return memoryview(value.raw).cast("Q").tolist()
+
+    # ------------------------------------------------------------ writing
+
+    def clear(self) -> None:
+        """Delete every element (clear())."""
+        keys, _, n = self.raw()
+        key_size = max(self.spec.key_size, 1)
+        buf = ct.create_string_buffer(key_size)
+        for i in range(n):
+            ct.memmove(buf, keys[i * key_size:(i + 1) * key_size], key_size)
+            libbcc.bpf_delete_elem(self.fd, buf)
+
+    def zero(self) -> None:
+        """Set every element's value to zero on every CPU (zero())."""
+        keys, _, n = self.raw()
+        key_size = max(self.spec.key_size, 1)
+        buf = ct.create_string_buffer(key_size)
+        zero = ct.create_string_buffer(max(self.value_stride * self.ncpus, 1))
+        for i in range(n):
+            ct.memmove(buf, keys[i * key_size:(i + 1) * key_size], key_size)
+            libbcc.bpf_update_elem(self.fd, buf, zero, 2)  # BPF_EXIST

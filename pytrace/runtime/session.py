@@ -21,7 +21,11 @@ from __future__ import annotations
 import sys
 import time
 
-from pytrace.program import LOST_NAME, RINGBUF_NAME, CompiledProgram
+import os
+
+from pytrace.program import (
+    COUNTER_LOST, COUNTERS_NAME, RINGBUF_NAME, CompiledProgram, counter_dropped,
+)
 from pytrace.runtime.child import HeldChild
 from pytrace.runtime.errors import LoadError, NeedRootError
 from pytrace.runtime.signals import StopSignals
@@ -32,20 +36,27 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 
-# The ValueSpec kinds this runtime knows how to merge and print.
-VALUE_KINDS = ("count", "sum", "min", "max", "avg", "int", "str")
+NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
 
 
 class RunOptions:
     """How to run: the -c command (already split), where output goes, -v.
-    (A plain class: importing dataclasses would cost ~20 ms per start.)"""
+    (A plain class: importing dataclasses would cost ~20 ms per start.)
+
+    `output` is the Output everything goes through; without one, bpftrace
+    0.17's text goes to `out`. `quiet` (-q) leaves out the banner."""
 
     def __init__(self, command: list[str] | None = None, out: TextIO | None = None,
-                 verbose: bool = False, err: TextIO | None = None):
+                 verbose: bool = False, err: TextIO | None = None, output=None,
+                 quiet: bool = False, map_keys_max: int | None = None, on_ready=None):
         self.command = command
         self.out = out if out is not None else sys.stdout
         self.verbose = verbose          # -v: verifier statistics on `err`
         self.err = err                  # where -v notes go (None: sys.stderr)
+        self.output = output
+        self.quiet = quiet
+        self.map_keys_max = map_keys_max  # None: from the environment
+        self.on_ready = on_ready          # called once every probe is attached
 
 
 def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
@@ -53,48 +64,48 @@ def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
     maps on `options.out`. Returns the exit code (0). Raises a
     `RuntimeFailure` (one-sentence message) when the trace cannot run."""
     from pytrace.runtime.bpf import can_use_bpf
-    from pytrace.runtime.format import FormatError, compile_printf
+
+    from pytrace.aggregations import AGGREGATIONS, PLAIN
 
     options = options or RunOptions()
     if not can_use_bpf():
         raise NeedRootError()
-    try:
-        printfs = [compile_printf(p) for p in program.printfs]
-    except FormatError as err:
-        raise LoadError(f"{err} (a pytrace bug).") from None
     for spec in program.maps:
-        if spec.value is not None and spec.value.kind not in VALUE_KINDS:
+        if spec.value is not None and spec.value.kind not in AGGREGATIONS and spec.value.kind not in PLAIN:
             raise LoadError(
                 f"map {spec.name} has a value kind pytrace cannot print ({spec.value.kind!r});"
                 " this is a pytrace bug."
             )
+    output = options.output
+    if output is None:
+        from pytrace.output.text import TextOutput
+
+        output = TextOutput(options.out, options.err or sys.stderr)
 
     from contextlib import ExitStack
 
     with ExitStack() as stack:
         # Signals first: from here on SIGINT/SIGTERM stop the trace cleanly.
         stop = stack.enter_context(StopSignals())
-        out = options.out
-        n = program.attached_count
-        out.write(f"Attaching {n} probe{'' if n == 1 else 's'}...\n")
-        out.flush()
-        return _Session(program, options, printfs, stack, stop).run()
+        if not options.quiet:
+            output.attached(program.attached_count)
+        return _Session(program, options, output, stack, stop).run()
 
 
 class _Session:
-    def __init__(self, program: CompiledProgram, options: RunOptions, printfs,
+    def __init__(self, program: CompiledProgram, options: RunOptions, output,
                  stack: ExitStack, stop: StopSignals):
         self.program = program
         self.options = options
-        self.out = options.out
-        self.printfs = printfs
+        self.output = output
         self.stack = stack
         self.stop = stop
 
     def run(self) -> int:
         from pytrace.runtime import attach, bpf, loader
         from pytrace.runtime.events import RecordHandler, RingBuffer
-        from pytrace.runtime.maps import Map
+        from pytrace.runtime.maps import Map, keys_max
+        from pytrace.runtime.printf import FormatError
 
         program, stack, stop = self.program, self.stack, self.stop
         child = None
@@ -103,22 +114,28 @@ class _Session:
             stack.callback(child.reap)
 
         ncpus = bpf.possible_cpus()
+        limit = self.options.map_keys_max or keys_max()
+        self.keys_limit = limit
         maps: list[Map] = []
         for spec in program.maps:
-            m = Map(spec, ncpus)
+            m = Map(spec, ncpus, limit)
             stack.callback(m.close)
             maps.append(m)
         map_fds = {m.spec.symbol: m.fd for m in maps}
+        self.maps = maps
         self.ring = None
-        self.lost_map = None
+        self.counters = None
         self.lost_reported = 0
         for m in maps:
             if RINGBUF_NAME in (m.spec.symbol, m.spec.name):
                 self.ring = RingBuffer(m.fd)
                 stack.callback(self.ring.close)
-            elif m.spec.symbol == LOST_NAME:
-                self.lost_map = m
-        self.handler = RecordHandler(self.printfs)
+            elif m.spec.symbol == COUNTERS_NAME:
+                self.counters = m
+        try:
+            self.handler = RecordHandler(program.outputs, self.output, {m.spec.symbol: m for m in maps})
+        except FormatError as err:
+            raise LoadError(f"{err} (a pytrace bug).") from None
 
         start_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
         programs = []
@@ -130,6 +147,7 @@ class _Session:
             prog = loader.load(
                 probe, map_fds, cpid=child.pid if child else 0, start_ns=start_ns,
                 source_name=program.source_name, verbose=self.options.verbose,
+                ncpus=ncpus,
             )
             stack.callback(prog.close)
             programs.append(prog)
@@ -154,6 +172,8 @@ class _Session:
                     attachments.append(a)
             if child and not stop.requested:
                 child.release()
+            if not stop.requested:
+                self._ready()
             self._loop(child)
 
         attach.stop_all(attachments)  # closing them (slow) is the ExitStack's job
@@ -167,11 +187,31 @@ class _Session:
                 self._drain()
 
         self._report_lost()
-        from pytrace.runtime.format import format_exit
-
-        self.out.write(format_exit((m.spec, m.entries()) for m in maps if m.spec.printable))
-        self.out.flush()
+        self.output.exit_maps([(m.spec, m.entries()) for m in maps if m.spec.printable])
+        self._report_dropped()
         return 0
+
+    def _ready(self) -> None:
+        """Every probe is attached: tell whoever waits for it (bpftrace's
+        test engine sets NOTIFY_ENV and waits for the line on stderr)."""
+        if os.environ.get(NOTIFY_ENV):
+            err = self.options.err or sys.stderr
+            err.write(NOTIFY_ENV + "\n")
+            err.flush()
+        if self.options.on_ready is not None:
+            self.options.on_ready()
+
+    def _report_dropped(self) -> None:
+        """Say which maps lost updates because they were full."""
+        if self.counters is None:
+            return
+        words = self.counters.words()
+        for index, m in enumerate(self.maps):
+            if not m.spec.printable:
+                break  # the user's maps come first
+            count = words[counter_dropped(index)]
+            if count:
+                self.output.dropped(m.spec.name, count, m.max_entries)
 
     def _loop(self, child: HeldChild | None) -> None:
         import select
@@ -202,12 +242,11 @@ class _Session:
     def _report_lost(self) -> None:
         """Say how many records the full ring buffer dropped since the last
         report, as bpftrace says it ("Lost N events")."""
-        if self.lost_map is None:
+        if self.counters is None:
             return
-        total = self.lost_map.counter_total()
+        total = self.counters.words()[COUNTER_LOST]
         if total > self.lost_reported:
-            self.out.write(f"Lost {total - self.lost_reported} events\n")
-            self.out.flush()
+            self.output.lost(total - self.lost_reported)
             self.lost_reported = total
 
     def _drain(self, once: bool = False) -> None:
@@ -218,14 +257,13 @@ class _Session:
         wrote = False
         while True:
             records = ring.read()
-            text = self.handler.handle(records)
-            if text:
-                self.out.write(text)
+            if records:
+                self.handler.handle(records)
                 wrote = True
             if once or len(records) < ring.BATCH:
                 break
         if wrote:
-            self.out.flush()
+            self.output.flush()
 
     def _note(self, text: str) -> None:
         err = self.options.err or sys.stderr

@@ -1,11 +1,13 @@
 """The builtin variables and functions, as one table each.
 
 Semantic analysis checks calls against these tables; codegen never checks
-user input again.
+user input again. Aggregations (count, hist, ...) are rows of
+pytrace.aggregations.
 """
 
 from __future__ import annotations
 
+from pytrace.aggregations import AGGREGATIONS
 from pytrace.sema.types import COMM, UINT64
 
 # name -> type. `args` is handled by the checker (its type is the probe's).
@@ -22,10 +24,9 @@ VARIABLES = {
     "comm": COMM,
 }
 
-# Aggregations: `@m = NAME(args)`; value is how many arguments they take.
-AGGREGATIONS = {"count": 0, "sum": 1, "avg": 1, "min": 1, "max": 1}
-
-# Functions called as statements or expressions.
-FUNCTIONS = {"printf", "exit", "str", "delete"}
+# Functions called as statements or expressions; the checker has a
+# `call_<name>` method for each.
+FUNCTIONS = {"printf", "exit", "str", "delete", "print", "clear", "zero", "len", "has_key",
+             "time", "strftime"}
 
 ALL_CALLABLE = sorted(set(AGGREGATIONS) | FUNCTIONS)

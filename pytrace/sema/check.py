@@ -13,14 +13,15 @@ differs between tracepoints.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 
 from pytrace import ast
+from pytrace.aggregations import AGGREGATIONS
 from pytrace.diagnostics import Diagnostics
 from pytrace.sema import builtins, probes
+from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
-    BOOL, INT64, INT_TYPE_NAMES, STRLEN, UINT64, VOID, Agg, Int, Ptr, Str,
+    BOOL, INT64, INT_TYPE_NAMES, STRLEN, UINT64, VOID, Agg, Int, Ptr, Str, Timestamp,
     arith_result, describe, is_int,
 )
 from pytrace.source import Span
@@ -28,8 +29,6 @@ from pytrace.source import Span
 ARITH_OPS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"}
 COMPARE_OPS = {"==", "!=", "<", ">", "<=", ">="}
 LOGIC_OPS = {"&&", "||"}
-PRINTF_SPEC = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?"
-                         r"(?P<len>hh|h|ll|l|z|j)?(?P<conv>[diouxXcsp%])")
 
 
 class ArgsType:
@@ -61,6 +60,10 @@ class Instance:
     target: probes.AttachTarget
     types: dict[int, object] = field(default_factory=dict)
     variables: dict[str, object] = field(default_factory=dict)
+    # printf and time() calls: id(call) -> the parsed format pieces
+    formats: dict[int, list] = field(default_factory=dict)
+    # calls with constant arguments (print's top/div): id(call) -> values
+    constants: dict[int, tuple] = field(default_factory=dict)
 
     def type_of(self, expr: ast.Expr):
         return self.types[id(expr)]
@@ -87,6 +90,8 @@ def check(program: ast.Program, diags: Diagnostics) -> Checked:
         for inst in instances:
             inst.types.clear()
             inst.variables.clear()
+            inst.formats.clear()
+            inst.constants.clear()
             _Checker(inst, maps, reporter).check_probe()
     return Checked(program, instances, maps)
 
@@ -153,7 +158,7 @@ class _Checker:
     def assign_map(self, stmt: ast.Assign, target: ast.MapRef) -> None:
         keys = self.map_keys(target)
         value = stmt.value
-        if isinstance(value, ast.Call) and value.name in builtins.AGGREGATIONS:
+        if isinstance(value, ast.Call) and value.name in AGGREGATIONS:
             if stmt.op is not None:
                 self.report.error(stmt.span, f"{value.name}() cannot be used with '{stmt.op}='; write {target.name} = {value.name}(...)")
                 return
@@ -188,18 +193,48 @@ class _Checker:
         self.types_set(target, self.inst.variables[target.name])
 
     def aggregation(self, call: ast.Call):
-        want = builtins.AGGREGATIONS[call.name]
-        if len(call.args) != want:
-            self.report.error(call.span, f"{call.name}() takes {_count(want, 'argument')}, got {len(call.args)}")
+        """An aggregation call against its row: argument count, the value,
+        the constant parameters and their ranges."""
+        agg = AGGREGATIONS[call.name]
+        n = len(call.args)
+        if not agg.min_args <= n <= agg.max_args:
+            want = (_count(agg.min_args, "argument") if agg.min_args == agg.max_args
+                    else f"{agg.min_args} to {agg.max_args} arguments")
+            self.report.error(call.span, f"{call.name}() takes {want}, got {n}")
             return None
-        if want == 0:
-            self.types_set(call, Agg("count", False))
-            return Agg("count", False)
-        arg = self.expect_int(call.args[0], f"the argument of {call.name}()")
-        signed = arg.signed if isinstance(arg, Int) else False
-        result = Agg(call.name, signed)
+        signed = False
+        if agg.takes_value:
+            arg = self.expect_int(call.args[0], f"the value given to {call.name}()")
+            signed = arg.signed if isinstance(arg, Int) else False
+        params = []
+        for i, param in enumerate(agg.params):
+            pos = int(agg.takes_value) + i
+            if pos >= n:
+                params.append(param.default)
+                continue
+            value = self.constant(call.args[pos], f"the {param.name} given to {call.name}()")
+            if value is None:
+                return None
+            if (param.low is not None and value < param.low) or (param.high is not None and value > param.high):
+                self.report.error(call.args[pos].span, f"the {param.name} given to {call.name}() must be {_range(param)}, not {value}")
+                return None
+            params.append(value)
+        problem = agg.check(tuple(params)) if agg.check else None
+        if problem:
+            self.report.error(call.span, problem)
+            return None
+        result = Agg(call.name, signed if agg.signed == "arg" else False, tuple(params))
         self.types_set(call, result)
         return result
+
+    def constant(self, expr: ast.Expr, what: str) -> int | None:
+        """An integer literal (or a negated one), as the value it is."""
+        value = _literal(expr)
+        if value is None:
+            self.report.error(expr.span, f"{what} must be an integer literal")
+            return None
+        self.types_set(expr, INT64)
+        return value
 
     # --------------------------------------------------------------- maps
 
@@ -237,8 +272,8 @@ class _Checker:
             return
         old = info.value
         if isinstance(old, Agg) or isinstance(vtype, Agg):
-            if old == vtype or (isinstance(old, Agg) and isinstance(vtype, Agg) and old.kind == vtype.kind):
-                if isinstance(old, Agg) and vtype.signed and not old.signed:
+            if isinstance(old, Agg) and isinstance(vtype, Agg) and (old.kind, old.params) == (vtype.kind, vtype.params):
+                if vtype.signed and not old.signed:
                     info.value = vtype
                 return
         elif _compatible(old, vtype):
@@ -259,8 +294,9 @@ class _Checker:
                 self.report.error(span, f"map {ref.name} is read but never assigned")
             return None
         if isinstance(value, Agg):
-            if value.kind == "avg":
-                self.report.error(span, f"{ref.name} holds an avg() aggregation, which cannot be read in a probe")
+            if AGGREGATIONS[value.kind].read is None:
+                self.report.error(span, f"{ref.name} holds a {value.kind}() aggregation, which a probe cannot read",
+                                  "print it with print(), or read a count(), sum(), min(), max() or avg() map")
                 return None
             return Int(64, value.signed)
         return value
@@ -418,7 +454,7 @@ class _Checker:
 
     def expr_Call(self, e: ast.Call, statement: bool = False):
         name = e.name
-        if name in builtins.AGGREGATIONS:
+        if name in AGGREGATIONS:
             self.report.error(e.span, f"{name}() must be assigned to a map, as in @x = {name}(...)")
             return None
         if name not in builtins.FUNCTIONS:
@@ -454,27 +490,104 @@ class _Checker:
             self.report.error(e.span, "exit() takes no arguments")
         return VOID
 
-    def call_delete(self, e: ast.Call):
-        if len(e.args) != 1 or not isinstance(e.args[0], ast.MapRef):
-            self.report.error(e.span, "delete() takes one map element, as in delete(@x[key])")
+    # ------------------------------------------------------ map functions
+
+    def whole_map(self, e: ast.Call, arg: ast.Expr) -> MapInfo | None:
+        """The map a map function (print, clear, zero, len) is given: a map
+        named without a key, assigned somewhere in the script."""
+        if not isinstance(arg, ast.MapRef):
+            self.report.error(arg.span, f"{e.name}() expects a map, as in {e.name}(@x)")
+            return None
+        if arg.keys:
+            self.report.error(arg.span, f"the map given to {e.name}() must not have a key: write {e.name}({arg.name})")
+            return None
+        info = self.maps.get(arg.name)
+        if info is None or info.value is None:
+            if self.report.final:
+                self.report.error(arg.span, f"map {arg.name} is given to {e.name}() but never assigned")
+            return None
+        return info
+
+    def call_print(self, e: ast.Call):
+        if not 1 <= len(e.args) <= 3:
+            self.report.error(e.span, f"print() takes 1 to 3 arguments, got {len(e.args)}")
             return VOID
-        ref = e.args[0]
-        self.map_keys(ref)
+        arg = e.args[0]
+        if isinstance(arg, ast.MapRef) and not arg.keys:
+            self.whole_map(e, arg)
+            values = []
+            for extra, what in zip(e.args[1:], ("top", "div")):
+                value = self.constant(extra, f"the {what} given to print()")
+                if value is not None and value < 0:
+                    self.report.error(extra.span, f"the {what} given to print() must not be negative")
+                values.append(value or 0)
+            self.inst.constants[id(e)] = tuple(values + [0] * (2 - len(values)))
+            return VOID
+        if len(e.args) != 1:
+            self.report.error(e.span, f"print() of a value takes 1 argument, got {len(e.args)}",
+                              "top and div apply to a whole map: print(@x, 10)")
+            return VOID
+        t = self.expr(arg)
+        if t is not None and not isinstance(t, (Int, Ptr, Str)):
+            self.report.error(arg.span, f"print() cannot print {describe(t)}")
         return VOID
+
+    def call_clear(self, e: ast.Call):
+        if len(e.args) != 1:
+            self.report.error(e.span, f"{e.name}() takes 1 argument, got {len(e.args)}")
+            return VOID
+        self.whole_map(e, e.args[0])
+        return VOID
+
+    call_zero = call_clear
+
+    def call_len(self, e: ast.Call):
+        if len(e.args) != 1:
+            self.report.error(e.span, f"len() takes 1 argument, got {len(e.args)}")
+            return None
+        info = self.whole_map(e, e.args[0])
+        if info is not None and info.keys == []:
+            self.report.error(e.args[0].span, f"len() counts the keys of a map, and {info.name} has none")
+        return INT64
+
+    def call_delete(self, e: ast.Call):
+        target = delete_target(e)
+        if target is None:
+            self.report.error(e.span, "delete() takes a map element: delete(@x[key]) or delete(@x, key)")
+            return VOID
+        self.map_keys(target)
+        return VOID
+
+    def call_has_key(self, e: ast.Call):
+        if len(e.args) != 2 or not isinstance(e.args[0], ast.MapRef) or e.args[0].keys:
+            self.report.error(e.span, "has_key() takes a map and a key: has_key(@x, key)")
+            return None
+        self.map_keys(ast.MapRef(e.args[0].name, [e.args[1]], span=e.span))
+        return BOOL
+
+    # ---------------------------------------------------------- output
+
+    def format_pieces(self, e: ast.Call, fmt: ast.String) -> list | None:
+        self.types_set(fmt, self.expr_String(fmt))
+        try:
+            pieces = parse_format(fmt.value)
+        except FormatProblem as problem:
+            self.report.error(fmt.span, str(problem), f"supported: {SUPPORTED}")
+            return None
+        self.inst.formats[id(e)] = pieces
+        return pieces
 
     def call_printf(self, e: ast.Call):
         if not e.args or not isinstance(e.args[0], ast.String):
             self.report.error(e.span, "printf() needs a format string literal as its first argument")
             return VOID
-        fmt = e.args[0]
-        self.types_set(fmt, self.expr_String(fmt))
-        specs = [m for m in PRINTF_SPEC.finditer(fmt.value) if m.group("conv") != "%"]
-        stray = re.sub(PRINTF_SPEC, "", fmt.value)
-        if "%" in stray:
-            self.report.error(fmt.span, "printf format has an incomplete or unknown conversion after '%'",
-                              "supported: %d %i %u %x %X %o %s %c %p %%, with - 0 width .precision l ll")
-            return VOID
+        pieces = self.format_pieces(e, e.args[0])
         args = e.args[1:]
+        if pieces is None:
+            for arg in args:
+                self.expr(arg)
+            return VOID
+        specs = conversions(pieces)
         if len(specs) != len(args):
             self.report.error(
                 e.span,
@@ -484,14 +597,56 @@ class _Checker:
             t = self.expr(arg)
             if t is None:
                 continue
-            conv = spec.group("conv")
-            if conv == "s" and not isinstance(t, Str):
+            if spec.conv == "s" and not isinstance(t, (Str, Timestamp)):
                 self.report.error(arg.span, f"printf %s needs a string, not {describe(t)}", "use str() to read a string from an address")
-            elif conv != "s" and not is_int(t):
-                self.report.error(arg.span, f"printf %{conv} needs an integer, not {describe(t)}")
+            elif spec.conv != "s" and not is_int(t):
+                self.report.error(arg.span, f"printf %{spec.conv} needs an integer, not {describe(t)}")
         for arg in args[len(specs):]:
             self.expr(arg)
         return VOID
+
+    def call_time(self, e: ast.Call):
+        if len(e.args) > 1 or (e.args and not isinstance(e.args[0], ast.String)):
+            self.report.error(e.span, "time() takes an optional format string literal, as in time(\"%H:%M:%S\\n\")")
+            return VOID
+        if e.args:
+            self.types_set(e.args[0], self.expr_String(e.args[0]))
+        return VOID
+
+    def call_strftime(self, e: ast.Call):
+        if len(e.args) != 2 or not isinstance(e.args[0], ast.String):
+            self.report.error(e.span, "strftime() takes a format string literal and a time in nanoseconds, as in strftime(\"%H:%M:%S\", nsecs)")
+            return None
+        self.types_set(e.args[0], self.expr_String(e.args[0]))
+        self.expect_int(e.args[1], "the time given to strftime()")
+        return Timestamp(e.args[0].value)
+
+
+def delete_target(e: ast.Call) -> ast.MapRef | None:
+    """The element delete() removes, for both spellings: delete(@x[k])
+    (0.17) and delete(@x, k) (upstream); delete(@x) for a scalar map."""
+    if not e.args or not isinstance(e.args[0], ast.MapRef):
+        return None
+    ref = e.args[0]
+    if len(e.args) == 1:
+        return ref
+    if len(e.args) == 2 and not ref.keys:
+        return ast.MapRef(ref.name, [e.args[1]], span=ref.span)
+    return None
+
+
+def _literal(expr: ast.Expr) -> int | None:
+    if isinstance(expr, ast.Integer):
+        return expr.value
+    if isinstance(expr, ast.Unary) and expr.op == "-" and isinstance(expr.operand, ast.Integer):
+        return -expr.operand.value
+    return None
+
+
+def _range(param) -> str:
+    if param.high is None:
+        return f"at least {param.low}"
+    return f"from {param.low} to {param.high}"
 
 
 def field_type(fld, category: str):

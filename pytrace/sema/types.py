@@ -44,13 +44,27 @@ class Ptr:
 
 @dataclass(frozen=True)
 class Agg:
-    """An aggregation's value: count, sum, min, max, avg."""
+    """An aggregation's value: a row of pytrace.aggregations, with the
+    signedness of what it aggregates and its constant arguments
+    (`hist(v, 2)` is Agg("hist", False, (2,)))."""
 
     kind: str
     signed: bool = True
+    params: tuple = ()
 
     def __str__(self) -> str:
         return f"{self.kind}"
+
+
+@dataclass(frozen=True)
+class Timestamp:
+    """strftime(fmt, ns): nanoseconds the runtime prints as wall-clock time
+    in `fmt` (only printf's %s and print() take one)."""
+
+    fmt: str
+
+    def __str__(self) -> str:
+        return "timestamp"
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,7 @@ UINT64 = Int(64, False)
 BOOL = Int(64, False)
 VOID = Void()
 COMM = Str(16)
-STRLEN = 64  # bpftrace's default string size (BPFTRACE_STRLEN)
+STRLEN = 64  # bpftrace 0.17's default string size (BPFTRACE_STRLEN)
 
 INT_TYPE_NAMES = {
     f"{prefix}int{bits}": Int(bits, prefix == "")

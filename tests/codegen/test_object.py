@@ -37,7 +37,8 @@ def test_headline_program_is_small_and_updates_in_place():
     compiled = compile_text("tracepoint:sched:sched_switch { @[comm] = count(); }")
     (probe,) = compiled.probes
     # bpftrace 0.17 needs 31 instructions for this; hand-written C about 29.
-    assert len(probe.insns) // 8 <= 25
+    # 25 of ours run; 6 more count an update refused by a full map.
+    assert len(probe.insns) // 8 <= 31
     # comm, lookup, and update only on the new-key path.
     assert helpers_called(probe) == [16, 1, 2]
     assert probe.prog_type == prog.PROG_TRACEPOINT
@@ -49,10 +50,10 @@ def test_relocations_name_maps_and_constants_on_ld_imm64():
     (probe,) = compiled.probes
     slots = insns(probe)
     symbols = {r.symbol for r in probe.relocations}
-    assert symbols == {"map_0", prog.RINGBUF_NAME, prog.LOST_NAME, prog.CONST_CPID, prog.CONST_START_NS}
+    assert symbols == {"map_0", prog.RINGBUF_NAME, prog.COUNTERS_NAME, prog.CONST_CPID, prog.CONST_START_NS}
     for r in probe.relocations:
         assert slots[r.insn][0] == LD_IMM64
-    assert {m.symbol for m in compiled.maps} == {"map_0", prog.RINGBUF_NAME, prog.LOST_NAME}
+    assert {m.symbol for m in compiled.maps} == {"map_0", prog.RINGBUF_NAME, prog.COUNTERS_NAME}
 
 
 def test_map_specs_describe_layouts():
@@ -69,8 +70,8 @@ def test_map_specs_describe_layouts():
 
 def test_printf_layout_follows_the_record_id():
     compiled = compile_text('BEGIN { printf("%s|%d|%s\\n", comm, -5, "x"); }')
-    (spec,) = compiled.printfs
-    assert spec.fmt == "%s|%d|%s\n"
+    (spec,) = compiled.outputs
+    assert spec.kind == "printf" and len(spec.pieces) == 6
     assert [(f.kind, f.offset, f.size) for f in spec.args] == [("str", 8, 16), ("int", 24, 8), ("str", 32, 2)]
 
 
@@ -147,7 +148,7 @@ def test_a_wildcard_compiles_each_distinct_body_once():
     names = {p.name for p in compiled.probes}
     assert {"tracepoint:syscalls:sys_enter_getpid", "tracepoint:syscalls:sys_enter_getppid"} <= names
     assert len({p.function for p in compiled.probes}) == 1
-    assert len(compiled.printfs) == 1
+    assert len(compiled.outputs) == 1
 
 
 def test_bodies_that_read_different_fields_are_not_shared():

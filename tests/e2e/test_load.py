@@ -38,6 +38,11 @@ PROGRAMS = [
     "tracepoint:raw_syscalls:sys_enter { @[args->id] = count(); }",
     "tracepoint:syscalls:sys_enter_* { @[comm] = count(); }",
     "interval:us:100 { @n = count(); if (@n > 100) { exit(); } } interval:hz:50 { @h = count(); } END { @e = 1; }",
+    "BEGIN { @h = hist(-1); @h = hist(0); @h = hist(1 << 40); @k[comm] = hist(pid, 3); @h5 = hist(nsecs, 5); }",
+    "BEGIN { @l = lhist(-5, 0, 100, 10); @l = lhist(1000, 0, 100, 10); @m[pid, comm] = lhist(rand % 1000, 0, 1000, 1); }",
+    "BEGIN { @s = stats(-3); @a[1] = avg(5); $x = @a[1] + @s2; @s2 = sum(2); @mn = min(3); @v = (int64)@mn + @a[1]; }",
+    'BEGIN { @c = count(); print(@c); print(@c, 3); print(@c, 1, 2); print(5); print("x"); print(@c); clear(@c); zero(@c); }',
+    'BEGIN { @m[1] = 2; if (has_key(@m, 1)) { delete(@m, 1); } time(); time("%H\\n"); printf("%s\\n", strftime("%H:%M", nsecs)); }',
 ]
 
 
@@ -50,7 +55,8 @@ def test_program_passes_the_verifier(text):
         loaded = {}
         for probe in compiled.probes:
             if probe.function not in loaded:
-                loaded[probe.function] = loader.load(probe, fds, cpid=1, start_ns=0, source_name="t.pt")
+                loaded[probe.function] = loader.load(probe, fds, cpid=1, start_ns=0, ncpus=bpf.possible_cpus(),
+                                                      source_name="t.pt")
         for prog in loaded.values():
             prog.close()
     finally:

@@ -25,18 +25,24 @@ from pytrace.program import (  # noqa: E402
     PROG_RAW_TRACEPOINT,
     PROG_TRACEPOINT,
     RECORD_EXIT,
-    RECORD_PRINTF_BASE,
+    RECORD_OUTPUT_BASE,
     RINGBUF_NAME,
     RINGBUF_SIZE,
     CompiledProgram,
     Field,
     MapSpec,
-    PrintfSpec,
+    OutputSpec,
     ProbeSpec,
     Relocation,
     ValueSpec,
 )
+from pytrace.sema.printf import parse_format  # noqa: E402
 from pytrace.source import Span  # noqa: E402
+
+
+def printf_spec(fmt: str, args=()) -> OutputSpec:
+    """The contract's printf record: the format's pieces and argument fields."""
+    return OutputSpec("printf", list(args), pieces=parse_format(fmt))
 
 R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 = range(11)
 FP = R10
@@ -184,13 +190,13 @@ def word(text: bytes) -> int:
 
 # ------------------------------------------------------------ programs
 
-HELLO = PrintfSpec("hello %d\n", [Field("int", 8, 8, signed=True)])
+HELLO = printf_spec("hello %d\n", [Field("int", 8, 8, signed=True)])
 
 
 def hello_program(*, exit_: bool = True) -> CompiledProgram:
     """BEGIN { printf("hello %d\\n", 42); exit(); }"""
     a = Asm()
-    a.output([RECORD_PRINTF_BASE, 42])
+    a.output([RECORD_OUTPUT_BASE, 42])
     if exit_:
         a.output([RECORD_EXIT])
     a.ret0()
@@ -201,14 +207,14 @@ def begin_end_program() -> CompiledProgram:
     """BEGIN { printf("hello %d\\n", 42); exit(); printf(...dropped...) }
     END { printf("end %s\\n", "bye"); }"""
     begin = Asm()
-    begin.output([RECORD_PRINTF_BASE, 42])
+    begin.output([RECORD_OUTPUT_BASE, 42])
     begin.output([RECORD_EXIT])
-    begin.output([RECORD_PRINTF_BASE, 7])       # after exit: dropped
+    begin.output([RECORD_OUTPUT_BASE, 7])       # after exit: dropped
     begin.ret0()
     end = Asm()
-    end.output([RECORD_PRINTF_BASE + 1, word(b"bye")])
+    end.output([RECORD_OUTPUT_BASE + 1, word(b"bye")])
     end.ret0()
-    printfs = [HELLO, PrintfSpec("end %s\n", [Field("str", 8, 8)])]
+    printfs = [HELLO, printf_spec("end %s\n", [Field("str", 8, 8)])]
     return CompiledProgram("stdin", [probe("begin", begin), probe("end", end, line=2)],
                            [ringbuf_map()], printfs)
 
@@ -282,22 +288,22 @@ def _count(a: Asm, symbol: str, key_off: int, tag: str) -> None:
 def tick_program(period_ns: int = 10_000_000, *, exit_: bool = True) -> CompiledProgram:
     """interval:ms:10 { printf("tick\\n"); exit(); }"""
     a = Asm()
-    a.output([RECORD_PRINTF_BASE])
+    a.output([RECORD_OUTPUT_BASE])
     if exit_:
         a.output([RECORD_EXIT])
     a.ret0()
     return CompiledProgram(
         "stdin", [probe("interval", a, name="interval:ms:10", target=(period_ns,))],
-        [ringbuf_map()], [PrintfSpec("tick\n")],
+        [ringbuf_map()], [printf_spec("tick\n")],
     )
 
 
 def consts_program() -> CompiledProgram:
     """BEGIN { printf("%d %lu\\n", cpid, start_ns); }"""
     a = Asm()
-    a.output([RECORD_PRINTF_BASE, CONST_CPID, CONST_START_NS])
+    a.output([RECORD_OUTPUT_BASE, CONST_CPID, CONST_START_NS])
     a.ret0()
-    spec = PrintfSpec("%d %lu\n", [Field("int", 8, 8, signed=True), Field("int", 16, 8)])
+    spec = printf_spec("%d %lu\n", [Field("int", 8, 8, signed=True), Field("int", 16, 8)])
     return CompiledProgram("stdin", [probe("begin", a)], [ringbuf_map()], [spec])
 
 
@@ -324,7 +330,7 @@ def idle_program() -> CompiledProgram:
     prog = getppid_program()
     begin = hello_program(exit_=False)
     return CompiledProgram("stdin", begin.probes + prog.probes, prog.maps + begin.maps,
-                           begin.printfs)
+                           begin.outputs)
 
 
 PROGRAMS = {

@@ -10,7 +10,9 @@ import pytest
 from bpf_asm import Asm, hello_program, p64
 from pytrace.program import CONST_CPID, CONST_START_NS, Field, RINGBUF_NAME, ValueSpec
 from pytrace.runtime import bpf, loader
-from pytrace.runtime.decode import c_div, c_string, cpu_slots, decode_key, merge_value
+from pytrace.aggregations import linear_buckets, log2_buckets
+from pytrace.runtime.decode import c_string, cpu_slots, decode_key, key_decoder, merge_value
+from pytrace.values import Bucket, Stats
 from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure, VerifierError
 
 
@@ -36,33 +38,61 @@ def test_cpu_slots_round_up_to_8():
     assert cpu_slots(buf, 4, 3) == [b"AAAA", b"BBBB", b"CCCC"]
 
 
+def merge(spec, *cpus):
+    return merge_value(spec, b"".join(cpus), len(cpus))
+
+
 def test_merge_count_and_sum():
-    assert merge_value(ValueSpec("count", 8), [slot(2), slot(3)]) == 5
-    assert merge_value(ValueSpec("sum", 8, signed=True), [slot(-5), slot(2)]) == -3
-    assert merge_value(ValueSpec("sum", 8, signed=False), [slot(2**64 - 1), slot(2)]) == 1
+    assert merge(ValueSpec("count", 8), slot(2), slot(3)) == 5
+    assert merge(ValueSpec("sum", 8, signed=True), slot(-5), slot(2)) == -3
+    assert merge(ValueSpec("sum", 8, signed=False), slot(2**64 - 1), slot(2)) == 1
 
 
 def test_merge_min_max_ignore_unset_cpus():
     unset = slot(0, 0)
-    assert merge_value(ValueSpec("min", 16), [slot(-3, 1), unset, slot(4, 1)]) == -3
-    assert merge_value(ValueSpec("max", 16), [slot(-3, 1), unset, slot(-9, 1)]) == -3
-    assert merge_value(ValueSpec("max", 16), [slot(-3, 1), slot(100, 0)]) == -3
-    assert merge_value(ValueSpec("min", 16), [unset, unset]) == 0
+    assert merge(ValueSpec("min", 16), slot(-3, 1), unset, slot(4, 1)) == -3
+    assert merge(ValueSpec("max", 16), slot(-3, 1), unset, slot(-9, 1)) == -3
+    assert merge(ValueSpec("max", 16), slot(-3, 1), slot(100, 0)) == -3
+    assert merge(ValueSpec("min", 16), unset, unset) == 0
 
 
-def test_merge_avg_truncates_toward_zero():
+def test_merge_avg_and_stats_truncate_toward_zero():
     # bpftrace 0.17: @a[1] = avg(-7); @a[1] = avg(2)  ->  @a[1]: -2
-    assert merge_value(ValueSpec("avg", 16), [slot(1, -7), slot(1, 2)]) == -2
-    assert merge_value(ValueSpec("avg", 16), [slot(2, 7), slot(0, 0)]) == 3
-    assert merge_value(ValueSpec("avg", 16), [slot(0, 0)]) == 0
-    assert c_div(-7, 2) == -3 and c_div(7, -2) == -3 and c_div(7, 2) == 3
+    assert merge(ValueSpec("avg", 16), slot(1, -7), slot(1, 2)) == Stats(2, -5)
+    assert Stats(2, -5).average == -2
+    assert merge(ValueSpec("stats", 16), slot(2, 7), slot(0, 0)).average == 3
+    assert merge(ValueSpec("avg", 16), slot(0, 0)).average == 0
 
 
 def test_merge_int_and_str():
-    assert merge_value(ValueSpec("int", 8, signed=True), [p64(-4)]) == -4
-    assert merge_value(ValueSpec("int", 8, signed=False), [p64(-4)]) == 2**64 - 4
-    assert merge_value(ValueSpec("int", 4, signed=True), [struct.pack("<i", -2)]) == -2
-    assert merge_value(ValueSpec("str", 16), [b"hi\0".ljust(16, b"\0")]) == "hi"
+    assert merge(ValueSpec("int", 8, signed=True), p64(-4)) == -4
+    assert merge(ValueSpec("int", 8, signed=False), p64(-4)) == 2**64 - 4
+    assert merge(ValueSpec("str", 16), b"hi\0".ljust(16, b"\0")) == "hi"
+
+
+def test_merge_hist_adds_cpus_and_keeps_the_used_range():
+    spec = ValueSpec("hist", 8 * log2_buckets(0), False, (0,))
+    cpu0 = [0] * log2_buckets(0)
+    cpu1 = list(cpu0)
+    cpu0[3] = 2          # [2, 4)
+    cpu1[3] = 1
+    cpu1[5] = 4          # [8, 16)
+    h = merge(spec, slot(*cpu0), slot(*cpu1))
+    assert h.buckets == [Bucket(2, 4, 3), Bucket(4, 8, 0), Bucket(8, 16, 4)]
+    assert h.total == 7 and h.kind == "hist"
+
+
+def test_merge_lhist_has_open_ends():
+    spec = ValueSpec("lhist", 8 * linear_buckets(0, 20, 10), False, (0, 20, 10))
+    h = merge(spec, slot(1, 0, 2, 5))
+    assert h.buckets == [Bucket(None, 0, 1), Bucket(0, 10, 0), Bucket(10, 20, 2), Bucket(20, None, 5)]
+
+
+def test_key_decoder_matches_decode_key():
+    fields = [Field("int", 0, 8, signed=True), Field("str", 8, 8), Field("int", 16, 8)]
+    raw = p64(-1) + b"ab\0junk!" + p64(7)
+    assert key_decoder(fields, 24)(raw) == decode_key(fields, raw) == (-1, "ab", 7)
+    assert key_decoder([Field("str", 0, 16)], 16)(b"bash".ljust(16, b"\0")) == ("bash",)
 
 
 def test_parse_cpu_list():
@@ -134,7 +164,7 @@ def test_runtime_imports_stay_light():
         "import pytrace.runtime.session\n"
         "assert 'ctypes' not in sys.modules and 'bcc' not in sys.modules, sorted(sys.modules)\n"
         "import pytrace.runtime.maps, pytrace.runtime.loader, pytrace.runtime.attach\n"
-        "import pytrace.runtime.events, pytrace.runtime.format\n"
+        "import pytrace.runtime.events, pytrace.runtime.printf\n"
         "maps = open('/proc/self/maps').read()\n"
         "assert 'bcc' not in sys.modules\n"
         "assert 'libbcc_bpf.so' in maps and 'libbcc.so' not in maps\n"

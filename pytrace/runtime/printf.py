@@ -1,9 +1,9 @@
-"""Values -> text, exactly as bpftrace 0.17 prints them. Pure: every function
-returns a string; only `session` writes.
+"""printf records -> text, with C's semantics, from the format pieces sema
+parsed (the format is never parsed again here).
 
-printf: a format is compiled once (`compile_printf`) into a Python %-format
-string, one `struct` unpacker for the record and a C conversion expression
-per argument, generated as one small function (see `Printf`), so printing a
+A format is compiled once (`compile_printf`) into a Python %-format string,
+one `struct` unpacker for the record and a C conversion expression per
+argument, generated as one small function (see `Printf`), so printing a
 record is one unpack and one `%`:
 
     "hello %d\\n", args [int at 8, 8 bytes]  ->  "hello %d\\n" % (low32(v0),)
@@ -11,113 +11,43 @@ record is one unpack and one `%`:
 C semantics kept: integer arguments are 64-bit values, and a conversion
 without `l`/`ll` (or `j`, `z`, `t`) uses their low 32 bits (`h` 16, `hh` 8),
 so `printf("%u", -1)` prints 4294967295; `%p` prints `0x1000` or `(nil)`.
-
-Maps: `format_map(spec, entries)` with entries already decoded (see
-decode.py), e.g. `@x[1, abc]: 5`.
+A strftime() argument (%s) prints as wall-clock time (see `Clock`).
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable
 
-from pytrace.program import Field, MapSpec, PrintfSpec
-from pytrace.runtime.decode import c_string
+from pytrace.aggregations import c_string
+from pytrace.program import Conversion, Field, OutputSpec
 
 
 class FormatError(ValueError):
-    """A printf format that cannot be printed (the compiler should have
-    refused it; seeing this is a pytrace bug)."""
+    """A format that cannot be printed (the compiler should have refused
+    it; seeing this is a pytrace bug)."""
 
 
-# ---------------------------------------------------------------- printf
+class Clock:
+    """Turns CLOCK_MONOTONIC nanoseconds (what the BPF code's nsecs reads)
+    into wall-clock text, with the offset between the two clocks taken once
+    per run. strftime formats may use %f (microseconds), as upstream's do."""
 
-# %[flags][width][.precision][length]conv, scanned by hand (_scan_spec):
-# importing `re` would cost more start-up time than all printf parsing.
-_FLAGS = "-+ #0"
-_LENGTHS = ("hh", "ll", "h", "l", "j", "z", "t")
-_CONVS = "diouxXcsp%"
+    def __init__(self):
+        self.offset = time.time_ns() - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+    def format(self, fmt: str, ns: int | None = None) -> str:
+        wall = time.time_ns() if ns is None else ns + self.offset
+        secs, rest = divmod(wall, 1_000_000_000)
+        if "%f" in fmt:
+            fmt = fmt.replace("%f", f"{rest // 1000:06d}")
+        return time.strftime(fmt, time.localtime(secs))
+
+
 _LENGTH_BITS = {None: 32, "hh": 8, "h": 16, "l": 64, "ll": 64, "j": 64, "z": 64, "t": 64}
 _INT_CODES = {(1, True): "b", (1, False): "B", (2, True): "h", (2, False): "H",
               (4, True): "i", (4, False): "I", (8, True): "q", (8, False): "Q"}
-
-
-class Conversion:
-    """One `%...` of a format (not `%%`). A plain class: a dataclass costs
-    ~2 ms at import, and this module is on the start-up path."""
-
-    __slots__ = ("flags", "width", "precision", "length", "conv")
-
-    def __init__(self, flags: str, width: str, precision: str | None, length: str | None,
-                 conv: str):
-        self.flags = flags
-        self.width = width
-        self.precision = precision
-        self.length = length
-        self.conv = conv
-
-    def _astuple(self) -> tuple:
-        return (self.flags, self.width, self.precision, self.length, self.conv)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Conversion) and self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __repr__(self) -> str:
-        return "Conversion(%r, %r, %r, %r, %r)" % self._astuple()
-
-
-def parse_format(fmt: str) -> list[str | Conversion]:
-    """A printf format as literal text and conversions, `%%` folded into text."""
-    pieces: list[str | Conversion] = []
-    text = []
-    pos = 0
-    while True:
-        at = fmt.find("%", pos)
-        if at < 0:
-            text.append(fmt[pos:])
-            break
-        text.append(fmt[pos:at])
-        spec, end = _scan_spec(fmt, at)
-        if spec is None:
-            raise FormatError(f"unsupported printf conversion at {fmt[at:at + 6]!r} in {fmt!r}")
-        if spec.conv == "%":
-            text.append("%")
-        else:
-            if text:
-                pieces.append("".join(text))
-                text = []
-            pieces.append(spec)
-        pos = end
-    if "".join(text):
-        pieces.append("".join(text))
-    return [p for p in pieces if p != ""]
-
-
-def _scan_spec(fmt: str, at: int) -> tuple[Conversion | None, int]:
-    """The conversion starting at fmt[at] == "%" and the index after it."""
-    i, n = at + 1, len(fmt)
-
-    def run(chars: str) -> str:
-        nonlocal i
-        start = i
-        while i < n and fmt[i] in chars:
-            i += 1
-        return fmt[start:i]
-
-    flags = run(_FLAGS)
-    width = run("0123456789")
-    precision = None
-    if i < n and fmt[i] == ".":
-        i += 1
-        precision = run("0123456789")
-    length = next((ln for ln in _LENGTHS if fmt.startswith(ln, i)), None)
-    i += len(length or "")
-    if i >= n or fmt[i] not in _CONVS:
-        return None, i
-    return Conversion(flags, width, precision, length, fmt[i]), i + 1
 
 
 class Printf:
@@ -134,13 +64,13 @@ class Printf:
     (a call per argument would cost more than the formatting itself).
     """
 
-    def __init__(self, spec: PrintfSpec):
-        self.fmt = spec.fmt
-        pieces = parse_format(spec.fmt)
+    def __init__(self, spec: OutputSpec, clock: Clock | None = None):
+        pieces = spec.pieces
+        self.fmt = fmt = "".join(p if isinstance(p, str) else "%" + p.conv for p in pieces)
         convs = [p for p in pieces if isinstance(p, Conversion)]
         if len(convs) != len(spec.args):
             raise FormatError(
-                f"printf format {spec.fmt!r} has {len(convs)} conversions"
+                f"printf format {fmt!r} has {len(convs)} conversions"
                 f" but {len(spec.args)} arguments"
             )
         # One unpack of the distinct fields in record order (two arguments
@@ -151,6 +81,8 @@ class Printf:
 
         namespace: dict = {"_unpack": unpack, "_cstr": c_string, "_ptr": _pointer,
                            "_cint": _c_integer}
+        if any(arg.kind == "timestamp" for arg in spec.args):
+            namespace["_time"] = (clock or Clock()).format
         parts: list[str] = []
         exprs: list[str] = []
         convs_iter = iter(range(len(convs)))
@@ -159,9 +91,11 @@ class Printf:
                 parts.append(piece.replace("%", "%%"))
                 continue
             i = next(convs_iter)
-            pyspec, expr = _conversion(piece, spec.args[i], spec.fmt)
+            pyspec, expr = _conversion(piece, spec.args[i], fmt)
             if "_c{i}" in expr:
                 namespace[f"_c{i}"] = piece
+            if spec.args[i].kind == "timestamp":
+                namespace[f"_f{i}"] = spec.args[i].fmt
             parts.append(pyspec)
             exprs.append(expr.format(v=f"v{position[i]}", i=i))
         namespace["_fmt"] = "".join(parts)
@@ -177,8 +111,8 @@ class Printf:
         self.render: Callable[[bytes], str] = namespace["render"]
 
 
-def compile_printf(spec: PrintfSpec) -> Printf:
-    return Printf(spec)
+def compile_printf(spec: OutputSpec, clock: Clock | None = None) -> Printf:
+    return Printf(spec, clock)
 
 
 def _record_struct(fields: list[Field]) -> struct.Struct:
@@ -193,6 +127,8 @@ def _record_struct(fields: list[Field]) -> struct.Struct:
             code.append(f"{f.offset - pos}x")
         if f.kind == "str":
             code.append(f"{f.size}s")
+        elif f.kind == "timestamp":
+            code.append("Q")
         elif f.kind == "int" and (f.size, f.signed) in _INT_CODES:
             code.append(_INT_CODES[f.size, f.signed])
         else:
@@ -207,6 +143,8 @@ def _conversion(c: Conversion, arg: Field, fmt: str) -> tuple[str, str]:
     if c.conv == "s":
         flags = "-" if "-" in c.flags else ""
         spec = f"%{flags}{c.width}{'' if c.precision is None else '.' + c.precision}s"
+        if arg.kind == "timestamp":
+            return spec, "_time(_f{i}, {v})"
         return spec, "_cstr({v})" if arg.kind == "str" else "{v}"
     if arg.kind != "int":
         raise FormatError(f"printf conversion %{c.conv} in {fmt!r} needs an integer argument")
@@ -275,47 +213,3 @@ def _c_integer(v: int, c: Conversion) -> str:
     return body
 
 
-# ------------------------------------------------------------------ maps
-
-_BY_VALUE = ("count", "sum", "int", "min", "max", "avg")
-
-
-def format_map(spec: MapSpec, entries: Iterable[tuple[tuple, int | str]]) -> str:
-    """A map's lines at exit, sorted as bpftrace 0.17 sorts them: by value
-    (ties by key) for count/sum/int/min/max/avg, by key otherwise.
-
-    bpftrace quirks kept: a map with no entries prints one empty line (but a
-    scalar count() prints `@x: 0`), and an avg map is followed by one more
-    empty line."""
-    assert spec.value is not None, "format_map of a map that is not printable"
-    kind = spec.value.kind
-    items = list(entries)
-    if kind in _BY_VALUE:
-        items.sort(key=lambda kv: (kv[1], _key_order(kv[0])))
-    else:
-        items.sort(key=lambda kv: _key_order(kv[0]))
-    lines = [f"{spec.name}{format_key(key, bool(spec.keys))}: {value}\n" for key, value in items]
-    if not items:
-        lines.append(f"{spec.name}: 0\n" if kind == "count" and not spec.keys else "\n")
-    if kind == "avg":
-        lines.append("\n")
-    return "".join(lines)
-
-
-def format_key(key: tuple, keyed: bool = True) -> str:
-    """`[1, abc]` (strings raw, no quotes); "" for a scalar map."""
-    if not keyed:
-        return ""
-    return "[" + ", ".join(str(k) for k in key) + "]"
-
-
-def _key_order(key: tuple) -> tuple:
-    # Mixed int/str positions cannot happen within one map; guard anyway.
-    return tuple((0, k, "") if isinstance(k, int) else (1, 0, k) for k in key)
-
-
-def format_exit(maps: Iterable[tuple[MapSpec, list[tuple[tuple, int | str]]]]) -> str:
-    """What bpftrace prints when it stops: two newlines, then every printable
-    map in name order."""
-    ordered = sorted((m for m in maps if m[0].printable), key=lambda m: m[0].name)
-    return "\n\n" + "".join(format_map(spec, entries) for spec, entries in ordered)

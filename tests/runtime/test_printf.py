@@ -1,4 +1,4 @@
-"""format.py: printf and map text, without a kernel.
+"""runtime/printf.py: printf records to text, without a kernel.
 
 printf is checked against glibc's own snprintf (through ctypes), passing each
 integer as a 64-bit value the way bpftrace 0.17 does, so `%d` sees the low
@@ -13,16 +13,13 @@ import struct
 
 import pytest
 
-from pytrace.program import Field, MapSpec, PrintfSpec, ValueSpec
-from pytrace.runtime.format import (
-    Conversion,
-    FormatError,
-    compile_printf,
-    format_exit,
-    format_key,
-    format_map,
-    parse_format,
-)
+from pytrace.program import Conversion, Field, OutputSpec
+from pytrace.runtime.printf import FormatError, compile_printf
+from pytrace.sema.printf import FormatProblem, parse_format
+
+
+def PrintfSpec(fmt, args=()):  # noqa: N802 - reads like the record it builds
+    return OutputSpec("printf", list(args), pieces=parse_format(fmt))
 
 I64 = Field("int", 8, 8, signed=True)
 
@@ -143,8 +140,6 @@ def test_parse_format_pieces():
     [
         ("%d %d", [I64]),             # too few arguments
         ("%d", [I64, I64]),           # too many
-        ("%q", [I64]),                # unknown conversion
-        ("%*d", [I64, I64]),          # `*` width
         ("%d", [Field("str", 8, 16)]),
         ("%d", [Field("int", 8, 3)]),
         ("%d %d", [Field("int", 8, 8), Field("int", 12, 8)]),  # overlapping
@@ -155,77 +150,15 @@ def test_printf_bad_specs_raise(fmt, args):
         compile_printf(PrintfSpec(fmt, args))
 
 
+@pytest.mark.parametrize("fmt", ["%q", "%*d", "%", "abc %l"])
+def test_unusable_formats_are_refused_by_the_parser(fmt):
+    with pytest.raises(FormatProblem):
+        parse_format(fmt)
+
+
 def test_printf_short_record_raises():
     p = compile_printf(PrintfSpec("%d", [I64]))
     with pytest.raises(struct.error):
         p.render(b"\1" + b"\0" * 7)
 
 
-# ------------------------------------------------------------ maps
-
-
-def spec(name, kind, keys=(), signed=True):
-    return MapSpec(name, name.replace("@", "m_"), 1, 8, 8, 16, list(keys), ValueSpec(kind, 8, signed))
-
-
-INT_KEY = Field("int", 0, 8, signed=True)
-STR_KEY = Field("str", 8, 16)
-
-
-def test_map_sorted_by_value_then_key():
-    # bpftrace 0.17: BEGIN { @x[1]=1; @x[2]=1; @x[3]=0; @x[-1]=7; exit(); }
-    m = spec("@x", "int", [INT_KEY])
-    entries = [((1,), 1), ((2,), 1), ((3,), 0), ((-1,), 7)]
-    assert format_map(m, entries) == "@x[3]: 0\n@x[1]: 1\n@x[2]: 1\n@x[-1]: 7\n"
-    assert format_map(m, list(reversed(entries))) == format_map(m, entries)
-
-
-def test_scalar_and_multi_key_and_string_keys():
-    assert format_map(spec("@", "count"), [((), 5)]) == "@: 5\n"
-    m = spec("@c", "sum", [INT_KEY, STR_KEY])
-    assert format_map(m, [((1, "x"), 3)]) == "@c[1, x]: 3\n"
-    assert format_key((1, "abc")) == "[1, abc]"
-    assert format_key((), keyed=False) == ""
-
-
-def test_str_values_sorted_by_key():
-    # bpftrace 0.17: @s["b"]="x"; @s["a"]="y"  ->  @s[a]: y, @s[b]: x
-    m = spec("@s", "str", [STR_KEY])
-    assert format_map(m, [(("b",), "x"), (("a",), "y")]) == "@s[a]: y\n@s[b]: x\n"
-
-
-def test_avg_sorted_by_value_with_blank_line_after():
-    # bpftrace 0.17: @a[1]=avg(10); @a[2]=avg(1); @a[-1]=avg(3)
-    m = spec("@a", "avg", [INT_KEY])
-    got = format_map(m, [((1,), 10), ((2,), 1), ((-1,), 3)])
-    assert got == "@a[2]: 1\n@a[-1]: 3\n@a[1]: 10\n\n"
-
-
-def test_min_max_sorted_by_value():
-    m = spec("@m", "max", [INT_KEY])
-    assert format_map(m, [((5,), 3), ((1,), 9)]) == "@m[5]: 3\n@m[1]: 9\n"
-
-
-def test_empty_maps_print_an_empty_line():
-    # bpftrace 0.17: a map with no entries prints "\n"; an avg map one more
-    assert format_map(spec("@u", "int", [INT_KEY]), []) == "\n"
-    assert format_map(spec("@u", "avg", [INT_KEY]), []) == "\n\n"
-    # ... except a scalar count(), which prints 0 (keyed or other kinds do not)
-    assert format_map(spec("@u", "count"), []) == "@u: 0\n"
-    assert format_map(spec("@u", "count", [INT_KEY]), []) == "\n"
-    assert format_map(spec("@u", "sum"), []) == "\n"
-
-
-def test_exit_text_orders_maps_by_name():
-    # bpftrace 0.17: BEGIN { @y=3; @x[1]=2; exit(); }  and  @a, @b avg
-    y = spec("@y", "int")
-    x = spec("@x", "int", [INT_KEY])
-    assert format_exit([(y, [((), 3)]), (x, [((1,), 2)])]) == "\n\n@x[1]: 2\n@y: 3\n"
-    b = spec("@b", "avg", [INT_KEY])
-    a = spec("@a", "avg")
-    assert format_exit([(b, [((1,), 1)]), (a, [((), 2)])]) == "\n\n@a: 2\n\n@b[1]: 1\n\n"
-    plain = MapSpec("@", "m", 1, 8, 8, 1, [], ValueSpec("count", 8))
-    assert format_exit([(plain, [((), 1)])]) == "\n\n@: 1\n"
-    assert format_exit([]) == "\n\n"
-    hidden = MapSpec("__ringbuf", "rb", 27, 0, 0, 4096)
-    assert format_exit([(hidden, [])]) == "\n\n"

@@ -1,0 +1,76 @@
+"""Everything the user sees goes through one `Output`: the session and the
+record handlers call its methods, never write to a stream themselves.
+
+    Output              the interface (and what every output shares)
+    text.TextOutput     bpftrace 0.17's text (or upstream's, `style`)
+    json.JsonOutput     bpftrace's NDJSON records (-f json)
+    capture.Capture     values and lines for the Python API
+
+The formatting itself is pure functions in `text` and `json` (values in,
+strings out), tested without a kernel; an Output only decides where the
+strings go and when they are flushed.
+"""
+
+from __future__ import annotations
+
+from pytrace.aggregations import by_value, row
+
+
+class Output:
+    """The interface. `entries` are (key tuple, value) pairs as decoded
+    (see pytrace.values); a map is described by its MapSpec."""
+
+    def attached(self, count: int) -> None:
+        raise NotImplementedError
+
+    def printf(self, text: str) -> None:
+        raise NotImplementedError
+
+    def value(self, value) -> None:
+        """print(value): one int or string."""
+        raise NotImplementedError
+
+    def time(self, text: str) -> None:
+        raise NotImplementedError
+
+    def map(self, spec, entries: list, top: int = 0, div: int = 0) -> None:
+        """print(@m) during the run, and every map at exit."""
+        raise NotImplementedError
+
+    def exit_maps(self, maps: list) -> None:
+        """What is printed when tracing stops: [(spec, entries)] in any order."""
+        raise NotImplementedError
+
+    def lost(self, count: int) -> None:
+        """The ring buffer had no room for `count` records."""
+        raise NotImplementedError
+
+    def dropped(self, name: str, count: int, limit: int) -> None:
+        """`count` updates of map `name` failed: it held `limit` keys."""
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        pass
+
+
+def sort_entries(spec, entries: list) -> list:
+    """A map's entries in the order bpftrace 0.17 prints them: ascending by
+    the row's sort key (count, average, histogram total, ...), ties by key;
+    by key alone for rows without one (strings). Integer keys compare as
+    unsigned 64-bit values, as 0.17 compares them."""
+    key_order = _key_order
+    sort_key = row(spec.value.kind).sort_key
+    if sort_key is None:
+        return sorted(entries, key=lambda kv: key_order(kv[0]))
+    if sort_key is by_value:  # most maps: skip a call per entry
+        return sorted(entries, key=lambda kv: (kv[1], key_order(kv[0])))
+    return sorted(entries, key=lambda kv: (sort_key(kv[1]), key_order(kv[0])))
+
+
+def _key_order(key: tuple) -> tuple:
+    return tuple(k & 0xFFFFFFFFFFFFFFFF if isinstance(k, int) else k for k in key)
+
+
+def by_name(maps: list) -> list:
+    """Maps in the order bpftrace prints them at exit: by name."""
+    return sorted(maps, key=lambda m: m[0].name)

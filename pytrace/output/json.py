@@ -1,0 +1,134 @@
+"""bpftrace's JSON output (-f json): one object per line (NDJSON), with the
+record shapes of bpftrace 0.17:
+
+    {"type": "attached_probes", "data": {"probes": 2}}
+    {"type": "printf", "data": "hi 5\\n"}
+    {"type": "map", "data": {"@k": {"bash,3": 1, "sh,1": 3}}}   several keys: "a,b"
+    {"type": "stats", "data": {"@a": 15}}                      avg() is a "stats" record
+    {"type": "hist", "data": {"@h": [{"min": 2, "max": 3, "count": 1}, ...]}}
+
+The formatters are pure (values in, one line out); `JsonOutput` writes them.
+An empty map prints nothing, as in 0.17.
+"""
+
+from __future__ import annotations
+
+from json import dumps
+
+from pytrace.aggregations import row
+from pytrace.output import Output, by_name, sort_entries
+from pytrace.output.text import c_div
+from pytrace.values import Histogram, Stats
+
+
+def record(kind: str, data) -> str:
+    return '{"type": "%s", "data": %s}\n' % (kind, data)
+
+
+def string(text: str) -> str:
+    return dumps(text, ensure_ascii=False)
+
+
+def json_value(value) -> str:
+    """A plain value: numbers bare, strings quoted, tuples as arrays (0.17
+    writes them without spaces: `[1,"x"]`)."""
+    if isinstance(value, tuple):
+        return "[" + ",".join(json_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return string(value)
+    return str(value)
+
+
+def json_key(key: tuple) -> str:
+    """A map key as an object key: the parts joined by "," (0.17)."""
+    return string(",".join(str(k) for k in key))
+
+
+def json_histogram(hist: Histogram, div: int = 0) -> str:
+    """Closed [min, max] buckets; an open end drops its bound."""
+    divide = div if hist.kind == "hist" else 0
+    parts = []
+    for b in hist.buckets:
+        bounds = []
+        if b.low is not None:
+            bounds.append(f'"min": {b.low}')
+        if b.high is not None:
+            bounds.append(f'"max": {b.high - 1}')
+        parts.append("{" + ", ".join(bounds + [f'"count": {c_div(b.count, divide)}']) + "}")
+    return "[" + ", ".join(parts) + "]"
+
+
+def _shape_value(shape: str, value, div: int) -> str:
+    if shape == "hist":
+        return json_histogram(value, div)
+    if shape == "average":
+        return str(c_div(value.average, div))
+    if shape == "stats":
+        return f'{{"count": {value.count}, "average": {value.average}, "total": {value.total}}}'
+    if shape == "int":
+        return str(c_div(value, div))
+    return json_value(value)
+
+
+def format_map(spec, entries: list, top: int = 0, div: int = 0) -> str:
+    """One map record, or "" for a map with no entries."""
+    agg = row(spec.value.kind)
+    items = sort_entries(spec, entries)
+    if top and agg.shape != "stats":
+        items = items[-top:]
+    if not items:
+        return ""
+    name = string(spec.name)
+    if spec.keys:
+        body = "{" + ", ".join(f"{json_key(k)}: {_shape_value(agg.shape, v, div)}" for k, v in items) + "}"
+    else:
+        body = _shape_value(agg.shape, items[0][1], div)
+    return record(agg.json_type, "{%s: %s}" % (name, body))
+
+
+class JsonOutput(Output):
+    """NDJSON records to `out`; `console` gets 0.17's two newlines before
+    the exit dump (stdout, even with -o); `err` gets notes."""
+
+    def __init__(self, out, err, console=None):
+        self.out = out
+        self.err = err
+        self.console = console if console is not None else out
+        write = out.write
+        self.printf = lambda text: write('{"type": "printf", "data": %s}\n' % dumps(text, ensure_ascii=False))
+
+    def attached(self, count: int) -> None:
+        self.out.write(record("attached_probes", f'{{"probes": {count}}}'))
+        self.out.flush()
+
+    def value(self, value) -> None:
+        self.out.write(record("value", json_value(value)))
+
+    def time(self, text: str) -> None:
+        self.out.write(record("time", string(text)))
+
+    def map(self, spec, entries: list, top: int = 0, div: int = 0) -> None:
+        self.out.write(format_map(spec, entries, top, div))
+
+    def exit_maps(self, maps: list) -> None:
+        self.out.flush()
+        self.console.write("\n\n")
+        self.console.flush()
+        self.out.write("".join(format_map(spec, entries) for spec, entries in by_name(maps)))
+        self.out.flush()
+
+    def lost(self, count: int) -> None:
+        self.out.write(record("lost_events", f'{{"events": {count}}}'))
+        self.out.flush()
+
+    def dropped(self, name: str, count: int, limit: int) -> None:
+        from pytrace.output.text import dropped_warning
+
+        self.err.write(dropped_warning(name, count, limit))
+        self.err.flush()
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+__all__ = ["JsonOutput", "Stats"]

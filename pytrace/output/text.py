@@ -1,0 +1,248 @@
+"""bpftrace's text output. The formatters are pure (values in, strings out);
+`TextOutput` writes them.
+
+    format_map(spec, [(("bash",), 12), (("sh",), 3)])  ->  "@[sh]: 3\\n@[bash]: 12\\n"
+
+The default is bpftrace 0.17's text byte for byte (its blank lines, the
+trailing space of a histogram's header, sorting); `UPSTREAM` selects the
+spelling of current bpftrace where it now differs (`--output-style upstream`).
+"""
+
+from __future__ import annotations
+
+import struct
+
+from pytrace.aggregations import row
+from pytrace.output import Output, by_name, sort_entries
+from pytrace.values import Histogram, Stats
+
+
+class Style:
+    """Where 0.17's text and current upstream's differ."""
+
+    __slots__ = ("name", "hist_header", "blank_after_stats", "lhist_suffix_any_step",
+                 "single_lhist_buckets", "banner_on_stderr")
+
+    def __init__(self, name, *, hist_header, blank_after_stats, lhist_suffix_any_step,
+                 single_lhist_buckets, banner_on_stderr):
+        self.name = name
+        self.hist_header = hist_header                      # after "@h:" of a histogram
+        self.blank_after_stats = blank_after_stats          # an empty line after avg/stats maps
+        self.lhist_suffix_any_step = lhist_suffix_any_step  # 1K in lhist labels whatever the step
+        self.single_lhist_buckets = single_lhist_buckets    # [5] for a one-value lhist bucket
+        self.banner_on_stderr = banner_on_stderr            # "Attached N probes" on stderr
+
+
+V017 = Style("0.17", hist_header=" ", blank_after_stats=True, lhist_suffix_any_step=True,
+             single_lhist_buckets=False, banner_on_stderr=False)
+UPSTREAM = Style("upstream", hist_header="", blank_after_stats=False,
+                 lhist_suffix_any_step=False, single_lhist_buckets=True, banner_on_stderr=True)
+STYLES = {"0.17": V017, "upstream": UPSTREAM}
+
+BAR_WIDTH = 52
+
+
+# --------------------------------------------------------------- values
+
+
+def format_key(key: tuple) -> str:
+    """`[1, abc]` (strings raw, no quotes, as bpftrace prints them)."""
+    return "[" + ", ".join(str(k) for k in key) + "]"
+
+
+def format_value(value) -> str:
+    """A plain value as print(value) shows it."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(format_value(v) for v in value) + ")"
+    return str(value)
+
+
+def c_div(a: int, b: int) -> int:
+    """C's integer division (truncates toward zero); b == 0 divides by 1."""
+    if b <= 1:
+        return a
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+# ----------------------------------------------------------- histograms
+
+
+def _f32(x: float) -> float:
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def bar_width(count: int, most: int) -> int:
+    """bpftrace's `count / (float)max * 52`, in single precision as it
+    computes it, truncated."""
+    if most <= 0:
+        return 0
+    return int(_f32(_f32(_f32(float(count)) / _f32(float(most))) * BAR_WIDTH))
+
+
+_SUFFIXES = "\0KMGTPE"
+
+
+def log2_label(value: int, k: int) -> str:
+    """A hist() bound: `4`, `1K`, `2M` (1024-based), as bpftrace labels them."""
+    if value <= 0:
+        return str(value)
+    power = max(value.bit_length() - 1 - k, 0)
+    decade = power // 10
+    text = str(value >> (10 * decade))
+    return text + _SUFFIXES[decade] if decade else text
+
+
+def linear_label(value: int, step: int, style: Style) -> str:
+    """An lhist() bound: `1K` or `2M` when it divides evenly (0.17 always;
+    upstream only for steps that are multiples of 1024)."""
+    if value == 0 or (not style.lhist_suffix_any_step and step % 1024):
+        return str(value)
+    if value % (1 << 20) == 0:
+        return f"{value >> 20}M"
+    if value % 1024 == 0:
+        return f"{value >> 10}K"
+    return str(value)
+
+
+def bucket_label(hist: Histogram, low, high, style: Style = V017) -> str:
+    if hist.kind == "hist":
+        (k,) = hist.params
+        label = lambda v: log2_label(v, k)  # noqa: E731
+        single = True
+    else:
+        step = hist.params[2]
+        label = lambda v: linear_label(v, step, style)  # noqa: E731
+        single = style.single_lhist_buckets
+    if low is None:
+        return f"(..., {label(high)})"
+    if high is None:
+        return f"[{label(low)}, ...)"
+    if single and high == low + 1:
+        return f"[{label(low)}]"
+    return f"[{label(low)}, {label(high)})"
+
+
+def format_histogram(hist: Histogram, div: int = 0, style: Style = V017) -> str:
+    """The rows of a histogram: label, count and a bar scaled to the largest
+    bucket, from the first to the last non-empty bucket. print()'s `div`
+    divides the counts of hist() (0.17 ignores it for lhist)."""
+    if not hist.buckets:
+        return ""
+    most = max(b.count for b in hist.buckets)
+    divide = div if hist.kind == "hist" else 0
+    lines = []
+    for b in hist.buckets:
+        label = bucket_label(hist, b.low, b.high, style)
+        bar = "@" * bar_width(b.count, most)
+        lines.append(f"{label:<16}{c_div(b.count, divide):>8} |{bar:<{BAR_WIDTH}}|\n")
+    return "".join(lines)
+
+
+# ----------------------------------------------------------------- maps
+
+
+def format_map(spec, entries: list, top: int = 0, div: int = 0, style: Style = V017) -> str:
+    """A map as bpftrace prints it: entries sorted (see sort_entries), the
+    `top` largest kept, values divided by `div`.
+
+    0.17's quirks kept: a map with no entries prints an empty line (a scalar
+    count() prints `@x: 0`, as 0.17's per-CPU array always holds one); avg
+    and stats maps are followed by an empty line, histograms by one per key;
+    `top` does not apply to stats(), and `div` to neither stats() nor lhist()."""
+    shape = row(spec.value.kind).shape
+    items = sort_entries(spec, entries)
+    if top and shape != "stats":
+        items = items[-top:]
+    name = spec.name
+    keyed = bool(spec.keys)
+
+    def head(key) -> str:
+        return name + format_key(key) if keyed else name
+
+    if shape == "hist":
+        parts = [f"{head(k)}:{style.hist_header}\n{format_histogram(v, div, style)}" for k, v in items]
+        return "\n".join(parts) + "\n"
+    if shape in ("average", "stats"):
+        if shape == "average":
+            lines = [f"{head(k)}: {c_div(v.average, div)}" for k, v in items]
+        else:
+            lines = [f"{head(k)}: count {v.count}, average {v.average}, total {v.total}" for k, v in items]
+        return "\n".join(lines) + ("\n\n" if style.blank_after_stats or not items else "\n")
+    if not items:
+        return f"{name}: 0\n" if spec.value.kind == "count" and not keyed else "\n"
+    if shape == "int":
+        lines = [f"{head(k)}: {c_div(v, div)}" for k, v in items]
+    else:
+        lines = [f"{head(k)}: {v}" for k, v in items]
+    return "\n".join(lines) + "\n"
+
+
+def format_exit(maps: list, style: Style = V017) -> str:
+    """Every map at exit, in name order."""
+    return "".join(format_map(spec, entries, style=style) for spec, entries in by_name(maps))
+
+
+def banner(count: int, style: Style = V017) -> str:
+    s = "" if count == 1 else "s"
+    if style.banner_on_stderr:
+        return f"Attached {count} probe{s}\n"
+    return f"Attaching {count} probe{s}...\n"
+
+
+def dropped_warning(name: str, count: int, limit: int) -> str:
+    return (f"warning: {count} update{'' if count == 1 else 's'} of {name} dropped: the map is full"
+            f" ({limit} keys; raise BPFTRACE_MAP_KEYS_MAX)\n")
+
+
+# --------------------------------------------------------------- output
+
+
+class TextOutput(Output):
+    """Text to `out` (stdout or the -o file); notes to `err`. `console` is
+    where 0.17 writes the two newlines before the exit dump: stdout, even
+    with -o. Each call writes its text; `flush()` ends a batch of records
+    (the session flushes after every batch, so output is line-timely into
+    a terminal, a pipe and a file alike)."""
+
+    def __init__(self, out, err, console=None, style: Style = V017):
+        self.out = out
+        self.err = err
+        self.console = console if console is not None else out
+        self.style = style
+        self.printf = out.write  # the hot path: one bound method, no wrapper
+
+    def attached(self, count: int) -> None:
+        stream = self.err if self.style.banner_on_stderr else self.out
+        stream.write(banner(count, self.style))
+        stream.flush()
+
+    def value(self, value) -> None:
+        self.out.write(format_value(value) + "\n")
+
+    def time(self, text: str) -> None:
+        self.out.write(text)
+
+    def map(self, spec, entries: list, top: int = 0, div: int = 0) -> None:
+        self.out.write(format_map(spec, entries, top, div, self.style))
+
+    def exit_maps(self, maps: list) -> None:
+        self.out.flush()
+        self.console.write("\n\n")
+        self.console.flush()
+        self.out.write(format_exit(maps, self.style))
+        self.out.flush()
+
+    def lost(self, count: int) -> None:
+        self.out.write(f"Lost {count} events\n")
+        self.out.flush()
+
+    def dropped(self, name: str, count: int, limit: int) -> None:
+        self.err.write(dropped_warning(name, count, limit))
+        self.err.flush()
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+__all__ = ["TextOutput", "Stats", "format_map", "format_histogram", "format_exit"]

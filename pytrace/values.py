@@ -1,0 +1,114 @@
+"""The value model: what a map or a print() holds, as plain Python values.
+
+The runtime decodes kernel bytes into these once; the text output, the JSON
+output and the Python API (`pytrace.run`) all read the same values:
+
+    int, str          counts, sums, min/max, plain values, strings
+    tuple             several keys: ("bash", 3)
+    Stats             avg() and stats(): count, total, average
+    Histogram         hist() and lhist(): buckets of [low, high) with counts
+
+Plain classes (not dataclasses): this module is on every run's path.
+"""
+
+from __future__ import annotations
+
+
+class Stats:
+    """count/total of avg() or stats(); `average` truncates toward zero, as
+    bpftrace's integer division does."""
+
+    __slots__ = ("count", "total")
+
+    def __init__(self, count: int, total: int):
+        self.count = count
+        self.total = total
+
+    @property
+    def average(self) -> int:
+        if self.count == 0:
+            return 0
+        q = abs(self.total) // self.count
+        return q if self.total >= 0 else -q
+
+    def __eq__(self, other):
+        return isinstance(other, Stats) and (self.count, self.total) == (other.count, other.total)
+
+    def __hash__(self):
+        return hash((self.count, self.total))
+
+    def __repr__(self):
+        return f"Stats(count={self.count}, total={self.total}, average={self.average})"
+
+
+class Bucket:
+    """Values in [low, high); `low` is None for the bucket below the range
+    (negative values in hist), `high` None for the one above it (lhist)."""
+
+    __slots__ = ("low", "high", "count")
+
+    def __init__(self, low: int | None, high: int | None, count: int):
+        self.low = low
+        self.high = high
+        self.count = count
+
+    def __eq__(self, other):
+        return isinstance(other, Bucket) and (self.low, self.high, self.count) == (
+            other.low, other.high, other.count)
+
+    def __hash__(self):
+        return hash((self.low, self.high, self.count))
+
+    def __repr__(self):
+        return f"Bucket({self.low}, {self.high}, {self.count})"
+
+
+class Histogram:
+    """A hist() or lhist() value: `buckets` from the first to the last
+    non-empty one, in order. `kind` ("hist" or "lhist") and `params` (k, or
+    min, max, step) say how bpftrace labels the buckets."""
+
+    __slots__ = ("buckets", "kind", "params")
+
+    def __init__(self, buckets: list[Bucket], kind: str = "hist", params: tuple = (0,)):
+        self.buckets = buckets
+        self.kind = kind
+        self.params = tuple(params)
+
+    @property
+    def total(self) -> int:
+        return sum(b.count for b in self.buckets)
+
+    def percentile(self, p: float) -> float | None:
+        """An estimate of the p-th percentile (0..100) from the buckets: the
+        value where the running count reaches p% of the total, interpolated
+        linearly inside its bucket. None for an empty histogram. Open-ended
+        buckets give their one known bound."""
+        if not 0 <= p <= 100:
+            raise ValueError(f"percentile {p} is not between 0 and 100")
+        total = self.total
+        if total == 0:
+            return None
+        want = total * p / 100
+        seen = 0
+        for b in self.buckets:
+            if b.count and seen + b.count >= want:
+                if b.low is None:
+                    return float(b.high)
+                if b.high is None:
+                    return float(b.low)
+                inside = (want - seen) / b.count
+                return b.low + (b.high - b.low) * inside
+            seen += b.count
+        last = self.buckets[-1]
+        return float(last.high if last.high is not None else last.low)
+
+    def __eq__(self, other):
+        return isinstance(other, Histogram) and (self.buckets, self.kind, self.params) == (
+            other.buckets, other.kind, other.params)
+
+    def __hash__(self):
+        return hash((tuple(self.buckets), self.kind, self.params))
+
+    def __repr__(self):
+        return f"Histogram({self.kind}{self.params}, {self.buckets!r})"
