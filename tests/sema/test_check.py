@@ -82,7 +82,7 @@ def test_aggregation_outside_a_map_assignment():
         ("interval:xs:5 { }", "invalid interval 'interval:xs:5'"),
         ("kprobe:do_nanosleep { }", "probe type 'kprobe' is not supported by pytrace yet"),
         ("BEGIN { exit(1); }", "exit() takes no arguments"),
-        ("BEGIN { @a = avg(1); @b = @a; }", "@a holds an avg() aggregation, which cannot be read in a probe"),
+        ("BEGIN { @a = hist(1); @b = @a; }", "@a holds a hist() aggregation, which a probe cannot read"),
     ],
 )
 def test_errors(text, message):
