@@ -24,20 +24,39 @@ options:
   -e PROGRAM        the program to run
   -c CMD            run CMD once the probes are attached; stop when it exits
   -l [PATTERN]      list the probes matching PATTERN
+  -f text|json      output format: bpftrace's text (default) or its JSON lines
+  -o FILE           write the program's output to FILE instead of stdout
+  -q                quiet: no "Attaching N probes..." line
+  -B line|full|none output buffering: flushed as events come (line, the
+                    default), only when the buffer fills (full), or at once
+  --output-style 0.17|upstream
+                    text as bpftrace 0.17 prints it (default), or as current
+                    bpftrace does where it differs
   -v                verbose messages (the verifier's log on a load failure)
   --debug           show a Python traceback on internal errors
-  --dump STAGE      print a compiler stage: ast, ir, llvm, llvm-opt, asm
+  -d, --dump STAGE  print a compiler stage: ast, ir, llvm, llvm-opt, asm
                     (repeatable, or comma-separated)
   --emit-elf FILE   write the BPF object to FILE
   --dry-run         compile only; load and attach nothing
   --no-cache        always compile; neither read nor write the compile cache
+  --unsafe, --no-warnings
+                    accepted for bpftrace's sake (nothing to allow or mute yet)
   -V, --version     print the version
   -h, --help        show this help
+
+Options may be combined (-qe PROGRAM) and given after the script, as with
+bpftrace; arguments after `--` are always the script's ($1, $2, ...).
+
+environment:
+  BPFTRACE_MAP_KEYS_MAX, PYTRACE_MAP_KEYS_MAX
+                    keys a map may hold (default 4096); updates of a full map
+                    are counted and reported at exit
+  BPFTRACE_STRLEN   bytes a string may hold (default 64, at most 200)
 
 examples:
   pytrace -e 'tracepoint:sched:sched_switch { @[comm] = count(); }'
   pytrace -l 'tracepoint:syscalls:sys_enter_*'
-  pytrace -c './a.out' script.pt
+  pytrace -f json -c './a.out' script.pt
 """
 
 
@@ -56,59 +75,87 @@ class Options:
         self.emit_elf: str | None = None
         self.dry_run = False
         self.no_cache = False
+        self.format = "text"
+        self.output: str | None = None
+        self.quiet = False
+        self.buffering = "line"
+        self.style = "0.17"
 
 
 class UsageError(Exception):
     """A command line pytrace cannot read."""
 
 
-# option -> (attribute, takes a value); not argparse: with what it imports
-# (gettext, locale, shutil) it costs more than the rest of a cached run's start.
-_OPTIONS = {
-    "-e": ("program", True), "-c": ("command", True), "-v": ("verbose", False),
-    "--debug": ("debug", False), "--dump": ("dump", True), "-d": ("dump", True),
-    "--emit-elf": ("emit_elf", True), "--dry-run": ("dry_run", False), "--no-cache": ("no_cache", False),
-}
+# getopt's spelling of bpftrace's options (its getopt_long string is
+# "dbB:f:e:hlp:vqc:Vo:I:k"); -d takes a stage, as upstream's does.
+_SHORT = "B:f:e:hlp:vqc:Vo:I:kd:"
+_LONG = ["help", "version", "debug", "dump=", "emit-elf=", "dry-run", "no-cache",
+         "output-style=", "unsafe", "no-warnings", "include=", "usdt-file-activation", "info"]
+_VALUE = {"-e": "program", "-c": "command", "-o": "output", "--emit-elf": "emit_elf"}
+_FLAG = {"-v": "verbose", "--debug": "debug", "--dry-run": "dry_run", "--no-cache": "no_cache",
+         "-q": "quiet"}
+_CHOICES = {"-f": ("format", ("text", "json")), "-B": ("buffering", ("line", "full", "none")),
+            "--output-style": ("style", ("0.17", "upstream"))}
+_LATER = {"-p": "-p PID", "-I": "-I DIR", "--include": "--include", "-k": "-k",
+          "--usdt-file-activation": "--usdt-file-activation", "--info": "--info"}
+_ACCEPTED = ("--unsafe", "--no-warnings")
 
 
 def parse_args(argv: list[str]) -> Options:
-    """Options come before the script; what follows the script (or `--`) is
-    the script's own arguments, as with bpftrace."""
+    """bpftrace's command line, as its getopt_long reads it: short options
+    may be combined (-qe PROG, -lv), long ones take `--opt=value`, options
+    may follow the script; the words that are not options are the script
+    (unless -e gave the program) and then its arguments."""
+    import getopt
+
     opts = Options()
-    words = list(argv)
-    while words:
-        word = words.pop(0)
-        if word == "--":
-            break
-        if word in ("-h", "--help"):
+    try:
+        pairs, words = getopt.gnu_getopt(list(argv), _SHORT, _LONG)
+    except getopt.GetoptError as err:
+        raise UsageError(_usage_message(err)) from None
+    listing = False
+    for name, value in pairs:
+        if name in ("-h", "--help"):
             raise SystemExit(_print(USAGE))
-        if word in ("-V", "--version"):
+        if name in ("-V", "--version"):
             raise SystemExit(_print(f"pytrace v{__version__}"))
-        if word == "-l":
-            opts.list = words.pop(0) if words and not words[0].startswith("-") else "*"
-            continue
-        name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
-        if name not in _OPTIONS:
-            if word.startswith("-") and word != "-":
-                raise UsageError(f"unknown option '{word}' (see pytrace --help)")
-            words.insert(0, word)
-            break
-        attr, takes_value = _OPTIONS[name]
-        if not takes_value:
-            setattr(opts, attr, True)
-            continue
-        if not eq:
-            if not words:
-                raise UsageError(f"option {name} needs a value (see pytrace --help)")
-            value = words.pop(0)
-        if attr == "dump":
+        if name == "-l":
+            listing = True
+        elif name in ("-d", "--dump"):
             opts.dump.append(value)
-        else:
+        elif name in _VALUE:
+            setattr(opts, _VALUE[name], value)
+        elif name in _FLAG:
+            setattr(opts, _FLAG[name], True)
+        elif name in _CHOICES:
+            attr, choices = _CHOICES[name]
+            if value not in choices:
+                allowed = ", ".join(choices[:-1]) + " or " + choices[-1]
+                raise UsageError(f"option {name} takes {allowed}, not '{value}'")
             setattr(opts, attr, value)
-    if words and opts.program is None and opts.list is None:
+        elif name in _LATER:
+            raise UsageError(f"option {_LATER[name]} is not supported by pytrace yet")
+        elif name not in _ACCEPTED:  # pragma: no cover - getopt knows only the names above
+            raise UsageError(f"unknown option '{name}' (see pytrace --help)")
+    if listing:
+        opts.list = words.pop(0) if words else "*"
+    elif words and opts.program is None:
         opts.script = words.pop(0)
     opts.args = words
     return opts
+
+
+def _usage_message(err) -> str:
+    """getopt's complaint, in pytrace's words."""
+    option = err.opt
+    if not option:
+        return f"{err.msg} (see pytrace --help)"
+    dashes = "--" if len(option) > 1 else "-"
+    if "requires argument" in err.msg:
+        return f"option {dashes}{option} needs a value (see pytrace --help)"
+    if "must not have an argument" in err.msg:
+        return f"option {dashes}{option} takes no value (see pytrace --help)"
+    return f"unknown option '{dashes}{option}' (see pytrace --help)"
 
 
 def _print(text: str) -> int:
@@ -213,8 +260,10 @@ def _run(compiled, args: Options, source) -> int:
         import shlex  # imports re: only when there is a command to split
 
         command = shlex.split(args.command)
+    output, stream = _make_output(args)
     try:
-        return run(compiled, RunOptions(command=command, out=sys.stdout, verbose=args.verbose))
+        return run(compiled, RunOptions(command=command, output=output, verbose=args.verbose,
+                                        quiet=args.quiet))
     except VerifierError as err:
         from pytrace.diagnostics import Diagnostic
 
@@ -232,6 +281,31 @@ def _run(compiled, args: Options, source) -> int:
         elif detail:
             print("(run with -v to see the verifier's log)", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+
+
+def _make_output(args: Options):
+    """The Output for -f, -o, -B and --output-style, and the stream it
+    writes (stdout, or the -o file)."""
+    from pytrace.diagnostics import UserError
+
+    stream = sys.stdout
+    if args.output:
+        try:
+            stream = open(args.output, "w", encoding="utf-8", errors="replace")
+        except OSError as err:
+            raise UserError(f"cannot open output file '{args.output}': {err.strerror}") from None
+    if args.format == "json":
+        from pytrace.output.json import JsonOutput
+
+        return JsonOutput(stream, sys.stderr, console=sys.stdout, buffering=args.buffering), stream
+    from pytrace.output.text import STYLES, TextOutput
+
+    output = TextOutput(stream, sys.stderr, console=sys.stdout, style=STYLES[args.style],
+                        buffering=args.buffering)
+    return output, stream
 
 
 def _list(pattern: str) -> int:

@@ -12,9 +12,26 @@ def test_program_and_command():
     assert (opts.command, opts.program, opts.script, opts.args) == ("./a.out 1 2", "BEGIN { }", None, ["x", "y"])
 
 
-def test_script_then_its_arguments():
-    opts = parse_args(["-v", "script.pt", "40", "-v", "demo"])
-    assert opts.verbose and opts.script == "script.pt" and opts.args == ["40", "-v", "demo"]
+def test_options_may_follow_the_script_as_with_getopt_long():
+    opts = parse_args(["script.pt", "40", "-v", "demo"])
+    assert opts.verbose and opts.script == "script.pt" and opts.args == ["40", "demo"]
+    opts = parse_args(["script.pt", "--", "-v", "demo"])
+    assert not opts.verbose and opts.args == ["-v", "demo"]
+
+
+def test_combined_short_options():
+    opts = parse_args(["-qe", "BEGIN { }"])
+    assert opts.quiet and opts.program == "BEGIN { }"
+    opts = parse_args(["-lv", "tracepoint:sched:*"])
+    assert opts.verbose and opts.list == "tracepoint:sched:*"
+    opts = parse_args(["-fjson", "-ofile.txt", "-Bnone", "-e", "x"])
+    assert (opts.format, opts.output, opts.buffering) == ("json", "file.txt", "none")
+
+
+def test_output_options():
+    opts = parse_args(["-f", "json", "-o", "out.txt", "-q", "-B", "full", "--output-style=upstream", "-e", "x"])
+    assert (opts.format, opts.output, opts.quiet, opts.buffering, opts.style) == ("json", "out.txt", True, "full", "upstream")
+    assert parse_args(["-e", "x"]).format == "text"
 
 
 def test_stdin_script_and_double_dash():
@@ -35,7 +52,11 @@ def test_long_options_with_equals_and_repeats():
 @pytest.mark.parametrize("argv, message", [
     (["-x"], "unknown option '-x'"),
     (["-e"], "option -e needs a value"),
-    (["--bogus=1"], "unknown option '--bogus=1'"),
+    (["--bogus=1"], "unknown option '--bogus'"),
+    (["--dry-run=1"], "option --dry-run takes no value"),
+    (["-f", "yaml", "-e", "x"], "option -f takes text or json, not 'yaml'"),
+    (["-B", "some"], "option -B takes line, full or none, not 'some'"),
+    (["-p", "1", "-e", "x"], "option -p PID is not supported by pytrace yet"),
 ])
 def test_bad_command_lines(argv, message):
     with pytest.raises(UsageError, match=message):

@@ -53,6 +53,30 @@ class Output:
         pass
 
 
+def buffered(output: Output, stream, mode: str) -> None:
+    """-B: when `output` pushes its text out. "line": at every `flush()`
+    (the session flushes after each batch of records, so lines come out as
+    the events happen, into a terminal, a pipe or a file alike); "full":
+    only when the stream's buffer fills and at the end; "none": after every
+    printf too."""
+    if mode == "full":
+        output.flush = _nothing
+    else:
+        output.flush = stream.flush
+    if mode == "none":
+        flush, printf = stream.flush, output.printf
+
+        def unbuffered(text: str) -> None:
+            printf(text)
+            flush()
+
+        output.printf = unbuffered
+
+
+def _nothing() -> None:
+    pass
+
+
 def sort_entries(spec, entries: list) -> list:
     """A map's entries in the order bpftrace 0.17 prints them: ascending by
     the row's sort key (count, average, histogram total, ...), ties by key;

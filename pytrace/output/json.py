@@ -16,7 +16,7 @@ from __future__ import annotations
 from json import dumps
 
 from pytrace.aggregations import row
-from pytrace.output import Output, by_name, sort_entries
+from pytrace.output import Output, buffered, by_name, sort_entries
 from pytrace.output.text import c_div
 from pytrace.values import Histogram, Stats
 
@@ -77,6 +77,8 @@ def format_map(spec, entries: list, top: int = 0, div: int = 0) -> str:
     if top and agg.shape != "stats":
         items = items[-top:]
     if not items:
+        if spec.value.kind == "count" and not spec.keys:  # 0.17's array always holds one
+            return record("map", "{%s: 0}" % string(spec.name))
         return ""
     name = string(spec.name)
     if spec.keys:
@@ -90,12 +92,13 @@ class JsonOutput(Output):
     """NDJSON records to `out`; `console` gets 0.17's two newlines before
     the exit dump (stdout, even with -o); `err` gets notes."""
 
-    def __init__(self, out, err, console=None):
+    def __init__(self, out, err, console=None, buffering: str = "line"):
         self.out = out
         self.err = err
         self.console = console if console is not None else out
         write = out.write
         self.printf = lambda text: write('{"type": "printf", "data": %s}\n' % dumps(text, ensure_ascii=False))
+        buffered(self, out, buffering)
 
     def attached(self, count: int) -> None:
         self.out.write(record("attached_probes", f'{{"probes": {count}}}'))
@@ -126,9 +129,5 @@ class JsonOutput(Output):
 
         self.err.write(dropped_warning(name, count, limit))
         self.err.flush()
-
-    def flush(self) -> None:
-        self.out.flush()
-
 
 __all__ = ["JsonOutput", "Stats"]

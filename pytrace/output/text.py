@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 
 from pytrace.aggregations import row
-from pytrace.output import Output, by_name, sort_entries
+from pytrace.output import Output, buffered, by_name, sort_entries
 from pytrace.values import Histogram, Stats
 
 
@@ -205,12 +205,13 @@ class TextOutput(Output):
     (the session flushes after every batch, so output is line-timely into
     a terminal, a pipe and a file alike)."""
 
-    def __init__(self, out, err, console=None, style: Style = V017):
+    def __init__(self, out, err, console=None, style: Style = V017, buffering: str = "line"):
         self.out = out
         self.err = err
         self.console = console if console is not None else out
         self.style = style
         self.printf = out.write  # the hot path: one bound method, no wrapper
+        buffered(self, out, buffering)
 
     def attached(self, count: int) -> None:
         stream = self.err if self.style.banner_on_stderr else self.out
@@ -240,9 +241,5 @@ class TextOutput(Output):
     def dropped(self, name: str, count: int, limit: int) -> None:
         self.err.write(dropped_warning(name, count, limit))
         self.err.flush()
-
-    def flush(self) -> None:
-        self.out.flush()
-
 
 __all__ = ["TextOutput", "Stats", "format_map", "format_histogram", "format_exit"]
