@@ -29,6 +29,8 @@ _INSN = 8
 LD_IMM64 = 0x18          # BPF_LD | BPF_DW | BPF_IMM
 PSEUDO_MAP_FD = 1
 PSEUDO_MAP_VALUE = 2
+CALL = 0x85              # BPF_JMP | BPF_CALL
+PSEUDO_KFUNC_CALL = 2
 
 
 class _ProgLoadAttr(ct.Structure):

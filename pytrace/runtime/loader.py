@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno as E
 import os
 
-from pytrace.program import CONST_CPID, CONST_NCPUS, CONST_START_NS, VALUE_SYMBOLS, ProbeSpec
+from pytrace.program import CONST_CPID, CONST_NCPUS, CONST_START_NS, KFUNCS, VALUE_SYMBOLS, ProbeSpec
 from pytrace.runtime import bpf
 from pytrace.runtime.errors import LoadError, NeedRootError, VerifierError
 
@@ -42,6 +42,9 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
     """The probe's instructions with every relocation filled in."""
     insns = bytearray(probe.insns)
     for reloc in probe.relocations:
+        if reloc.symbol in KFUNCS:
+            _patch_kfunc_call(probe, insns, reloc)
+            continue
         direct = reloc.symbol in VALUE_SYMBOLS
         if reloc.symbol in map_fds:
             value, is_map = map_fds[reloc.symbol], True
@@ -59,6 +62,24 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
                 f" {reloc.insn}: {err} (a pytrace bug)."
             ) from None
     return bytes(insns)
+
+
+def _patch_kfunc_call(probe: ProbeSpec, insns: bytearray, reloc) -> None:
+    """A call of a kernel function: src_reg BPF_PSEUDO_KFUNC_CALL, imm its
+    BTF id in vmlinux."""
+    from pytrace.runtime import btf
+
+    try:
+        type_id = btf.func_id(reloc.symbol)
+    except btf.BtfError as err:
+        raise LoadError(f"probe {probe.name} needs the kernel function {reloc.symbol}: {err}"
+                        " (len() of a map needs Linux 6.6 or later).") from None
+    at = reloc.insn * 8
+    if insns[at] != bpf.CALL:
+        raise LoadError(f"probe {probe.name}: the call of {reloc.symbol} is not a call (a pytrace bug).")
+    insns[at + 1] = (insns[at + 1] & 0x0F) | (bpf.PSEUDO_KFUNC_CALL << 4)
+    insns[at + 2:at + 4] = b"\0\0"
+    insns[at + 4:at + 8] = type_id.to_bytes(4, "little")
 
 
 def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int, ncpus: int,
