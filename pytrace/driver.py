@@ -21,27 +21,56 @@ from pytrace.source import SourceFile
 STAGES = ("ast", "ir", "llvm", "llvm-opt", "asm")
 
 
-class CompileOptions:
-    """What to dump, where, and whether the compile cache may be used."""
+STRLEN_MAX = 200  # bpftrace 0.17's limit too: strings live on the 512-byte stack
 
-    def __init__(self, dump: set[str] | None = None, dump_out=None, use_cache: bool = True):
+
+class CompileOptions:
+    """What to dump, where, whether the compile cache may be used, and the
+    settings that change the code (the string size, BPFTRACE_STRLEN, read
+    from the environment unless given)."""
+
+    def __init__(self, dump: set[str] | None = None, dump_out=None, use_cache: bool = True,
+                 strlen: int | None = None):
         self.dump = dump or set()
         self.dump_out = dump_out or sys.stdout
         self.use_cache = use_cache
+        self.strlen = strlen if strlen is not None else strlen_from_env()
+
+
+def strlen_from_env(environ=None) -> int:
+    """BPFTRACE_STRLEN (default 64), or a UserError saying what is wrong."""
+    import os
+
+    from pytrace.diagnostics import UserError
+    from pytrace.sema.types import STRLEN
+
+    text = (environ if environ is not None else os.environ).get("BPFTRACE_STRLEN")
+    if not text:
+        return STRLEN
+    try:
+        value = int(text)
+    except ValueError:
+        raise UserError(f"BPFTRACE_STRLEN={text!r} is not a number of bytes") from None
+    if not 1 <= value <= STRLEN_MAX:
+        raise UserError(f"BPFTRACE_STRLEN={value} is out of range: strings live on the BPF stack,"
+                        f" so they may hold 1 to {STRLEN_MAX} bytes")
+    return value
 
 
 def compile_source(source: SourceFile, options: CompileOptions | None = None) -> CompiledProgram:
     """Compile a script, or raise CompileError with its diagnostics."""
     options = options or CompileOptions()
     cacheable = options.use_cache and not options.dump
+    # The settings that change the code are part of the cache key.
+    key = source.text if options.strlen == 64 else f"strlen={options.strlen}\0{source.text}"
     if cacheable:
-        compiled = cache.load(source.text)
+        compiled = cache.load(key)
         if compiled is not None:
             compiled.source_name = source.name
             return compiled
     compiled = _compile(source, options)
     if cacheable:
-        cache.store(source.text, compiled)
+        cache.store(key, compiled)
     return compiled
 
 
@@ -61,7 +90,7 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     program = parser.parse(source)
     tap("ast", lambda: ast.dump(program))
     diags = Diagnostics(source)
-    checked = check(program, diags)
+    checked = check(program, diags, options.strlen)
     if diags.has_errors:
         raise CompileError(diags)
     module = lower(checked)

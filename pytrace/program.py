@@ -52,13 +52,17 @@ RINGBUF_SIZE_SMALL = 1 << 18
 # that the code updates with atomic adds through a direct pointer (its
 # relocation is a map *value*: the loader patches BPF_PSEUDO_MAP_VALUE).
 #   word 0       records the full ring buffer had no room for ("Lost N events")
-#   word 1 + i   updates of user map i the kernel refused (the map was full)
+#   word 1       strings str() read that filled their whole buffer (cut short,
+#                unless they were exactly that long)
+#   word 2 + i   updates of user map i the kernel refused (the map was full)
 COUNTERS_NAME = "__pytrace_counters"
 COUNTER_LOST = 0
+COUNTER_TRUNCATED = 1
+COUNTER_WORDS_BEFORE_MAPS = 2
 
 
 def counter_dropped(map_index: int) -> int:
-    return 1 + map_index
+    return COUNTER_WORDS_BEFORE_MAPS + map_index
 
 
 # Symbols whose relocations point into a map's value rather than at the map.

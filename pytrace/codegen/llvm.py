@@ -125,7 +125,7 @@ class _Globals:
         self.out = out
         self.maps = {decl.symbol: self._map(decl.symbol) for decl in module.maps}
         self.ringbuf = self._map(prog.RINGBUF_NAME)
-        counters = ll.ArrayType(I64, 1 + len(module.maps))
+        counters = ll.ArrayType(I64, prog.COUNTER_WORDS_BEFORE_MAPS + len(module.maps))
         self.counters = ll.GlobalVariable(out, counters, name=prog.COUNTERS_NAME)
         self.counters.align = 8
         self.zero = self._map(prog.ZERO_NAME) if needs_zero_map(module) else None
@@ -325,7 +325,7 @@ class _FunctionEmitter:
         loc = self.b.load(self.at(self.ctx, instr.offset, I32), align=4)
         where = self.b.zext(self.b.and_(loc, ll.Constant(I32, 0xFFFF)), I64)
         addr = self.b.inttoptr(self.b.add(self.b.ptrtoint(self.ctx, I64), where), PTR)
-        self.call(h.PROBE_READ_KERNEL_STR, buf, ll.Constant(I64, size), addr)
+        self.count_truncated(self.call(h.PROBE_READ_KERNEL_STR, buf, ll.Constant(I64, size), addr), size)
         self.fresh.add(id(buf))
         return buf
 
@@ -335,9 +335,15 @@ class _FunctionEmitter:
         self.zero(buf, 0, align8(size))
         addr = self.b.inttoptr(self.value(instr.addr), PTR)
         helper = STR_READERS[instr.space]
-        self.call(helper, buf, ll.Constant(I64, size), addr)
+        self.count_truncated(self.call(helper, buf, ll.Constant(I64, size), addr), size)
         self.fresh.add(id(buf))
         return buf
+
+    def count_truncated(self, copied: ll.Value, size: int) -> None:
+        """A string read that filled its buffer was (most likely) cut short:
+        count it, so the runtime can say so."""
+        with self.b.if_then(self.b.icmp_unsigned("==", copied, ll.Constant(I64, size)), likely=False):
+            self.bump(prog.COUNTER_TRUNCATED)
 
     def _emit_BinOp(self, instr: ir.BinOp) -> ll.Value:
         a, b = self.value(instr.left), self.value(instr.right)

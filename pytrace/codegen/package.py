@@ -35,7 +35,7 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
     ))
     maps.append(prog.MapSpec(
         name=prog.COUNTERS_NAME, symbol=prog.COUNTERS_NAME, map_type=prog.MAP_ARRAY,
-        key_size=4, value_size=8 * (1 + len(module.maps)), max_entries=1,
+        key_size=4, value_size=8 * (prog.COUNTER_WORDS_BEFORE_MAPS + len(module.maps)), max_entries=1,
     ))
     zero = needs_zero_map(module)
     if zero:

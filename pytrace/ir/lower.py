@@ -17,7 +17,7 @@ from pytrace import ast
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.ir import layout
 from pytrace.ir import nodes as ir
-from pytrace.sema.check import Checked, Instance, delete_target, field_type
+from pytrace.sema.check import Checked, Instance, delete_target
 from pytrace.sema.types import BOOL, INT64, Agg, Int, Ptr, Str, Timestamp, UINT64, arith_result
 
 
@@ -269,7 +269,7 @@ class _FunctionLowerer:
 
     def expr_FieldAccess(self, e: ast.FieldAccess) -> ir.Instr:
         fld = self.inst.target.fields[e.field]
-        ftype = field_type(fld, self.inst.target.target[0])
+        ftype = self.type_of(e)
         if fld.data_loc:
             return self.emit(ir.CtxDataLocStr(offset=fld.offset, type=ftype, span=e.span))
         if isinstance(ftype, Str):

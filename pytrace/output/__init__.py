@@ -45,6 +45,10 @@ class Output:
         """The ring buffer had no room for `count` records."""
         raise NotImplementedError
 
+    def truncated(self, count: int) -> None:
+        """`count` strings filled their buffer (may have been cut short)."""
+        raise NotImplementedError
+
     def dropped(self, name: str, count: int, limit: int) -> None:
         """`count` updates of map `name` failed: it held `limit` keys."""
         raise NotImplementedError

@@ -190,6 +190,11 @@ def banner(count: int, style: Style = V017) -> str:
     return f"Attaching {count} probe{s}...\n"
 
 
+def truncated_warning(count: int) -> str:
+    return (f"warning: {count} string{'' if count == 1 else 's'} read by str() filled the whole buffer"
+            " and may have been cut short (raise BPFTRACE_STRLEN, at most 200)\n")
+
+
 def dropped_warning(name: str, count: int, limit: int) -> str:
     return (f"warning: {count} update{'' if count == 1 else 's'} of {name} dropped: the map is full"
             f" ({limit} keys; raise BPFTRACE_MAP_KEYS_MAX)\n")
@@ -237,6 +242,12 @@ class TextOutput(Output):
     def lost(self, count: int) -> None:
         self.out.write(f"Lost {count} events\n")
         self.out.flush()
+
+    def truncated(self, count: int) -> None:
+        from pytrace.output.text import truncated_warning
+
+        self.err.write(truncated_warning(count))
+        self.err.flush()
 
     def dropped(self, name: str, count: int, limit: int) -> None:
         self.err.write(dropped_warning(name, count, limit))

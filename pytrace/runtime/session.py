@@ -24,7 +24,7 @@ import time
 import os
 
 from pytrace.program import (
-    COUNTER_LOST, COUNTERS_NAME, RINGBUF_NAME, CompiledProgram, counter_dropped,
+    COUNTER_LOST, COUNTER_TRUNCATED, COUNTERS_NAME, RINGBUF_NAME, CompiledProgram, counter_dropped,
 )
 from pytrace.runtime.child import HeldChild
 from pytrace.runtime.errors import LoadError, NeedRootError
@@ -202,10 +202,13 @@ class _Session:
             self.options.on_ready()
 
     def _report_dropped(self) -> None:
-        """Say which maps lost updates because they were full."""
+        """Say which maps lost updates because they were full, and how many
+        strings were cut short."""
         if self.counters is None:
             return
         words = self.counters.words()
+        if words[COUNTER_TRUNCATED]:
+            self.output.truncated(words[COUNTER_TRUNCATED])
         for index, m in enumerate(self.maps):
             if not m.spec.printable:
                 break  # the user's maps come first

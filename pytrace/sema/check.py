@@ -76,7 +76,7 @@ class Checked:
     maps: dict[str, MapInfo]
 
 
-def check(program: ast.Program, diags: Diagnostics) -> Checked:
+def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN) -> Checked:
     """Resolve attach points and type the program; errors go to `diags`."""
     instances = []
     for probe in program.probes:
@@ -92,7 +92,7 @@ def check(program: ast.Program, diags: Diagnostics) -> Checked:
             inst.variables.clear()
             inst.formats.clear()
             inst.constants.clear()
-            _Checker(inst, maps, reporter).check_probe()
+            _Checker(inst, maps, reporter, strlen).check_probe()
     return Checked(program, instances, maps)
 
 
@@ -116,7 +116,8 @@ class _Reporter:
 
 
 class _Checker:
-    def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter):
+    def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter, strlen: int = STRLEN):
+        self.strlen = strlen  # BPFTRACE_STRLEN: the size of a string str() reads
         self.inst = inst
         self.maps = maps
         self.report = reporter
@@ -450,7 +451,7 @@ class _Checker:
             hint = f"did you mean '{close[0]}'?" if close else f"its fields: {', '.join(names)}"
             self.report.error(e.span, f"{self.target.name} has no field '{e.field}'", hint)
             return None
-        return field_type(fld, self.target.target[0])
+        return field_type(fld, self.target.target[0], self.strlen)
 
     def expr_Call(self, e: ast.Call, statement: bool = False):
         name = e.name
@@ -475,14 +476,16 @@ class _Checker:
         t = self.expr(e.args[0])
         if t is not None and not isinstance(t, (Ptr, Int, Str)):
             self.report.error(e.args[0].span, f"str() reads a string from an address, not from {describe(t)}")
-        size = STRLEN
+        strlen = self.strlen
+        size = strlen
         if len(e.args) == 2:
             n = e.args[1]
             self.expect_int(n, "the length given to str()")
-            if not isinstance(n, ast.Integer) or not 1 <= n.value <= STRLEN:
-                self.report.error(n.span, f"the length given to str() must be a number from 1 to {STRLEN}")
+            if not isinstance(n, ast.Integer) or not 1 <= n.value <= strlen:
+                self.report.error(n.span, f"the length given to str() must be a number from 1 to {strlen}",
+                                  "BPFTRACE_STRLEN sets the longest string (at most 200)")
             else:
-                size = n.value + 1 if n.value < STRLEN else STRLEN
+                size = n.value + 1 if n.value < strlen else strlen
         return Str(size) if not isinstance(t, Str) else t
 
     def call_exit(self, e: ast.Call):
@@ -649,10 +652,10 @@ def _range(param) -> str:
     return f"from {param.low} to {param.high}"
 
 
-def field_type(fld, category: str):
+def field_type(fld, category: str, strlen: int = STRLEN):
     """The pytrace type of a tracepoint field, from its C declaration."""
     if fld.data_loc:
-        return Str(STRLEN)
+        return Str(strlen)
     if fld.array_len is not None and fld.type.startswith("char"):
         return Str(fld.size)
     if "*" in fld.type:
