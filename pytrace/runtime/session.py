@@ -48,7 +48,8 @@ class RunOptions:
 
     def __init__(self, command: list[str] | None = None, out: TextIO | None = None,
                  verbose: bool = False, err: TextIO | None = None, output=None,
-                 quiet: bool = False, map_keys_max: int | None = None, on_ready=None):
+                 quiet: bool = False, map_keys_max: int | None = None, on_ready=None,
+                 duration: float | None = None, stop=None):
         self.command = command
         self.out = out if out is not None else sys.stdout
         self.verbose = verbose          # -v: verifier statistics on `err`
@@ -57,6 +58,8 @@ class RunOptions:
         self.quiet = quiet
         self.map_keys_max = map_keys_max  # None: from the environment
         self.on_ready = on_ready          # called once every probe is attached
+        self.duration = duration          # seconds to trace (None: until exit/-c/signal)
+        self.stop = stop                  # a StopSignals to use (another thread may request())
 
 
 def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
@@ -86,7 +89,7 @@ def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
 
     with ExitStack() as stack:
         # Signals first: from here on SIGINT/SIGTERM stop the trace cleanly.
-        stop = stack.enter_context(StopSignals())
+        stop = stack.enter_context(options.stop or StopSignals())
         if not options.quiet:
             output.attached(program.attached_count)
         return _Session(program, options, output, stack, stop).run()
@@ -228,9 +231,11 @@ class _Session:
             ep.register(child.pidfd, select.EPOLLIN)
         stop = self.stop
         next_lost_check = time.monotonic() + 1.0
+        deadline = None if self.options.duration is None else time.monotonic() + self.options.duration
         while not stop.requested:
             child_exited = False
-            for fd, _ in ep.poll(1.0):
+            wait = 1.0 if deadline is None else max(min(1.0, deadline - time.monotonic()), 0.0)
+            for fd, _ in ep.poll(wait):
                 if fd == stop.fd:
                     stop.read_pipe()
                 elif child and fd == child.pidfd:
@@ -240,6 +245,8 @@ class _Session:
                 self._report_lost()
                 next_lost_check = time.monotonic() + 1.0
             if self.handler.exit_seen or child_exited:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
                 break
 
     def _report_lost(self) -> None:

@@ -47,6 +47,16 @@ class StopSignals:
             raise
         return self
 
+    def request(self) -> None:
+        """Ask the loop to stop, from any thread (the Python API's stream()
+        does when its consumer stops reading)."""
+        self.requested = True
+        if self._w >= 0:
+            try:
+                os.write(self._w, bytes([signal.SIGTERM]))
+            except OSError:
+                pass
+
     def read_pipe(self) -> None:
         try:
             data = os.read(self.fd, 4096)
