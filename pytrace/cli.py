@@ -260,7 +260,7 @@ def _run(compiled, args: Options, source) -> int:
         import shlex  # imports re: only when there is a command to split
 
         command = shlex.split(args.command)
-    output, stream = _make_output(args)
+    output, stream = _make_output(args)  # (the output's stream, stdout's)
     try:
         return run(compiled, RunOptions(command=command, output=output, verbose=args.verbose,
                                         quiet=args.quiet))
@@ -282,30 +282,35 @@ def _run(compiled, args: Options, source) -> int:
             print("(run with -v to see the verifier's log)", file=sys.stderr)
         return EXIT_ERROR
     finally:
-        if stream is not sys.stdout:
-            stream.close()
+        for f in stream:
+            f.close()
 
 
 def _make_output(args: Options):
-    """The Output for -f, -o, -B and --output-style, and the stream it
-    writes (stdout, or the -o file)."""
+    """The Output for -f, -o, -B and --output-style, and the streams it
+    writes: the output's (stdout, or the -o file) and stdout's."""
     from pytrace.diagnostics import UserError
 
-    stream = sys.stdout
+    # A buffer of pytrace's own (not sys.stdout's, which PYTHONUNBUFFERED
+    # or a terminal would make write-through): -B decides when it is flushed.
+    sys.stdout.flush()
+    console = open(sys.stdout.fileno(), "w", buffering=1 << 16, encoding="utf-8",
+                   errors="replace", closefd=False)
+    stream = console
     if args.output:
         try:
-            stream = open(args.output, "w", encoding="utf-8", errors="replace")
+            stream = open(args.output, "w", buffering=1 << 16, encoding="utf-8", errors="replace")
         except OSError as err:
             raise UserError(f"cannot open output file '{args.output}': {err.strerror}") from None
     if args.format == "json":
         from pytrace.output.json import JsonOutput
 
-        return JsonOutput(stream, sys.stderr, console=sys.stdout, buffering=args.buffering), stream
+        return JsonOutput(stream, sys.stderr, console=console, buffering=args.buffering), (stream, console)
     from pytrace.output.text import STYLES, TextOutput
 
-    output = TextOutput(stream, sys.stderr, console=sys.stdout, style=STYLES[args.style],
+    output = TextOutput(stream, sys.stderr, console=console, style=STYLES[args.style],
                         buffering=args.buffering)
-    return output, stream
+    return output, (stream, console)
 
 
 def _list(pattern: str) -> int:
