@@ -98,7 +98,7 @@ def test_a_script_error_raises_with_the_rendered_diagnostic():
     assert str(err.value) == (
         "stdin:1:14: error: lhist() takes 4 arguments, got 3\n"
         "BEGIN { @x = lhist(1, 0, 10); }\n"
-        "             ^~~~~~~~~~~~~~~~"
+        "             ^~~~~~~~~~~~~~~"
     )
     with pytest.raises(pytrace.TraceError) as err:
         list(pytrace.stream("tracepoint:nosuch:event { }"))
