@@ -297,8 +297,13 @@ def build_flood(folder: str) -> str:
     return exe
 
 
-def run_printf(argv: list[str], flood: str, timeout: float) -> PrintfCost:
-    """Run the printf flood under a tracer: lines printed, CPU per line."""
+def _text_line(raw: bytes) -> bool:
+    return raw.endswith(b" ptflood\n") and raw.split(b" ", 1)[0].isdigit()
+
+
+def run_printf(argv: list[str], flood: str, timeout: float, printed_line=_text_line) -> PrintfCost:
+    """Run the printf flood under a tracer: lines printed, CPU per line.
+    `printed_line(raw)` says whether an output line is one of the flood's."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             argv + ["-c", f"{flood} {FLOOD_EVENTS}", "-e", PRINTF_PROG], stdin=subprocess.DEVNULL,
@@ -320,7 +325,7 @@ def run_printf(argv: list[str], flood: str, timeout: float) -> PrintfCost:
         for f in (out, err):
             f.seek(0)
             for raw in f:
-                if raw.endswith(b" ptflood\n") and raw.split(b" ", 1)[0].isdigit():
+                if printed_line(raw):
                     printed += 1
                 elif raw.startswith(b"flood-cpu-us "):
                     flood_us = int(raw.split()[1])

@@ -13,7 +13,7 @@ An empty map prints nothing, as in 0.17.
 
 from __future__ import annotations
 
-from json import dumps
+from json.encoder import encode_basestring  # the C encoder, without dumps()'s checks
 
 from pytrace.aggregations import row
 from pytrace.output import Output, buffered, by_name, sort_entries
@@ -26,7 +26,7 @@ def record(kind: str, data) -> str:
 
 
 def string(text: str) -> str:
-    return dumps(text, ensure_ascii=False)
+    return encode_basestring(text)
 
 
 def json_value(value) -> str:
@@ -97,7 +97,7 @@ class JsonOutput(Output):
         self.err = err
         self.console = console if console is not None else out
         write = out.write
-        self.printf = lambda text: write('{"type": "printf", "data": %s}\n' % dumps(text, ensure_ascii=False))
+        self.printf = lambda text: write('{"type": "printf", "data": ' + encode_basestring(text) + '}\n')
         buffered(self, out, buffering)
 
     def attached(self, count: int) -> None:

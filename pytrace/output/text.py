@@ -171,8 +171,10 @@ def format_map(spec, entries: list, top: int = 0, div: int = 0, style: Style = V
         return "\n".join(lines) + ("\n\n" if style.blank_after_stats or not items else "\n")
     if not items:
         return f"{name}: 0\n" if spec.value.kind == "count" and not keyed else "\n"
-    if shape == "int":
-        lines = [f"{head(k)}: {c_div(v, div)}" for k, v in items]
+    if shape == "int" and div > 1:
+        items = [(k, c_div(v, div)) for k, v in items]
+    if len(spec.keys) == 1:  # the common case, and the big maps: no join per key
+        lines = [f"{name}[{k}]: {v}" for (k,), v in items]
     else:
         lines = [f"{head(k)}: {v}" for k, v in items]
     return "\n".join(lines) + "\n"

@@ -34,9 +34,9 @@ class Attachment:
             fcntl.ioctl(self.perf_fd, PERF_EVENT_IOC_DISABLE, 0)
 
     def close(self) -> None:
-        if self.perf_fd >= 0:
-            libbcc.bpf_close_perf_event_fd(self.perf_fd)
-            self.perf_fd = -1
+        fd, self.perf_fd = self.perf_fd, -1
+        if fd >= 0:
+            libbcc.bpf_close_perf_event_fd(fd)
 
 
 def stop_all(attachments: list[Attachment]) -> None:
@@ -47,6 +47,23 @@ def stop_all(attachments: list[Attachment]) -> None:
     maps come out right away and the closes follow."""
     for a in attachments:
         a.disable()
+
+
+def close_in_background(attachments: list[Attachment]):
+    """Close (detach) stopped attachments in a thread of their own; returns
+    the function that waits for it. The closes are syscalls that release
+    the GIL, so the printing of the maps goes on meanwhile."""
+    if not attachments:
+        return lambda: None
+    import threading
+
+    def close_all() -> None:
+        for a in attachments:
+            a.close()
+
+    thread = threading.Thread(target=close_all, name="pytrace-detach", daemon=True)
+    thread.start()
+    return thread.join
 
 
 def attach(program: Program) -> Attachment:

@@ -17,7 +17,7 @@ import struct
 from pytrace.aggregations import c_string, row
 from pytrace.program import Field, ValueSpec
 
-__all__ = ["c_string", "decode_field", "decode_key", "key_decoder", "merge_value",
+__all__ = ["c_string", "decode_field", "decode_key", "decode_keys", "key_decoder", "merge_value",
            "round_up8", "cpu_slots"]
 
 
@@ -67,6 +67,40 @@ def key_decoder(fields: list[Field], key_size: int):
         return tuple(parts)
 
     return decode
+
+
+def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int) -> list[tuple]:
+    """`n` keys packed `key_size` apart, decoded in bulk: one struct pass
+    over the buffer (or a memoryview cast for one 8-byte integer) instead
+    of a slice and an unpack per key."""
+    if not fields:
+        return [()] * n
+    if len(fields) == 1 and fields[0].kind != "str" and fields[0].size == 8 == key_size:
+        return [(k,) for k in memoryview(raw).cast("q" if fields[0].signed else "Q").tolist()]
+    code, pos, strings = ["<"], 0, []
+    for i, f in enumerate(fields):
+        if f.offset > pos:
+            code.append(f"{f.offset - pos}x")
+        if f.kind == "str":
+            code.append(f"{f.size}s")
+            strings.append(i)
+        else:
+            code.append(_INT[f.size, f.signed])
+        pos = f.offset + f.size
+    if key_size > pos:
+        code.append(f"{key_size - pos}x")
+    keys = list(struct.iter_unpack("".join(code), raw[:n * key_size]))
+    if not strings:
+        return keys
+    if len(fields) == 1:
+        return [(c_string(k),) for (k,) in keys]
+    out = []
+    for key in keys:
+        parts = list(key)
+        for i in strings:
+            parts[i] = c_string(parts[i])
+        out.append(tuple(parts))
+    return out
 
 
 def round_up8(n: int) -> int:

@@ -7,10 +7,12 @@ import ctypes as ct
 import errno as E
 import os
 
-from pytrace.aggregations import row
+from operator import add
+
+from pytrace.aggregations import MASK64, row
 from pytrace.program import MAP_RINGBUF, MapSpec
 from pytrace.runtime import bpf, libbcc
-from pytrace.runtime.decode import key_decoder, round_up8
+from pytrace.runtime.decode import decode_keys, round_up8
 from pytrace.runtime.errors import LoadError, NeedRootError
 
 DEFAULT_KEYS_MAX = 4096
@@ -150,11 +152,7 @@ class Map:
         keys, values, n = self.raw()
         if not n:
             return []
-        key_size = max(spec.key_size, 1)
-        decode = key_decoder(spec.keys, key_size)
-        decoded_keys = [decode(keys[i * key_size:(i + 1) * key_size]) for i in range(n)] \
-            if spec.keys else [()] * n
-        return list(zip(decoded_keys, self._values(values, n)))
+        return list(zip(decode_keys(spec.keys, spec.key_size, keys, n), self._values(values, n)))
 
     def _values(self, raw: bytes, n: int) -> list:
         spec = self.spec
@@ -163,14 +161,14 @@ class Map:
         if agg.shape == "int" and self.value_stride == 8:
             # One u64 per CPU (count, sum, plain ints): add the CPUs up in bulk.
             flat = memoryview(raw).cast("Q")
-            if ncpus == 1:
-                sums = flat.tolist()
-            else:
-                sums = [sum(t) for t in zip(*(flat[c::ncpus] for c in range(ncpus)))]
-            if spec.value.signed:
-                sums = [v - (1 << 64) if v >> 63 else v for v in sums]
-            else:
-                sums = [v & 0xFFFFFFFFFFFFFFFF for v in sums]
+            sums = flat[0::ncpus].tolist()
+            for c in range(1, ncpus):
+                sums = list(map(add, sums, flat[c::ncpus].tolist()))
+            if sums and max(sums) >> 63:  # wrap as the kernel's 64-bit adds do
+                if spec.value.signed:
+                    sums = [(v & MASK64) - (1 << 64) if v & (1 << 63) else v & MASK64 for v in sums]
+                else:
+                    sums = [v & MASK64 for v in sums]
             return sums
         stride = self.value_stride * ncpus
         merge = agg.merge

@@ -179,7 +179,10 @@ class _Session:
                 self._ready()
             self._loop(child)
 
-        attach.stop_all(attachments)  # closing them (slow) is the ExitStack's job
+        attach.stop_all(attachments)
+        # Closing them is slow (an RCU wait per tracepoint): do it in a thread
+        # while END runs and the maps print; the ExitStack joins it first.
+        stack.callback(attach.close_in_background(attachments))
         if child:
             child.terminate()
         self._drain()
@@ -190,7 +193,15 @@ class _Session:
                 self._drain()
 
         self._report_lost()
-        self.output.exit_maps([(m.spec, m.entries()) for m in maps if m.spec.printable])
+        # Big maps make an object or two per key and no cycles: the cyclic
+        # GC would only walk them over and over (a third of the time).
+        import gc
+
+        gc.disable()
+        try:
+            self.output.exit_maps([(m.spec, m.entries()) for m in maps if m.spec.printable])
+        finally:
+            gc.enable()
         self._report_dropped()
         return 0
 
