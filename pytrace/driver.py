@@ -15,7 +15,7 @@ import sys
 
 from pytrace import cache
 from pytrace.diagnostics import CompileError, Diagnostics
-from pytrace.program import CompiledProgram
+from pytrace.program import STRLEN_DEFAULT, CompiledProgram
 from pytrace.source import SourceFile
 
 STAGES = ("ast", "ir", "llvm", "llvm-opt", "asm")
@@ -42,11 +42,11 @@ def strlen_from_env(environ=None) -> int:
     import os
 
     from pytrace.diagnostics import UserError
-    from pytrace.sema.types import STRLEN
+    from pytrace.program import STRLEN_DEFAULT
 
     text = (environ if environ is not None else os.environ).get("BPFTRACE_STRLEN")
     if not text:
-        return STRLEN
+        return STRLEN_DEFAULT
     try:
         value = int(text)
     except ValueError:
@@ -62,7 +62,7 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
     options = options or CompileOptions()
     cacheable = options.use_cache and not options.dump
     # The settings that change the code are part of the cache key.
-    key = source.text if options.strlen == 64 else f"strlen={options.strlen}\0{source.text}"
+    key = source.text if options.strlen == STRLEN_DEFAULT else f"strlen={options.strlen}\0{source.text}"
     if cacheable:
         compiled = cache.load(key)
         if compiled is not None:

@@ -37,6 +37,9 @@ RECORD_OUTPUT_BASE = 1
 CONST_CPID = "pytrace_const_cpid"
 CONST_START_NS = "pytrace_const_start_ns"
 
+# bpftrace 0.17's default string size (BPFTRACE_STRLEN changes it).
+STRLEN_DEFAULT = 64
+
 # The ring buffer every printf and exit() record goes through.
 RINGBUF_NAME = "__pytrace_ringbuf"
 # Its size is chosen at compile time by where records can come from: probes

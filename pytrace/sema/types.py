@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pytrace.program import STRLEN_DEFAULT
+
 
 @dataclass(frozen=True)
 class Int:
@@ -78,7 +80,7 @@ UINT64 = Int(64, False)
 BOOL = Int(64, False)
 VOID = Void()
 COMM = Str(16)
-STRLEN = 64  # bpftrace 0.17's default string size (BPFTRACE_STRLEN)
+STRLEN = STRLEN_DEFAULT  # bpftrace 0.17's default string size (BPFTRACE_STRLEN)
 
 INT_TYPE_NAMES = {
     f"{prefix}int{bits}": Int(bits, prefix == "")
