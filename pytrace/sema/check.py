@@ -679,7 +679,8 @@ def _keys_str(types: list) -> str:
 
 def _value_str(t) -> str:
     if isinstance(t, Agg):
-        return f"{t.kind}()"
+        args = ["..."] * AGGREGATIONS[t.kind].takes_value + [str(p) for p in t.params]
+        return f"{t.kind}({', '.join(args)})"
     return f"a value of type {describe(t)}"
 
 

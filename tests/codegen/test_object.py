@@ -159,3 +159,32 @@ def test_bodies_that_read_different_fields_are_not_shared():
     by_name = {p.name: p.function for p in compiled.probes}
     # execve's filename sits at offset 16, execveat's at 24 (after dfd)
     assert by_name["tracepoint:syscalls:sys_enter_execve"] != by_name["tracepoint:syscalls:sys_enter_execveat"]
+
+
+def test_a_histogram_is_updated_in_place_and_created_from_the_zero_map():
+    compiled = compile_text("tracepoint:raw_syscalls:sys_enter { @h = hist(args->id); }")
+    (probe,) = compiled.probes
+    # lookup; for a new key only: the zero map, update (BPF_NOEXIST), lookup again
+    assert helpers_called(probe) == [1, 1, 2, 1]
+    zero = [m for m in compiled.maps if m.symbol == prog.ZERO_NAME]
+    assert [(m.map_type, m.value_size) for m in zero] == [(prog.MAP_ARRAY, 8 * 65)]
+    (h,) = [m for m in compiled.maps if m.name == "@h"]
+    assert h.value == prog.ValueSpec("hist", 8 * 65, False, (0,)) and h.map_type == prog.MAP_PERCPU_HASH
+
+
+def test_small_aggregations_need_no_zero_map():
+    compiled = compile_text("BEGIN { @s = stats(1); @a[2] = avg(3); @m = min(4); }")
+    assert prog.ZERO_NAME not in {m.symbol for m in compiled.maps}
+
+
+def test_reading_an_aggregation_adds_up_every_cpu():
+    compiled = compile_text("BEGIN { @c = count(); @x = @c; }")
+    (probe,) = compiled.probes
+    assert 195 in helpers_called(probe)  # bpf_map_lookup_percpu_elem, in a loop to ncpus
+    assert prog.CONST_NCPUS in {r.symbol for r in probe.relocations}
+
+
+def test_len_calls_the_kfunc():
+    compiled = compile_text("BEGIN { @m[1] = 1; @n = len(@m); }")
+    (probe,) = compiled.probes
+    assert prog.KFUNC_MAP_ELEM_COUNT in {r.symbol for r in probe.relocations}
