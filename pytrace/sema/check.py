@@ -531,7 +531,7 @@ class _Checker:
                               "top and div apply to a whole map: print(@x, 10)")
             return VOID
         t = self.expr(arg)
-        if t is not None and not isinstance(t, (Int, Ptr, Str)):
+        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp)):
             self.report.error(arg.span, f"print() cannot print {describe(t)}")
         return VOID
 

@@ -124,3 +124,47 @@ def test_upstream_style_output(run_pytrace):
         "[1K, 2K)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
         "\n"
     )
+
+
+def test_an_output_file_fills_while_tracing(pytrace_cmd, tmp_path):
+    path = tmp_path / "live.txt"
+    proc = _start(pytrace_cmd, ["-o", str(path), "-e", 'interval:ms:100 { printf("tick\\n"); }'])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (not path.exists() or path.read_text().count("tick") < 3):
+            time.sleep(0.05)
+        assert proc.poll() is None
+        assert path.read_text().startswith("Attaching 1 probe...\ntick\ntick\ntick\n")
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=20)
+
+
+def test_time_and_strftime(run_pytrace):
+    prog = ('BEGIN { time("%Y-%m-%d %H:%M:%S\\n"); printf("%s|\\n", strftime("%Y-%m-%d %H:%M:%S", nsecs)); '
+            'print(strftime("%H:%M:%S.%f", nsecs)); exit(); }')
+    before = time.time()
+    result = run_pytrace(["-e", prog], timeout=20)
+    after = time.time()
+    assert result.rc == 0, result.stderr
+    lines = result.stdout.splitlines()
+    stamps = [time.mktime(time.strptime(text, "%Y-%m-%d %H:%M:%S")) for text in (lines[1], lines[2].rstrip("|"))]
+    for stamp in stamps:
+        assert before - 1 <= stamp <= after + 1, result.stdout
+    assert lines[2].endswith("|")
+    clock, micros = lines[3].split(".")
+    assert len(micros) == 6 and micros.isdigit() and len(clock) == 8
+
+
+def test_json_records_of_an_interval_trace(run_pytrace):
+    prog = ('interval:ms:100 { @n = count(); time("%H\\n"); print(@n); print(7); if (@n >= 2) { exit(); } }')
+    result = run_pytrace(["-f", "json", "-e", prog], timeout=20)
+    assert result.rc == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines() if line]
+    kinds = [r["type"] for r in records]
+    assert kinds == ["attached_probes", "time", "map", "value", "time", "map", "value", "map"]
+    assert records[0] == {"type": "attached_probes", "data": {"probes": 1}}
+    assert records[2] == {"type": "map", "data": {"@n": 1}} and records[5] == {"type": "map", "data": {"@n": 2}}
+    assert records[3] == {"type": "value", "data": 7}
+    hour = int(records[1]["data"])
+    assert records[1]["data"] == f"{hour:02d}\n" and abs(hour - time.localtime().tm_hour) in (0, 1, 23)
