@@ -107,7 +107,8 @@ def run(script: str, duration: float | None = None, command=None, args=()) -> Re
     lines: list[str] = []
     capture = Capture(lines.append)
     _trace(compiled, capture, command, duration)
-    return Result(capture.maps, lines, capture.lost, capture.dropped, capture.truncated)
+    return Result(capture.maps, lines, capture.lost_records, capture.dropped_updates,
+                  capture.truncated_strings)
 
 
 def stream(script: str, duration: float | None = None, command=None, args=()):

@@ -49,12 +49,20 @@ class Output:
         raise NotImplementedError
 
     def truncated(self, count: int) -> None:
-        """`count` strings filled their buffer (may have been cut short)."""
-        raise NotImplementedError
+        """`count` strings filled their buffer (may have been cut short):
+        a warning on `self.err`, in every format."""
+        from pytrace.output.text import truncated_warning
+
+        self.err.write(truncated_warning(count))
+        self.err.flush()
 
     def dropped(self, name: str, count: int, limit: int) -> None:
-        """`count` updates of map `name` failed: it held `limit` keys."""
-        raise NotImplementedError
+        """`count` updates of map `name` failed: it held `limit` keys (a
+        warning on `self.err`, in every format)."""
+        from pytrace.output.text import dropped_warning
+
+        self.err.write(dropped_warning(name, count, limit))
+        self.err.flush()
 
     def flush(self) -> None:
         pass

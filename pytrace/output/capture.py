@@ -16,9 +16,9 @@ class Capture(Output):
         self.on_line = on_line
         self._partial = ""
         self.maps: dict = {}
-        self.lost = 0
-        self.dropped: dict[str, int] = {}
-        self.truncated = 0
+        self.lost_records = 0
+        self.dropped_updates: dict[str, int] = {}
+        self.truncated_strings = 0
 
     def _text(self, text: str) -> None:
         if "\n" not in text:
@@ -52,13 +52,13 @@ class Capture(Output):
             self.maps[spec.name] = map_value(spec, entries)
 
     def lost(self, count: int) -> None:
-        self.lost += count
+        self.lost_records += count
 
     def truncated(self, count: int) -> None:
-        self.truncated += count
+        self.truncated_strings += count
 
     def dropped(self, name: str, count: int, limit: int) -> None:
-        self.dropped[name] = count
+        self.dropped_updates[name] = count
 
 
 def map_value(spec, entries: list):

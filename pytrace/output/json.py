@@ -124,16 +124,5 @@ class JsonOutput(Output):
         self.out.write(record("lost_events", f'{{"events": {count}}}'))
         self.out.flush()
 
-    def truncated(self, count: int) -> None:
-        from pytrace.output.text import truncated_warning
-
-        self.err.write(truncated_warning(count))
-        self.err.flush()
-
-    def dropped(self, name: str, count: int, limit: int) -> None:
-        from pytrace.output.text import dropped_warning
-
-        self.err.write(dropped_warning(name, count, limit))
-        self.err.flush()
 
 __all__ = ["JsonOutput", "Stats"]

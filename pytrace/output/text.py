@@ -245,14 +245,5 @@ class TextOutput(Output):
         self.out.write(f"Lost {count} events\n")
         self.out.flush()
 
-    def truncated(self, count: int) -> None:
-        from pytrace.output.text import truncated_warning
-
-        self.err.write(truncated_warning(count))
-        self.err.flush()
-
-    def dropped(self, name: str, count: int, limit: int) -> None:
-        self.err.write(dropped_warning(name, count, limit))
-        self.err.flush()
 
 __all__ = ["TextOutput", "Stats", "format_map", "format_histogram", "format_exit"]

@@ -17,8 +17,8 @@ import struct
 from pytrace.aggregations import c_string, row
 from pytrace.program import Field, ValueSpec
 
-__all__ = ["c_string", "decode_field", "decode_key", "decode_keys", "key_decoder", "merge_value",
-           "round_up8", "cpu_slots"]
+__all__ = ["c_string", "decode_field", "decode_key", "decode_keys", "merge_value", "round_up8",
+           "cpu_slots"]
 
 
 def decode_field(field: Field, buf: bytes) -> int | str:
@@ -37,36 +37,6 @@ def decode_key(fields: list[Field], buf: bytes) -> tuple:
 
 _INT = {(8, True): "q", (8, False): "Q", (4, True): "i", (4, False): "I",
         (2, True): "h", (2, False): "H", (1, True): "b", (1, False): "B"}
-
-
-def key_decoder(fields: list[Field], key_size: int):
-    """A fast decoder of one key layout: bytes -> key tuple (one struct
-    unpack; strings cut at their NUL)."""
-    if not fields:
-        return lambda raw: ()
-    code, pos, strings = ["<"], 0, []
-    for i, f in enumerate(fields):
-        if f.offset > pos:
-            code.append(f"{f.offset - pos}x")
-        if f.kind == "str":
-            code.append(f"{f.size}s")
-            strings.append(i)
-        else:
-            code.append(_INT[f.size, f.signed])
-        pos = f.offset + f.size
-    unpack = struct.Struct("".join(code)).unpack_from
-    if not strings:
-        return unpack
-    if len(fields) == 1:
-        return lambda raw: (c_string(unpack(raw)[0]),)
-
-    def decode(raw):
-        parts = list(unpack(raw))
-        for i in strings:
-            parts[i] = c_string(parts[i])
-        return tuple(parts)
-
-    return decode
 
 
 def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int) -> list[tuple]:
@@ -90,6 +60,8 @@ def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int) -> list[
     if key_size > pos:
         code.append(f"{key_size - pos}x")
     keys = list(struct.iter_unpack("".join(code), raw[:n * key_size]))
+    if not keys:
+        return []
     if not strings:
         return keys
     if len(fields) == 1:

@@ -60,6 +60,19 @@ def test_run_returns_exact_values(values):
     assert r.lost == 0 and r.dropped == {} and r.truncated == 0
 
 
+def test_run_reports_what_the_kernel_could_not_keep(values):
+    script = ("tracepoint:syscalls:sys_enter_lseek /pid == cpid/ { @[args->offset] = count(); }"
+              " tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @f[str(args->filename, 4)] = count(); }")
+    os.environ["PYTRACE_MAP_KEYS_MAX"] = "3"
+    try:
+        r = pytrace.run(script, command=[str(values)] + [f"0:{v}" for v in range(10)])
+    finally:
+        del os.environ["PYTRACE_MAP_KEYS_MAX"]
+    assert len(r.maps["@"]) == 3
+    assert r.dropped["@"] == 7
+    assert r.truncated > 0  # the loader's opens of /etc/ld.so.cache and libc, cut to 4 bytes
+
+
 def test_run_for_a_duration():
     start = time.monotonic()
     r = pytrace.run("interval:ms:100 { @ticks = count(); }", duration=0.55)

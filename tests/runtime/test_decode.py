@@ -11,7 +11,7 @@ from bpf_asm import Asm, hello_program, p64
 from pytrace.program import CONST_CPID, CONST_START_NS, Field, RINGBUF_NAME, ValueSpec
 from pytrace.runtime import bpf, loader
 from pytrace.aggregations import linear_buckets, log2_buckets
-from pytrace.runtime.decode import c_string, cpu_slots, decode_key, key_decoder, merge_value
+from pytrace.runtime.decode import c_string, cpu_slots, decode_key, decode_keys, merge_value
 from pytrace.values import Bucket, Stats
 from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure, VerifierError
 
@@ -88,11 +88,14 @@ def test_merge_lhist_has_open_ends():
     assert h.buckets == [Bucket(None, 0, 1), Bucket(0, 10, 0), Bucket(10, 20, 2), Bucket(20, None, 5)]
 
 
-def test_key_decoder_matches_decode_key():
+def test_keys_decoded_in_bulk_match_decode_key():
     fields = [Field("int", 0, 8, signed=True), Field("str", 8, 8), Field("int", 16, 8)]
     raw = p64(-1) + b"ab\0junk!" + p64(7)
-    assert key_decoder(fields, 24)(raw) == decode_key(fields, raw) == (-1, "ab", 7)
-    assert key_decoder([Field("str", 0, 16)], 16)(b"bash".ljust(16, b"\0")) == ("bash",)
+    assert decode_keys(fields, 24, raw * 2, 2) == [decode_key(fields, raw)] * 2 == [(-1, "ab", 7)] * 2
+    assert decode_keys([Field("str", 0, 16)], 16, b"bash".ljust(16, b"\0"), 1) == [("bash",)]
+    assert decode_keys([Field("int", 0, 8, signed=True)], 8, p64(-2) + p64(3), 2) == [(-2,), (3,)]
+    assert decode_keys([Field("int", 0, 4), Field("int", 4, 4)], 8, b"\1\0\0\0\2\0\0\0", 1) == [(1, 2)]
+    assert decode_keys([], 8, p64(0), 1) == [()]
 
 
 def test_parse_cpu_list():
