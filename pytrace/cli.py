@@ -324,7 +324,9 @@ def _make_output(args: Options):
     if args.format == "json":
         from pytrace.output.json import JsonOutput
 
-        return JsonOutput(stream, sys.stderr, console=console, buffering=args.buffering), (stream, console)
+        output = JsonOutput(stream, sys.stderr, console=console, buffering=args.buffering,
+                            upstream=args.style == "upstream")
+        return output, (stream, console)
     from pytrace.output.text import STYLES, TextOutput
 
     output = TextOutput(stream, sys.stderr, console=console, style=STYLES[args.style],

@@ -1,5 +1,6 @@
 """bpftrace's JSON output (-f json): one object per line (NDJSON), with the
-record shapes of bpftrace 0.17:
+record shapes of bpftrace 0.17 (upstream's, with `upstream`: a "count" in
+attached_probes and lost_events, no blank lines before the exit dump):
 
     {"type": "attached_probes", "data": {"probes": 2}}
     {"type": "printf", "data": "hi 5\\n"}
@@ -92,7 +93,8 @@ class JsonOutput(Output):
     """NDJSON records to `out`; `console` gets 0.17's two newlines before
     the exit dump (stdout, even with -o); `err` gets notes."""
 
-    def __init__(self, out, err, console=None, buffering: str = "line"):
+    def __init__(self, out, err, console=None, buffering: str = "line", upstream: bool = False):
+        self.upstream = upstream  # --output-style upstream: its record shapes
         self.out = out
         self.err = err
         self.console = console if console is not None else out
@@ -101,8 +103,14 @@ class JsonOutput(Output):
         buffered(self, out, buffering)
 
     def attached(self, count: int) -> None:
-        self.out.write(record("attached_probes", f'{{"probes": {count}}}'))
+        self.out.write(self._counted("attached_probes", count, "probes"))
         self.out.flush()
+
+    def _counted(self, kind: str, count: int, field: str) -> str:
+        """0.17: {"type": T, "data": {F: N}}; upstream adds "count": N."""
+        if self.upstream:
+            return '{"type": "%s", "count": %d, "data": {"%s": %d}}\n' % (kind, count, field, count)
+        return record(kind, f'{{"{field}": {count}}}')
 
     def value(self, value) -> None:
         self.out.write(record("value", json_value(value)))
@@ -115,13 +123,14 @@ class JsonOutput(Output):
 
     def exit_maps(self, maps: list) -> None:
         self.out.flush()
-        self.console.write("\n\n")
-        self.console.flush()
+        if not self.upstream:  # 0.17 prints its two newlines even in JSON
+            self.console.write("\n\n")
+            self.console.flush()
         self.out.write("".join(format_map(spec, entries) for spec, entries in by_name(maps)))
         self.out.flush()
 
     def lost(self, count: int) -> None:
-        self.out.write(record("lost_events", f'{{"events": {count}}}'))
+        self.out.write(self._counted("lost_events", count, "events"))
         self.out.flush()
 
 

@@ -76,3 +76,16 @@ def test_exit_dump_in_name_order_after_0_17s_blank_lines():
     out = io.StringIO()
     JsonOutput(out, io.StringIO()).exit_maps([(spec("@b", "int"), [((), 1)]), (spec("@a", "int"), [((), 2)])])
     assert out.getvalue() == '\n\n{"type": "map", "data": {"@a": 2}}\n{"type": "map", "data": {"@b": 1}}\n'
+
+
+def test_upstream_records():
+    out = io.StringIO()
+    o = JsonOutput(out, io.StringIO(), upstream=True)
+    o.attached(2)
+    o.lost(3)
+    o.exit_maps([(spec("@a", "int"), [((), 2)])])
+    assert out.getvalue().splitlines() == [
+        '{"type": "attached_probes", "count": 2, "data": {"probes": 2}}',
+        '{"type": "lost_events", "count": 3, "data": {"events": 3}}',
+        '{"type": "map", "data": {"@a": 2}}',
+    ]
