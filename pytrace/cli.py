@@ -46,6 +46,7 @@ options:
 
 Options may be combined (-qe PROGRAM) and given after the script, as with
 bpftrace; arguments after `--` are always the script's ($1, $2, ...).
+Upstream's long spellings work too: --cmd, --list, --output, --quiet, --verbose.
 
 environment:
   BPFTRACE_MAP_KEYS_MAX, PYTRACE_MAP_KEYS_MAX
@@ -90,13 +91,15 @@ class UsageError(Exception):
 # "dbB:f:e:hlp:vqc:Vo:I:k"); -d takes a stage, as upstream's does.
 _SHORT = "B:f:e:hlp:vqc:Vo:I:kd:"
 _LONG = ["help", "version", "debug", "dump=", "emit-elf=", "dry-run", "no-cache",
-         "output-style=", "unsafe", "no-warnings", "include=", "usdt-file-activation", "info"]
-_VALUE = {"-e": "program", "-c": "command", "-o": "output", "--emit-elf": "emit_elf"}
-_FLAG = {"-v": "verbose", "--debug": "debug", "--dry-run": "dry_run", "--no-cache": "no_cache",
-         "-q": "quiet"}
+         "output-style=", "unsafe", "no-warnings", "include=", "usdt-file-activation", "info",
+         "cmd=", "list", "output=", "quiet", "verbose", "pid="]  # upstream's long spellings
+_VALUE = {"-e": "program", "-c": "command", "--cmd": "command", "-o": "output", "--output": "output",
+          "--emit-elf": "emit_elf"}
+_FLAG = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug", "--dry-run": "dry_run",
+         "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet"}
 _CHOICES = {"-f": ("format", ("text", "json")), "-B": ("buffering", ("line", "full", "none")),
             "--output-style": ("style", ("0.17", "upstream"))}
-_LATER = {"-p": "-p PID", "-I": "-I DIR", "--include": "--include", "-k": "-k",
+_LATER = {"-p": "-p PID", "--pid": "--pid", "-I": "-I DIR", "--include": "--include", "-k": "-k",
           "--usdt-file-activation": "--usdt-file-activation", "--info": "--info"}
 _ACCEPTED = ("--unsafe", "--no-warnings")
 
@@ -118,7 +121,7 @@ def parse_args(argv: list[str]) -> Options:
             raise SystemExit(_print(USAGE))
         if name in ("-V", "--version"):
             raise SystemExit(_print(f"pytrace v{__version__}"))
-        if name == "-l":
+        if name in ("-l", "--list"):
             listing = True
         elif name in ("-d", "--dump"):
             opts.dump.append(value)
@@ -130,7 +133,8 @@ def parse_args(argv: list[str]) -> Options:
             attr, choices = _CHOICES[name]
             if value not in choices:
                 allowed = ", ".join(choices[:-1]) + " or " + choices[-1]
-                raise UsageError(f"option {name} takes {allowed}, not '{value}'")
+                what = {"-f": "output format", "-B": "buffering mode"}.get(name, "output style")
+                raise UsageError(f'invalid {what} "{value}": {name} takes {allowed}')
             setattr(opts, attr, value)
         elif name in _LATER:
             raise UsageError(f"option {_LATER[name]} is not supported by pytrace yet")

@@ -28,6 +28,12 @@ def test_combined_short_options():
     assert (opts.format, opts.output, opts.buffering) == ("json", "file.txt", "none")
 
 
+def test_upstream_long_spellings():
+    opts = parse_args(["--cmd", "ls", "--output=f.txt", "--quiet", "--verbose", "-e", "x"])
+    assert (opts.command, opts.output, opts.quiet, opts.verbose) == ("ls", "f.txt", True, True)
+    assert parse_args(["--list", "t:sched:*"]).list == "t:sched:*"
+
+
 def test_output_options():
     opts = parse_args(["-f", "json", "-o", "out.txt", "-q", "-B", "full", "--output-style=upstream", "-e", "x"])
     assert (opts.format, opts.output, opts.quiet, opts.buffering, opts.style) == ("json", "out.txt", True, "full", "upstream")
@@ -54,8 +60,8 @@ def test_long_options_with_equals_and_repeats():
     (["-e"], "option -e needs a value"),
     (["--bogus=1"], "unknown option '--bogus'"),
     (["--dry-run=1"], "option --dry-run takes no value"),
-    (["-f", "yaml", "-e", "x"], "option -f takes text or json, not 'yaml'"),
-    (["-B", "some"], "option -B takes line, full or none, not 'some'"),
+    (["-f", "yaml", "-e", "x"], 'invalid output format "yaml": -f takes text or json'),
+    (["-B", "some"], 'invalid buffering mode "some": -B takes line, full or none'),
     (["-p", "1", "-e", "x"], "option -p PID is not supported by pytrace yet"),
 ])
 def test_bad_command_lines(argv, message):

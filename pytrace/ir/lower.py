@@ -363,7 +363,8 @@ def _int(t) -> Int:
 
 
 def _storage_type(t):
-    """Slots hold 64-bit integers or string buffers."""
-    if isinstance(t, Str):
+    """Slots hold 64-bit integers or string buffers (a strftime() value
+    keeps its type: it is nanoseconds that print as a time)."""
+    if isinstance(t, (Str, Timestamp)):
         return t
     return Int(64, _int(t).signed)

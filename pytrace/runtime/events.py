@@ -17,6 +17,7 @@ from pytrace.runtime.errors import LoadError, RuntimeFailure
 from pytrace.runtime.printf import Clock, compile_printf
 
 _ID = struct.Struct("<Q").unpack_from
+_EXIT_ID = struct.pack("<Q", RECORD_EXIT)
 
 
 class RingBuffer:
@@ -87,6 +88,11 @@ class RecordHandler:
 
     def resume(self) -> None:
         self._dropping = False
+
+    @staticmethod
+    def would_exit(records: list[bytes]) -> bool:
+        """Whether these records hold an exit() (before handling them)."""
+        return any(rec[:8] == _EXIT_ID for rec in records)
 
     def handle(self, records: list[bytes]) -> None:
         if self._dropping:

@@ -159,10 +159,17 @@ class _Session:
                 stats = "; ".join(ln.strip() for ln in prog.log.splitlines() if ln.strip())
                 self._note(f"{probe.name}: {stats or 'loaded'}")
 
+        # BEGIN's records are held until every probe is attached (bpftrace
+        # prints them from its event loop, after its probes-attached notice),
+        # unless BEGIN called exit(): then nothing else is attached or run.
+        held: list[bytes] = []
         for prog in programs:
-            if prog.spec.kind == "begin" and not self.handler.exit_seen:
+            if prog.spec.kind == "begin" and not self.handler.would_exit(held):
                 attach.run_once(prog)
-                self._drain()
+                held += self._collect()
+        if self.handler.would_exit(held):
+            self.handler.handle(held)
+            held = []
 
         attachments = []
         if not self.handler.exit_seen and not stop.requested:
@@ -177,6 +184,7 @@ class _Session:
                 child.release()
             if not stop.requested:
                 self._ready()
+            self.handler.handle(held)
             self._loop(child)
 
         attach.stop_all(attachments)
@@ -269,6 +277,17 @@ class _Session:
         if total > self.lost_reported:
             self.output.lost(total - self.lost_reported)
             self.lost_reported = total
+
+    def _collect(self) -> list[bytes]:
+        """Every record in the ring buffer now, unhandled."""
+        records: list[bytes] = []
+        if self.ring is not None:
+            while True:
+                batch = self.ring.read()
+                records += batch
+                if len(batch) < self.ring.BATCH:
+                    break
+        return records
 
     def _drain(self, once: bool = False) -> None:
         """Print the pending records: one batch, or (once=False) all of them."""

@@ -182,10 +182,10 @@ class _Checker:
             self.expect_int(stmt.value, f"'{stmt.op}=' on {target.name}")
             self.types_set(target, known)
             return
-        vtype = self.value_expr(stmt.value, f"the value of {target.name}")
+        vtype = self.value_expr(stmt.value, f"the value of {target.name}", timestamp=True)
         if vtype is None:
             return
-        if known is not None and not _compatible(known, vtype):
+        if known is not None and not _compatible(known, vtype) and known != vtype:
             self.report.error(stmt.value.span, f"{target.name} holds {describe(known)}; it cannot be assigned {describe(vtype)}")
             return
         if isinstance(known, Str) and isinstance(vtype, Str):
@@ -315,13 +315,16 @@ class _Checker:
             return None
         return t
 
-    def value_expr(self, expr: ast.Expr, what: str):
-        """An expression whose value is stored: an integer or a string."""
+    def value_expr(self, expr: ast.Expr, what: str, timestamp: bool = False):
+        """An expression whose value is stored: an integer or a string (or,
+        in a variable, a strftime() value)."""
         t = self.expr(expr)
         if t is None:
             return None
         if isinstance(t, Ptr):
             return UINT64
+        if timestamp and isinstance(t, Timestamp):
+            return t
         if not isinstance(t, (Int, Str)):
             self.report.error(expr.span, f"{what} must be an integer or a string, not {describe(t)}")
             return None

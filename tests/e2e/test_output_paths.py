@@ -56,7 +56,7 @@ def test_bad_output_options_are_errors(run_pytrace, tmp_path):
     assert result.rc == 1
     assert result.stderr == f"error: cannot open output file '{tmp_path}/no/such/dir': No such file or directory\n"
     result = run_pytrace(["-f", "xml", "-e", "BEGIN { exit(); }"], timeout=20)
-    assert result.rc == 1 and result.stderr == "error: option -f takes text or json, not 'xml'\n"
+    assert result.rc == 1 and result.stderr == 'error: invalid output format "xml": -f takes text or json\n'
 
 
 def _start(pytrace_cmd, args, **kw):
@@ -168,3 +168,21 @@ def test_json_records_of_an_interval_trace(run_pytrace):
     assert records[3] == {"type": "value", "data": 7}
     hour = int(records[1]["data"])
     assert records[1]["data"] == f"{hour:02d}\n" and abs(hour - time.localtime().tm_hour) in (0, 1, 23)
+
+
+def test_begin_output_follows_the_probes_attached_notice(pytrace_cmd):
+    """bpftrace prints BEGIN's output from its event loop, after the notice;
+    its test engine reads both streams as one and wants the notice alone on a line."""
+    proc = subprocess.run([*pytrace_cmd, "-e", 'BEGIN { printf("no newline"); } interval:ms:100 { exit(); }'],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20,
+                          env={**os.environ, "__BPFTRACE_NOTIFY_PROBES_ATTACHED": "1"})
+    assert proc.stdout.decode().splitlines()[:3] == [
+        "Attaching 2 probes...", "__BPFTRACE_NOTIFY_PROBES_ATTACHED", "no newline"]
+
+
+def test_a_variable_may_hold_a_strftime_value(run_pytrace):
+    result = run_pytrace(["-e", 'BEGIN { $t = strftime("%Y", nsecs); printf("%s\\n", $t); print($t); exit(); }'],
+                         timeout=20)
+    assert result.rc == 0, result.stderr
+    year = time.strftime("%Y")
+    assert result.stdout == f"Attaching 1 probe...\n{year}\n{year}\n\n\n"
