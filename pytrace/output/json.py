@@ -19,7 +19,7 @@ from json.encoder import encode_basestring  # the C encoder, without dumps()'s c
 from pytrace.aggregations import row
 from pytrace.output import Output, buffered, by_name, sort_entries
 from pytrace.output.text import c_div
-from pytrace.values import Histogram, Stats
+from pytrace.values import Histogram
 
 
 def record(kind: str, data) -> str:
@@ -133,5 +133,3 @@ class JsonOutput(Output):
         self.out.write(self._counted("lost_events", count, "events"))
         self.out.flush()
 
-
-__all__ = ["JsonOutput", "Stats"]

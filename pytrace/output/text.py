@@ -14,7 +14,7 @@ import struct
 
 from pytrace.aggregations import row
 from pytrace.output import Output, buffered, by_name, sort_entries
-from pytrace.values import Histogram, Stats
+from pytrace.values import Histogram
 
 
 class Style:
@@ -245,5 +245,3 @@ class TextOutput(Output):
         self.out.write(f"Lost {count} events\n")
         self.out.flush()
 
-
-__all__ = ["TextOutput", "Stats", "format_map", "format_histogram", "format_exit"]
