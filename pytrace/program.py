@@ -22,6 +22,10 @@ MAP_PERCPU_HASH = 5
 MAP_PERCPU_ARRAY = 6
 MAP_RINGBUF = 27
 
+# Map flags: a map made with this one allocates an element when a key is
+# first stored, instead of all max_entries of them up front.
+MAP_NO_PREALLOC = 1
+
 PROG_TRACEPOINT = 5
 PROG_PERF_EVENT = 7
 PROG_RAW_TRACEPOINT = 17
@@ -134,14 +138,19 @@ class MapSpec(Record):
     symbol       the ELF symbol the code's relocations name
     value_size   of one CPU's value for per-CPU maps
     max_entries  0 for a user map: the runtime's limit (BPFTRACE_MAP_KEYS_MAX)
+    flags        MAP_NO_PREALLOC for maps of big values (histograms): 4096
+                 preallocated keys of a per-CPU hist(v, 5) would be 15 KiB x
+                 4096 x the CPUs
     keys         the key's layout; [] for a scalar map (one u64 key, 0)
     value        what the value is; None for maps that are not user maps
     """
 
-    __slots__ = ("name", "symbol", "map_type", "key_size", "value_size", "max_entries", "keys", "value")
+    __slots__ = ("name", "symbol", "map_type", "key_size", "value_size", "max_entries", "keys", "value",
+                 "flags")
 
     def __init__(self, name: str, symbol: str, map_type: int, key_size: int, value_size: int,
-                 max_entries: int, keys: list[Field] | None = None, value: ValueSpec | None = None):
+                 max_entries: int, keys: list[Field] | None = None, value: ValueSpec | None = None,
+                 flags: int = 0):
         self.name = name
         self.symbol = symbol
         self.map_type = map_type
@@ -150,6 +159,7 @@ class MapSpec(Record):
         self.max_entries = max_entries
         self.keys = keys if keys is not None else []
         self.value = value
+        self.flags = flags  # BPF_F_* map flags (MAP_NO_PREALLOC)
 
     @property
     def per_cpu(self) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pytrace import program as prog
 from pytrace.codegen import objfile
-from pytrace.codegen.llvm import code_owners, needs_zero_map, section_name
+from pytrace.codegen.llvm import STACK_VALUE_MAX, code_owners, needs_zero_map, section_name
 from pytrace.ir import nodes as ir
 
 PROG_TYPES = {
@@ -71,5 +71,5 @@ def _map_spec(decl: ir.MapDecl) -> prog.MapSpec:
     return prog.MapSpec(
         name=decl.name, symbol=decl.symbol, map_type=decl.map_type, key_size=decl.key_size,
         value_size=decl.value.size, max_entries=0, keys=list(decl.key_fields),
-        value=decl.value,
+        value=decl.value, flags=prog.MAP_NO_PREALLOC if decl.value.size > STACK_VALUE_MAX else 0,
     )

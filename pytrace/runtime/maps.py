@@ -48,7 +48,7 @@ class Map:
             key_size = value_size = 0
         fd = libbcc.bcc_create_map(
             spec.map_type, bpf.object_name(spec.name).encode(), key_size, value_size,
-            self.max_entries, 0,
+            self.max_entries, spec.flags,
         )
         if fd < 0:
             err = libbcc.errno()
