@@ -170,11 +170,13 @@ def test_a_histogram_is_updated_in_place_and_created_from_the_zero_map():
     assert [(m.map_type, m.value_size) for m in zero] == [(prog.MAP_ARRAY, 8 * 65)]
     (h,) = [m for m in compiled.maps if m.name == "@h"]
     assert h.value == prog.ValueSpec("hist", 8 * 65, False, (0,)) and h.map_type == prog.MAP_PERCPU_HASH
+    assert h.flags == prog.MAP_NO_PREALLOC  # an element per key used, not 4096 up front
 
 
 def test_small_aggregations_need_no_zero_map():
     compiled = compile_text("BEGIN { @s = stats(1); @a[2] = avg(3); @m = min(4); }")
     assert prog.ZERO_NAME not in {m.symbol for m in compiled.maps}
+    assert {m.flags for m in compiled.maps} == {0}
 
 
 def test_reading_an_aggregation_adds_up_every_cpu():
