@@ -69,28 +69,19 @@ def _compile(script: str, args):
         raise TraceError(str(err)) from None
 
 
-def _command(command) -> list[str] | None:
-    if command is None:
-        return None
-    if isinstance(command, str):
-        import shlex
-
-        return shlex.split(command)
-    return list(command)
-
-
-def _trace(compiled, capture, command, duration, stop=None, on_ready=None) -> None:
+def _trace(script: str, compiled, capture, command, duration, stop=None) -> None:
     from pytrace.diagnostics import Diagnostic
+    from pytrace.runtime.child import split_command
     from pytrace.runtime.errors import RuntimeFailure, VerifierError
     from pytrace.runtime.session import RunOptions, run as run_session
+    from pytrace.source import SourceFile
 
     try:
-        run_session(compiled, RunOptions(command=_command(command), output=capture, quiet=True,
-                                         duration=duration, stop=stop, on_ready=on_ready))
+        argv = split_command(command) if command is not None else None
+        run_session(compiled, RunOptions(command=argv, output=capture, quiet=True,
+                                         duration=duration, stop=stop))
     except VerifierError as err:
-        from pytrace.source import SourceFile
-
-        source = SourceFile(compiled.source_name, "")
+        source = SourceFile(compiled.source_name, script)
         message = f"the BPF verifier rejected probe {err.probe.name}: {err.reason}"
         raise TraceError(Diagnostic(err.span, message).render(source), err.detail) from None
     except RuntimeFailure as err:
@@ -106,7 +97,7 @@ def run(script: str, duration: float | None = None, command=None, args=()) -> Re
     compiled = _compile(script, args)
     lines: list[str] = []
     capture = Capture(lines.append)
-    _trace(compiled, capture, command, duration)
+    _trace(script, compiled, capture, command, duration)
     return Result(capture.maps, lines, capture.lost_records, capture.dropped_updates,
                   capture.truncated_strings)
 
@@ -129,7 +120,7 @@ def stream(script: str, duration: float | None = None, command=None, args=()):
 
     def trace() -> None:
         try:
-            _trace(compiled, Capture(items.put), command, duration, stop=stop)
+            _trace(script, compiled, Capture(items.put), command, duration, stop=stop)
         except BaseException as err:  # handed to the consumer's thread
             failure.append(err)
         finally:

@@ -219,6 +219,9 @@ def _main(args: Options) -> int:
     try:
         if args.list is not None:
             return _list(args.list)
+        if args.args:
+            raise UserError(f"pytrace does not support positional parameters ($1, $2, ...) yet;"
+                            f" remove the arguments after the script: {' '.join(args.args)}")
         source = _read_source(args)
         _need_root()
         compiled = _compile(source, args)
@@ -278,11 +281,9 @@ def _run(compiled, args: Options, source) -> int:
     from pytrace.runtime.errors import RuntimeFailure, VerifierError
     from pytrace.runtime.session import RunOptions, run
 
-    command = None
-    if args.command:
-        import shlex  # imports re: only when there is a command to split
+    from pytrace.runtime.child import split_command
 
-        command = shlex.split(args.command)
+    command = split_command(args.command) if args.command is not None else None
     output, stream = _make_output(args)  # (the output's stream, stdout's)
     try:
         return run(compiled, RunOptions(command=command, output=output, verbose=args.verbose,
@@ -304,9 +305,18 @@ def _run(compiled, args: Options, source) -> int:
         elif detail:
             print("(run with -v to see the verifier's log)", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as err:
+        if err.errno not in _WRITE_ERRORS:
+            raise
+        _error(f"cannot write the output to {args.output or 'stdout'}: {err.strerror}")
+        return EXIT_ERROR
     finally:
         for f in stream:
             f.close()
+
+
+# Writing the output can fail for reasons of the disk, not of pytrace.
+_WRITE_ERRORS = {28, 5, 122, 27}  # ENOSPC, EIO, EDQUOT, EFBIG
 
 
 def _make_output(args: Options):

@@ -77,8 +77,9 @@ VALUE_SYMBOLS = (COUNTERS_NAME,)
 # A one-element array of zeros, as big as the largest aggregation value: a new
 # key of a value too big for the stack (a histogram) is created from it.
 ZERO_NAME = "__pytrace_zero"
-# The number of possible CPUs, a load-time constant: reading an aggregation in
-# a probe adds up every CPU's slot.
+# One past the highest possible CPU id, a load-time constant: reading an
+# aggregation in a probe adds up every CPU's slot, by CPU id (ids without a
+# CPU have no slot and are skipped).
 CONST_NCPUS = "pytrace_const_ncpus"
 # Kernel functions (kfuncs) the code may call: the relocation on the call
 # names one, and the loader puts its BTF id from /sys/kernel/btf/vmlinux there.

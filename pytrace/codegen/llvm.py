@@ -517,8 +517,8 @@ class _FunctionEmitter:
 
     def read_aggregate(self, decl: ir.MapDecl, key: ll.Value) -> ll.Value:
         """An aggregation as one integer, over every CPU's slot (as upstream
-        bpftrace reads it): loop i < ncpus, map_lookup_percpu_elem, and fold
-        the slot by the row's `read` (sum, min, max, avg)."""
+        bpftrace reads it): loop over the CPU ids, map_lookup_percpu_elem,
+        and fold the slot by the row's `read` (sum, min, max, avg)."""
         how = AGGREGATIONS[decl.value.kind].read
         signed = decl.value.signed
         acc = self.alloca(8, "acc")
@@ -536,7 +536,9 @@ class _FunctionEmitter:
         self.b.position_at_end(body)
         slot = self.call(h.MAP_LOOKUP_PERCPU_ELEM, self.map_ptr(decl.symbol), key, i)
         present = self.func.append_basic_block("percpu.present")
-        self.b.cbranch(self.b.icmp_unsigned("!=", slot, ll.Constant(I64, 0)), present, done)
+        step = self.func.append_basic_block("percpu.next")
+        # No slot: the key is absent (every id then says so) or the id has no CPU.
+        self.b.cbranch(self.b.icmp_unsigned("!=", slot, ll.Constant(I64, 0)), present, step)
         self.b.position_at_end(present)
         ptr = self.b.inttoptr(slot, PTR)
         if how == "sum":
@@ -553,6 +555,8 @@ class _FunctionEmitter:
             with self.b.if_then(self.b.and_(has, self.b.or_(first, better))):
                 self.store64(value, acc)
                 self.store64(ll.Constant(I64, 1), extra)
+        self.b.branch(step)
+        self.b.position_at_end(step)
         self.store64(self.b.add(i, ll.Constant(I64, 1)), index)
         self.b.branch(cond)
         self.b.position_at_end(done)

@@ -27,7 +27,28 @@ def record(kind: str, data) -> str:
 
 
 def string(text: str) -> str:
-    return encode_basestring(text)
+    """A JSON string, escaped as 0.17's json_escape does (\\u0008 and \\u000c
+    for backspace and form feed, where the C encoder writes \\b and \\f)."""
+    encoded = encode_basestring(text)
+    if "\b" in text or "\f" in text:
+        encoded = _zero_eight(encoded)
+    return encoded
+
+
+def _zero_eight(encoded: str) -> str:
+    """\\b -> \\u0008 and \\f -> \\u000c, where the backslash is an escape's
+    own (not the second of an escaped backslash)."""
+    out, i = [], 0
+    while i < len(encoded):
+        c = encoded[i]
+        if c == "\\" and i + 1 < len(encoded):
+            nxt = encoded[i + 1]
+            out.append({"b": "\\u0008", "f": "\\u000c"}.get(nxt, c + nxt))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def json_value(value) -> str:
@@ -99,7 +120,7 @@ class JsonOutput(Output):
         self.err = err
         self.console = console if console is not None else out
         write = out.write
-        self.printf = lambda text: write('{"type": "printf", "data": ' + encode_basestring(text) + '}\n')
+        self.printf = lambda text: write('{"type": "printf", "data": ' + string(text) + '}\n')
         buffered(self, out, buffering)
 
     def attached(self, count: int) -> None:

@@ -21,22 +21,24 @@ class Style:
     """Where 0.17's text and current upstream's differ."""
 
     __slots__ = ("name", "hist_header", "blank_after_stats", "lhist_suffix_any_step",
-                 "single_lhist_buckets", "banner_on_stderr")
+                 "single_lhist_buckets", "banner_on_stderr", "top_decade")
 
     def __init__(self, name, *, hist_header, blank_after_stats, lhist_suffix_any_step,
-                 single_lhist_buckets, banner_on_stderr):
+                 single_lhist_buckets, banner_on_stderr, top_decade):
         self.name = name
         self.hist_header = hist_header                      # after "@h:" of a histogram
         self.blank_after_stats = blank_after_stats          # an empty line after avg/stats maps
         self.lhist_suffix_any_step = lhist_suffix_any_step  # 1K in lhist labels whatever the step
         self.single_lhist_buckets = single_lhist_buckets    # [5] for a one-value lhist bucket
         self.banner_on_stderr = banner_on_stderr            # "Attached N probes" on stderr
+        self.top_decade = top_decade                        # the last of K M G T P E in hist labels
 
 
 V017 = Style("0.17", hist_header=" ", blank_after_stats=True, lhist_suffix_any_step=True,
-             single_lhist_buckets=False, banner_on_stderr=False)
+             single_lhist_buckets=False, banner_on_stderr=False, top_decade=4)
 UPSTREAM = Style("upstream", hist_header="", blank_after_stats=False,
-                 lhist_suffix_any_step=False, single_lhist_buckets=True, banner_on_stderr=True)
+                 lhist_suffix_any_step=False, single_lhist_buckets=True, banner_on_stderr=True,
+                 top_decade=6)
 STYLES = {"0.17": V017, "upstream": UPSTREAM}
 
 BAR_WIDTH = 52
@@ -83,12 +85,13 @@ def bar_width(count: int, most: int) -> int:
 _SUFFIXES = "\0KMGTPE"
 
 
-def log2_label(value: int, k: int) -> str:
-    """A hist() bound: `4`, `1K`, `2M` (1024-based), as bpftrace labels them."""
+def log2_label(value: int, k: int, top_decade: int = 6) -> str:
+    """A hist() bound: `4`, `1K`, `2M` (1024-based), as bpftrace labels them.
+    0.17 stops at T (top_decade 4: 2^50 is `1024T`); upstream goes on to E."""
     if value <= 0:
         return str(value)
     power = max(value.bit_length() - 1 - k, 0)
-    decade = power // 10
+    decade = min(power // 10, top_decade)
     text = str(value >> (10 * decade))
     return text + _SUFFIXES[decade] if decade else text
 
@@ -108,7 +111,7 @@ def linear_label(value: int, step: int, style: Style) -> str:
 def bucket_label(hist: Histogram, low, high, style: Style = V017) -> str:
     if hist.kind == "hist":
         (k,) = hist.params
-        label = lambda v: log2_label(v, k)  # noqa: E731
+        label = lambda v: log2_label(v, k, style.top_decade)  # noqa: E731
         single = True
     else:
         step = hist.params[2]

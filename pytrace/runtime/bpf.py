@@ -214,6 +214,20 @@ def possible_cpus() -> int:
     return parse_cpu_list(text)
 
 
+def possible_cpu_ids_end() -> int:
+    """One past the highest possible CPU id: what a BPF program loops to when
+    it reads every CPU's slot by id (the ids may have holes, `0-3,8-11`)."""
+    with open("/sys/devices/system/cpu/possible") as f:
+        text = f.read().strip()
+    return cpu_ids_end(text)
+
+
+def cpu_ids_end(text: str) -> int:
+    """`0-3,8-11` -> 12."""
+    return max(int(part.partition("-")[2] or part.partition("-")[0])
+               for part in text.split(",") if part.strip()) + 1
+
+
 def parse_cpu_list(text: str) -> int:
     """`0-3,5` -> 5: how many CPUs the list names (the kernel sizes per-CPU
     values by num_possible_cpus(), a count, as libbpf does)."""

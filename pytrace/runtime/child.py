@@ -9,6 +9,24 @@ import signal
 from pytrace.runtime.errors import RuntimeFailure
 
 
+def split_command(command) -> list[str]:
+    """The -c command as an argv: a string split as a shell would (without
+    running one), or a sequence taken as it is. Raises RuntimeFailure when
+    it cannot be read or is empty."""
+    if isinstance(command, str):
+        import shlex  # imports re: only when there is a command to split
+
+        try:
+            argv = shlex.split(command)
+        except ValueError as err:
+            raise RuntimeFailure(f"cannot read the -c command {command!r}: {err}.") from None
+    else:
+        argv = [str(word) for word in command]
+    if not argv:
+        raise RuntimeFailure("the -c command is empty.")
+    return argv
+
+
 class HeldChild:
     """The -c command, forked at once (so its pid is known when the programs
     are loaded) but blocked reading a pipe until `release()`; closing the pipe

@@ -82,10 +82,11 @@ def _patch_kfunc_call(probe: ProbeSpec, insns: bytearray, reloc) -> None:
     insns[at + 4:at + 8] = type_id.to_bytes(4, "little")
 
 
-def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int, ncpus: int,
+def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int, cpu_ids: int,
          source_name: str = "", verbose: bool = False) -> Program:
-    """Relocate and load one probe; raise VerifierError / LoadError."""
-    insns = relocate(probe, map_fds, {CONST_CPID: cpid, CONST_START_NS: start_ns, CONST_NCPUS: ncpus})
+    """Relocate and load one probe; raise VerifierError / LoadError.
+    `cpu_ids`: one past the highest possible CPU id (CONST_NCPUS)."""
+    insns = relocate(probe, map_fds, {CONST_CPID: cpid, CONST_START_NS: start_ns, CONST_NCPUS: cpu_ids})
     try:
         fd, log = bpf.prog_load(probe.prog_type, probe.function or probe.name, insns,
                                 log_level=bpf.BPF_LOG_STATS if verbose else 0)

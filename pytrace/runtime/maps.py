@@ -17,6 +17,7 @@ from pytrace.runtime.errors import LoadError, NeedRootError
 
 DEFAULT_KEYS_MAX = 4096
 BATCH = 8192  # elements per BPF_MAP_LOOKUP_BATCH call
+BATCH_BYTES = 8 << 20  # ... and at most this many bytes of values
 
 
 def keys_max(environ=os.environ) -> int:
@@ -97,15 +98,17 @@ class Map:
         spec = self.spec
         key_size = max(spec.key_size, 1)
         value_size = self.value_stride * self.ncpus
-        chunk = min(BATCH, self.max_entries)
+        # Elements per call: BATCH, but at most BATCH_BYTES of values (a
+        # histogram on many CPUs is tens of KiB an element).
+        chunk = max(1, min(BATCH, self.max_entries, BATCH_BYTES // max(value_size, 1)))
         token = max(key_size, 8)
         in_batch = ct.create_string_buffer(token)
         out_batch = ct.create_string_buffer(token)
+        keys = ct.create_string_buffer(key_size * chunk)
+        values = ct.create_string_buffer(value_size * chunk)
         keys_out, values_out, total = [], [], 0
         first = True
         while True:
-            keys = ct.create_string_buffer(key_size * chunk)
-            values = ct.create_string_buffer(value_size * chunk)
             count = ct.c_uint32(chunk)
             ret = libbcc.bpf_lookup_batch(
                 self.fd, None if first else ct.cast(in_batch, ct.POINTER(ct.c_uint32)),
@@ -113,13 +116,15 @@ class Map:
             err = libbcc.errno() if ret < 0 else 0
             if ret < 0 and err == E.ENOSPC and chunk < self.max_entries * 2:
                 chunk *= 2  # a hash bucket holds more than fit: retry bigger
+                keys = ct.create_string_buffer(key_size * chunk)
+                values = ct.create_string_buffer(value_size * chunk)
                 continue
             if ret < 0 and err != E.ENOENT:
                 raise OSError(err, os.strerror(err))
             n = count.value
             if n:
-                keys_out.append(keys.raw[:n * key_size])
-                values_out.append(values.raw[:n * value_size])
+                keys_out.append(ct.string_at(keys, n * key_size))
+                values_out.append(ct.string_at(values, n * value_size))
                 total += n
             if ret < 0:  # ENOENT: that was the last batch
                 break

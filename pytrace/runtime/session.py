@@ -117,6 +117,7 @@ class _Session:
             stack.callback(child.reap)
 
         ncpus = bpf.possible_cpus()
+        cpu_ids = bpf.possible_cpu_ids_end()
         limit = self.options.map_keys_max or keys_max()
         self.keys_limit = limit
         maps: list[Map] = []
@@ -150,7 +151,7 @@ class _Session:
             prog = loader.load(
                 probe, map_fds, cpid=child.pid if child else 0, start_ns=start_ns,
                 source_name=program.source_name, verbose=self.options.verbose,
-                ncpus=ncpus,
+                cpu_ids=cpu_ids,
             )
             stack.callback(prog.close)
             programs.append(prog)
@@ -169,6 +170,7 @@ class _Session:
                 held += self._collect()
         if self.handler.would_exit(held):
             self.handler.handle(held)
+            self.output.flush()
             held = []
 
         attachments = []
@@ -184,7 +186,9 @@ class _Session:
                 child.release()
             if not stop.requested:
                 self._ready()
-            self.handler.handle(held)
+            if held:
+                self.handler.handle(held)
+                self.output.flush()
             self._loop(child)
 
         attach.stop_all(attachments)

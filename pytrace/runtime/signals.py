@@ -20,6 +20,9 @@ class StopSignals:
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
+        import _thread  # not threading: that costs ~4 ms of every start
+
+        self._lock = _thread.allocate_lock()  # request() from another thread vs closing the pipe
         self.requested = False
         self._saved: list = []
         self._saved_wakeup = None
@@ -51,11 +54,12 @@ class StopSignals:
         """Ask the loop to stop, from any thread (the Python API's stream()
         does when its consumer stops reading)."""
         self.requested = True
-        if self._w >= 0:
-            try:
-                os.write(self._w, bytes([signal.SIGTERM]))
-            except OSError:
-                pass
+        with self._lock:
+            if self._w >= 0:
+                try:
+                    os.write(self._w, bytes([signal.SIGTERM]))
+                except OSError:
+                    pass
 
     def read_pipe(self) -> None:
         try:
@@ -72,7 +76,9 @@ class StopSignals:
         for sig, old in reversed(self._saved):
             signal.signal(sig, old)
         self._saved.clear()
-        if self.fd >= 0:
-            os.close(self.fd)
-            os.close(self._w)
-            self.fd = self._w = -1
+        with self._lock:
+            if self.fd >= 0:
+                fd, w = self.fd, self._w
+                self.fd = self._w = -1
+                os.close(fd)
+                os.close(w)

@@ -55,7 +55,7 @@ def test_program_passes_the_verifier(text):
         loaded = {}
         for probe in compiled.probes:
             if probe.function not in loaded:
-                loaded[probe.function] = loader.load(probe, fds, cpid=1, start_ns=0, ncpus=bpf.possible_cpus(),
+                loaded[probe.function] = loader.load(probe, fds, cpid=1, start_ns=0, cpu_ids=bpf.possible_cpu_ids_end(),
                                                       source_name="t.pt")
         for prog in loaded.values():
             prog.close()

@@ -186,3 +186,30 @@ def test_a_variable_may_hold_a_strftime_value(run_pytrace):
     assert result.rc == 0, result.stderr
     year = time.strftime("%Y")
     assert result.stdout == f"Attaching 1 probe...\n{year}\n{year}\n\n\n"
+
+
+def test_begin_output_is_flushed_before_any_event(pytrace_cmd):
+    """The usual "Tracing... Hit Ctrl-C to end." comes out at once, although no
+    other record follows it for a while."""
+    proc = _start(pytrace_cmd, ["-e", 'BEGIN { printf("Tracing... Hit Ctrl-C to end.\\n"); }'
+                                      " tracepoint:syscalls:sys_enter_getppid /pid == 1/ { @ = count(); }"])
+    try:
+        assert _read_line(proc, 10) == b"Attaching 2 probes...\n"
+        assert _read_line(proc, 5) == b"Tracing... Hit Ctrl-C to end.\n"
+        assert proc.poll() is None
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=20)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-c", 'sh -c "echo hi', "-e", "BEGIN { exit(); }"],
+     "error: cannot read the -c command 'sh -c \"echo hi': No closing quotation.\n"),
+    (["-c", " ", "-e", "BEGIN { exit(); }"], "error: the -c command is empty.\n"),
+    (["-e", "BEGIN { exit(); }", "1", "two"],
+     "error: pytrace does not support positional parameters ($1, $2, ...) yet;"
+     " remove the arguments after the script: 1 two\n"),
+])
+def test_command_line_mistakes_are_one_sentence(args, message, run_pytrace):
+    result = run_pytrace(args, timeout=20)
+    assert result.rc == 1 and result.stderr == message

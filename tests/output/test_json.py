@@ -89,3 +89,10 @@ def test_upstream_records():
         '{"type": "lost_events", "count": 3, "data": {"events": 3}}',
         '{"type": "map", "data": {"@a": 2}}',
     ]
+
+
+def test_strings_escape_as_0_17_does():
+    from pytrace.output.json import string
+
+    assert string("a\bb\fc\\b\n\t\x01\"") == '"a\\u0008b\\u000cc\\\\b\\n\\t\\u0001\\""'
+    assert json.loads(string("a\bb\fc\\b")) == "a\bb\fc\\b"

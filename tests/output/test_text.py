@@ -190,6 +190,13 @@ def test_bar_width_is_single_precision_and_truncated():
     assert bar_width(15, 26) == 30 and int(15 / 26 * 52) == 29
 
 
+def test_0_17_labels_stop_at_t():
+    # bpftrace 0.17's hist_index_label knows K, M, G and T only
+    assert log2_label(1 << 50, 0, top_decade=4) == "1024T"
+    assert bucket_label(hist(), 1 << 62, 1 << 63) == "[4194304T, 8388608T)"
+    assert bucket_label(hist(), 1 << 62, 1 << 63, UPSTREAM) == "[4E, 8E)"
+
+
 @pytest.mark.parametrize("value, k, label", [
     (1024, 0, "1K"), (3 << 20, 0, "3M"), (1 << 40, 0, "1T"), (1 << 50, 0, "1P"), (1 << 62, 0, "4E"),
     (1280, 2, "1280"), (5 << 10, 2, "5K"), (3584 << 10, 2, "3584K"), (4 << 20, 2, "4M"), (7, 2, "7"),

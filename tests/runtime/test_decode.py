@@ -177,3 +177,9 @@ def test_runtime_imports_stay_light():
     repo = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo)
     assert result.returncode == 0, result.stderr
+
+
+def test_cpu_ids_end_counts_holes():
+    assert bpf.cpu_ids_end("0-1\n") == 2
+    assert bpf.cpu_ids_end("0-3,8-11") == 12 and bpf.parse_cpu_list("0-3,8-11") == 8
+    assert bpf.cpu_ids_end("0") == 1
