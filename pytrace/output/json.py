@@ -120,7 +120,14 @@ class JsonOutput(Output):
         self.err = err
         self.console = console if console is not None else out
         write = out.write
-        self.printf = lambda text: write('{"type": "printf", "data": ' + string(text) + '}\n')
+
+        def printf(text: str, encode=encode_basestring) -> None:  # the hot path: no call of string()
+            if "\b" in text or "\f" in text:
+                write('{"type": "printf", "data": ' + string(text) + '}\n')
+            else:
+                write('{"type": "printf", "data": ' + encode(text) + '}\n')
+
+        self.printf = printf
         buffered(self, out, buffering)
 
     def attached(self, count: int) -> None:
