@@ -168,6 +168,7 @@ def main() -> int:
         print("bench_output: needs root", file=sys.stderr)
         return 2
     bench.ensure_tracefs()
+    bench.compile_bytecode()
 
     variants = []
     if args.only in (None, "pytrace"):
