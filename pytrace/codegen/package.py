@@ -4,17 +4,11 @@ printf layouts)."""
 
 from __future__ import annotations
 
+from pytrace import probe_kinds
 from pytrace import program as prog
 from pytrace.codegen import objfile
 from pytrace.codegen.llvm import STACK_VALUE_MAX, code_owners, needs_zero_map, section_name
 from pytrace.ir import nodes as ir
-
-PROG_TYPES = {
-    "begin": prog.PROG_RAW_TRACEPOINT,
-    "end": prog.PROG_RAW_TRACEPOINT,
-    "tracepoint": prog.PROG_TRACEPOINT,
-    "interval": prog.PROG_PERF_EVENT,
-}
 
 
 def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledProgram:
@@ -25,7 +19,7 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
         owner = owners[fn.name]
         insns, relocations, lines = sections[section_name(owner)]
         probes.append(prog.ProbeSpec(
-            kind=fn.kind, name=fn.probe_name, target=fn.target, prog_type=PROG_TYPES[fn.kind],
+            kind=fn.kind, name=fn.probe_name, target=fn.target, prog_type=probe_kinds.kind(fn.kind).prog_type,
             function=owner, insns=insns, relocations=relocations, span=fn.span, lines=lines,
         ))
     maps = [_map_spec(decl) for decl in module.maps]
@@ -54,13 +48,10 @@ def _output_spec(decl: ir.OutputDecl) -> prog.OutputSpec:
     )
 
 
-LOW_RATE_KINDS = ("begin", "end", "interval")
-
-
 def _ringbuf_size(module: ir.Module) -> int:
     """Big only when a probe on events can send records (see program.py)."""
     for fn in module.functions:
-        if fn.kind not in LOW_RATE_KINDS and any(
+        if probe_kinds.kind(fn.kind).rate != "low" and any(
             isinstance(instr, (ir.Output, ir.Exit)) for block in fn.blocks for instr in block.instrs
         ):
             return prog.RINGBUF_SIZE

@@ -1,10 +1,15 @@
 """Attach loaded programs to their events, detach them, run BEGIN/END.
 
+A probe kind's row (pytrace.probe_kinds) names its attach function here,
+`attach_<name>(program) -> Attachment`:
+
     tracepoint  (category, event)  -> perf event on the tracepoint (bcc)
     interval    (period_ns,)       -> software cpu-clock perf event on CPU 0 (bcc)
     begin/end   ()                 -> not attached: run once with BPF_PROG_TEST_RUN
 
-Detaching is closing the perf event fd (bcc disables it first).
+An Attachment holds every perf event fd of one probe (a probe that samples
+on each CPU has one per CPU). Detaching is closing them (bcc disables each
+first).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import errno as E
 import fcntl
 import os
 
+from pytrace import probe_kinds
 from pytrace.runtime import bpf, libbcc
 from pytrace.runtime.errors import AttachError, NeedRootError, RuntimeFailure
 from pytrace.runtime.loader import Program
@@ -23,19 +29,19 @@ PERF_EVENT_IOC_DISABLE = 0x2401  # _IO('$', 1)
 
 
 class Attachment:
-    """A program attached through a perf event; `close()` detaches it."""
+    """A program attached through perf events; `close()` detaches it."""
 
-    def __init__(self, program: Program, perf_fd: int):
+    def __init__(self, program: Program, perf_fds: list[int]):
         self.program = program
-        self.perf_fd = perf_fd
+        self.perf_fds = list(perf_fds)
 
     def disable(self) -> None:
-        if self.perf_fd >= 0:
-            fcntl.ioctl(self.perf_fd, PERF_EVENT_IOC_DISABLE, 0)
+        for fd in self.perf_fds:
+            fcntl.ioctl(fd, PERF_EVENT_IOC_DISABLE, 0)
 
     def close(self) -> None:
-        fd, self.perf_fd = self.perf_fd, -1
-        if fd >= 0:
+        fds, self.perf_fds = self.perf_fds, []
+        for fd in fds:
             libbcc.bpf_close_perf_event_fd(fd)
 
 
@@ -67,23 +73,30 @@ def close_in_background(attachments: list[Attachment]):
 
 
 def attach(program: Program) -> Attachment:
+    """Attach a probe of an "event" kind with its row's function."""
     spec = program.spec
-    if spec.kind == "tracepoint":
-        return _attach_tracepoint(program, *spec.target)
-    if spec.kind == "interval":
-        (period_ns,) = spec.target
-        fd = libbcc.bpf_attach_perf_event(
-            program.fd, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, int(period_ns), 0, -1, 0, -1
-        )
-        if fd < 0:
-            raise _attach_failure(spec.name, libbcc.errno(), "a cpu-clock perf event")
-        return Attachment(program, fd)
-    raise AttachError(f"pytrace cannot attach probes of kind {spec.kind!r} ({spec.name}).")
+    row = probe_kinds.kind(spec.kind)
+    if row.attach is None:
+        raise AttachError(f"pytrace cannot attach probes of kind {spec.kind!r} ({spec.name}).")
+    return globals()["attach_" + row.attach](program)
 
 
-def _attach_tracepoint(program: Program, category: str, event: str) -> Attachment:
+def attach_interval(program: Program) -> Attachment:
+    """A cpu-clock perf event on CPU 0 that fires every period."""
+    spec = program.spec
+    (period_ns,) = spec.target
+    fd = libbcc.bpf_attach_perf_event(
+        program.fd, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, int(period_ns), 0, -1, 0, -1
+    )
+    if fd < 0:
+        raise _attach_failure(spec.name, libbcc.errno(), "a cpu-clock perf event")
+    return Attachment(program, [fd])
+
+
+def attach_tracepoint(program: Program) -> Attachment:
     from pytrace import tracefs  # not at import: BEGIN-only scripts never need it
 
+    category, event = program.spec.target
     name = program.spec.name
     try:
         root = tracefs.root()
@@ -97,7 +110,7 @@ def _attach_tracepoint(program: Program, category: str, event: str) -> Attachmen
     fd = libbcc.bpf_attach_tracepoint(program.fd, category.encode(), event.encode())
     if fd < 0:
         raise _attach_failure(name, libbcc.errno(), "the tracepoint")
-    return Attachment(program, fd)
+    return Attachment(program, [fd])
 
 
 def _attach_failure(name: str, err: int, what: str) -> RuntimeFailure:

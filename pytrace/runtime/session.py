@@ -95,6 +95,13 @@ def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
         return _Session(program, options, output, stack, stop).run()
 
 
+def phase(program) -> str:
+    """When a program runs: "begin", "event" (attached) or "end"."""
+    from pytrace.probe_kinds import kind
+
+    return kind(program.spec.kind).phase
+
+
 class _Session:
     def __init__(self, program: CompiledProgram, options: RunOptions, output,
                  stack: ExitStack, stop: StopSignals):
@@ -165,7 +172,7 @@ class _Session:
         # unless BEGIN called exit(): then nothing else is attached or run.
         held: list[bytes] = []
         for prog in programs:
-            if prog.spec.kind == "begin" and not self.handler.would_exit(held):
+            if phase(prog) == "begin" and not self.handler.would_exit(held):
                 attach.run_once(prog)
                 held += self._collect()
         if self.handler.would_exit(held):
@@ -178,7 +185,7 @@ class _Session:
             for prog in programs:
                 if stop.requested:  # attaching hundreds of probes takes a while
                     break
-                if prog.spec.kind not in ("begin", "end"):
+                if phase(prog) == "event":
                     a = attach.attach(prog)
                     stack.callback(a.close)
                     attachments.append(a)
@@ -200,7 +207,7 @@ class _Session:
         self._drain()
         self.handler.resume()
         for prog in programs:
-            if prog.spec.kind == "end":
+            if phase(prog) == "end":
                 attach.run_once(prog)
                 self._drain()
 

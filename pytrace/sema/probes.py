@@ -4,29 +4,27 @@
 expands to one `AttachTarget` per matching tracepoint, each with the fields
 of its record (from tracefs), because a probe body is compiled once per
 target (`args` differs between them).
+
+The provider is looked up in pytrace.probe_kinds; its row names the
+expander here (`_expand_<name>`) that reads the rest of the text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pytrace import tracefs
+from pytrace import probe_kinds, tracefs
 from pytrace.diagnostics import Diagnostics
 from pytrace.source import Span
 
-PROVIDER_ALIASES = {"t": "tracepoint", "i": "interval"}
 INTERVAL_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "hz": None}
-NOT_YET = {
-    "kprobe", "kretprobe", "uprobe", "uretprobe", "usdt", "profile", "software",
-    "hardware", "watchpoint", "rawtracepoint", "fentry", "fexit", "kfunc", "kretfunc",
-}
 
 
 @dataclass
 class AttachTarget:
     """One concrete place a probe body runs."""
 
-    kind: str           # begin | end | tracepoint | interval
+    kind: str           # its row in pytrace.probe_kinds: begin, tracepoint, ...
     name: str           # display name, e.g. tracepoint:sched:sched_switch
     target: tuple
     span: Span
@@ -35,28 +33,35 @@ class AttachTarget:
 
 def resolve(text: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
     """Every target an attach point names; [] after reporting an error."""
-    if text in ("BEGIN", "begin"):
-        return [AttachTarget("begin", "BEGIN", (), span)]
-    if text in ("END", "end"):
-        return [AttachTarget("end", "END", (), span)]
-    provider, _, rest = text.partition(":")
-    provider = PROVIDER_ALIASES.get(provider, provider)
-    if provider == "tracepoint":
-        return _tracepoints(rest, span, diags)
-    if provider == "interval":
-        return _interval(rest, span, diags)
-    if provider in NOT_YET:
-        diags.error(span, f"probe type '{provider}' is not supported by pytrace yet")
-    else:
-        diags.error(
-            span,
-            f"unknown probe type '{provider}' in attach point '{text}'",
-            "supported here: BEGIN, END, tracepoint:CATEGORY:NAME, interval:ms:N",
-        )
-    return []
+    spelling, _, rest = text.partition(":")
+    row = probe_kinds.provider(spelling)
+    if row is None:
+        supported = ", ".join(k.name for k in probe_kinds.PROBE_KINDS.values() if k.supported)
+        diags.error(span, f"unknown probe type '{spelling}' in attach point '{text}'",
+                    f"pytrace knows: {supported}")
+        return []
+    if not row.supported:
+        diags.error(span, f"probe type '{row.name}' is not supported by pytrace yet")
+        return []
+    return globals()["_expand_" + row.expand](rest, span, diags)
 
 
-def _tracepoints(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+def _expand_begin(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    return _special("begin", "BEGIN", rest, span, diags)
+
+
+def _expand_end(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    return _special("end", "END", rest, span, diags)
+
+
+def _special(kind: str, name: str, rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    if rest:
+        diags.error(span, f"{name} takes nothing after it: write {name} {{ ... }}")
+        return []
+    return [AttachTarget(kind, name, (), span)]
+
+
+def _expand_tracepoint(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
     category, sep, event = rest.partition(":")
     if not sep or not category or not event or ":" in event:
         diags.error(span, f"invalid tracepoint 'tracepoint:{rest}': expected tracepoint:CATEGORY:NAME")
@@ -83,7 +88,7 @@ def _tracepoints(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget
     return targets
 
 
-def _interval(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+def _expand_interval(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
     unit, _, count = rest.partition(":")
     if unit not in INTERVAL_UNITS or not count.isdigit() or int(count) == 0:
         diags.error(

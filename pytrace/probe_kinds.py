@@ -1,0 +1,97 @@
+"""The probe kinds: one row each, read by every stage.
+
+    interval:ms:100 { ... }
+is the row "interval": sema expands its attach point with the function the
+row names (`expand`: sema.probes._expand_interval), codegen gives the
+program the row's BPF program type, the session runs it in the row's phase
+(BEGIN before anything is attached, END after everything is stopped, the
+rest attached in between) and attaches it with the runtime function the row
+names (`attach`: runtime.attach.attach_interval). A new probe type is a new
+row, plus its expander and its attach function.
+
+Rows without an expander are bpftrace's probe types pytrace does not build
+yet: naming one is a clear error rather than "unknown probe type".
+
+Plain data: this module is shared by the compiler and the runtime.
+"""
+
+from __future__ import annotations
+
+from pytrace import program as prog
+from pytrace.record import Record
+
+
+class ProbeKind(Record):
+    """One probe type.
+
+    name       the provider as bpftrace spells it: "tracepoint"
+    aliases    other spellings: "t"
+    prog_type  the BPF program type of its code
+    phase      "begin" | "end": run once with BPF_PROG_TEST_RUN, before
+               attaching / after stopping; "event": attached
+    rate       "low": fires a few times (BEGIN, END, intervals): a small ring
+               buffer will do; "high": may burst
+    expand     the sema.probes expander (`_expand_<expand>`), None when
+               pytrace does not build this kind yet
+    attach     the runtime.attach function (`attach_<attach>`) for "event" kinds
+    """
+
+    __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach")
+
+    def __init__(self, name: str, *, aliases=(), prog_type: int = 0, phase: str = "event",
+                 rate: str = "high", expand: str | None = None, attach: str | None = None):
+        self.name = name
+        self.aliases = tuple(aliases)
+        self.prog_type = prog_type
+        self.phase = phase
+        self.rate = rate
+        self.expand = expand
+        self.attach = attach
+
+    @property
+    def supported(self) -> bool:
+        return self.expand is not None
+
+
+PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
+    ProbeKind("begin", aliases=("BEGIN",), prog_type=prog.PROG_RAW_TRACEPOINT, phase="begin",
+              rate="low", expand="begin"),
+    ProbeKind("end", aliases=("END",), prog_type=prog.PROG_RAW_TRACEPOINT, phase="end",
+              rate="low", expand="end"),
+    ProbeKind("tracepoint", aliases=("t",), prog_type=prog.PROG_TRACEPOINT, expand="tracepoint",
+              attach="tracepoint"),
+    ProbeKind("interval", aliases=("i",), prog_type=prog.PROG_PERF_EVENT, rate="low",
+              expand="interval", attach="interval"),
+    # bpftrace's other probe types: named, not built yet.
+    ProbeKind("kprobe", aliases=("k",)),
+    ProbeKind("kretprobe", aliases=("kr",)),
+    ProbeKind("uprobe", aliases=("u",)),
+    ProbeKind("uretprobe", aliases=("ur",)),
+    ProbeKind("usdt", aliases=("U",)),
+    ProbeKind("profile", aliases=("p",)),
+    ProbeKind("software", aliases=("s",)),
+    ProbeKind("hardware", aliases=("h",)),
+    ProbeKind("watchpoint", aliases=("w",)),
+    ProbeKind("asyncwatchpoint", aliases=("aw",)),
+    ProbeKind("rawtracepoint", aliases=("rt",)),
+    ProbeKind("fentry", aliases=("f", "kfunc")),
+    ProbeKind("fexit", aliases=("fr", "kretfunc")),
+    ProbeKind("iter", aliases=("it",)),
+)}
+
+_BY_SPELLING = {alias: k for k in PROBE_KINDS.values() for alias in (k.name, *k.aliases)}
+
+
+def kind(name: str) -> ProbeKind:
+    """The row of a ProbeSpec's kind."""
+    return PROBE_KINDS[name]
+
+
+def provider(spelling: str) -> ProbeKind | None:
+    """The row an attach point's provider names: an exact spelling or alias
+    first (`u` is uprobe, `U` usdt), then a full name in any case, as newer
+    bpftrace accepts (`Tracepoint:`, `begin`)."""
+    found = _BY_SPELLING.get(spelling)
+    if found is None:
+        found = PROBE_KINDS.get(spelling.lower())
+    return found

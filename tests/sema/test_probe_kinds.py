@@ -1,0 +1,55 @@
+"""The probe-kind table: spellings, and the errors of attach points."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytrace import probe_kinds
+from pytrace.diagnostics import Diagnostics
+from pytrace.sema import probes
+from pytrace.source import SourceFile, Span
+
+
+@pytest.mark.parametrize("spelling, name", [
+    ("tracepoint", "tracepoint"), ("t", "tracepoint"), ("Tracepoint", "tracepoint"),
+    ("BEGIN", "begin"), ("begin", "begin"), ("End", "end"), ("i", "interval"),
+    ("u", "uprobe"), ("U", "usdt"), ("kfunc", "fentry"), ("kretfunc", "fexit"), ("rt", "rawtracepoint"),
+])
+def test_spellings(spelling, name):
+    assert probe_kinds.provider(spelling).name == name
+
+
+def test_every_kind_has_a_program_type_and_an_attach_function_or_a_phase():
+    from pytrace.runtime import attach
+
+    for row in probe_kinds.PROBE_KINDS.values():
+        if not row.supported:
+            continue
+        assert row.prog_type and hasattr(probes, "_expand_" + row.expand)
+        if row.phase == "event":
+            assert hasattr(attach, "attach_" + row.attach), row.name
+
+
+def errors(text: str) -> str:
+    source = SourceFile("t.pt", text)
+    diags = Diagnostics(source)
+    probes.resolve(text, Span(1, 1, 1, len(text) + 1), diags)
+    return diags.render()
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("kprobe:do_nanosleep", "t.pt:1:1: error: probe type 'kprobe' is not supported by pytrace yet\n"
+                            "kprobe:do_nanosleep\n^~~~~~~~~~~~~~~~~~~"),
+    ("kr:vfs_read", "t.pt:1:1: error: probe type 'kretprobe' is not supported by pytrace yet\n"
+                    "kr:vfs_read\n^~~~~~~~~~~"),
+    ("bogus:x", "t.pt:1:1: error: unknown probe type 'bogus' in attach point 'bogus:x'\n"
+                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval"),
+    ("BEGIN:x", "t.pt:1:1: error: BEGIN takes nothing after it: write BEGIN { ... }\nBEGIN:x\n^~~~~~~"),
+])
+def test_attach_point_errors(text, rendered):
+    assert errors(text) == rendered
+
+
+def test_case_insensitive_providers_expand():
+    assert errors("Interval:ms:5") == ""
+    assert errors("BEGIN") == "" and errors("end") == ""
