@@ -68,9 +68,12 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("uprobe", aliases=("u",)),
     ProbeKind("uretprobe", aliases=("ur",)),
     ProbeKind("usdt", aliases=("U",)),
-    ProbeKind("profile", aliases=("p",)),
-    ProbeKind("software", aliases=("s",)),
-    ProbeKind("hardware", aliases=("h",)),
+    ProbeKind("profile", aliases=("p",), prog_type=prog.PROG_PERF_EVENT, expand="profile",
+              attach="profile"),
+    ProbeKind("software", aliases=("s",), prog_type=prog.PROG_PERF_EVENT, expand="software",
+              attach="software"),
+    ProbeKind("hardware", aliases=("h",), prog_type=prog.PROG_PERF_EVENT, expand="hardware",
+              attach="hardware"),
     ProbeKind("watchpoint", aliases=("w",)),
     ProbeKind("asyncwatchpoint", aliases=("aw",)),
     ProbeKind("rawtracepoint", aliases=("rt",)),
@@ -80,6 +83,59 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
 )}
 
 _BY_SPELLING = {alias: k for k in PROBE_KINDS.values() for alias in (k.name, *k.aliases)}
+
+
+class PerfEvent(Record):
+    """A software or hardware perf event a probe can count: its name, perf's
+    alias, its `config` (uapi linux/perf_event.h) and the default count of
+    events between two runs of the probe (bpftrace 0.17's table)."""
+
+    __slots__ = ("name", "alias", "config", "default")
+
+    def __init__(self, name: str, alias: str, config: int, default: int):
+        self.name = name
+        self.alias = alias
+        self.config = config
+        self.default = default
+
+
+PERF_TYPE_HARDWARE = 0
+PERF_TYPE_SOFTWARE = 1
+PERF_COUNT_SW_CPU_CLOCK = 0
+
+SOFTWARE_EVENTS = [PerfEvent(*row) for row in (
+    ("alignment-faults", "", 7, 1),
+    ("bpf-output", "", 10, 1),
+    ("context-switches", "cs", 3, 1000),
+    ("cpu-clock", "cpu", 0, 1000000),
+    ("cpu-migrations", "", 4, 1),
+    ("dummy", "", 9, 1),
+    ("emulation-faults", "", 8, 1),
+    ("major-faults", "", 6, 1),
+    ("minor-faults", "", 5, 100),
+    ("page-faults", "faults", 2, 100),
+    ("task-clock", "", 1, 1),
+)]
+
+HARDWARE_EVENTS = [PerfEvent(*row) for row in (
+    ("backend-stalls", "", 8, 1000000),
+    ("branch-instructions", "branches", 4, 100000),
+    ("branch-misses", "", 5, 100000),
+    ("bus-cycles", "", 6, 100000),
+    ("cache-misses", "", 3, 1000000),
+    ("cache-references", "", 2, 1000000),
+    ("cpu-cycles", "cycles", 0, 1000000),
+    ("frontend-stalls", "", 7, 1000000),
+    ("instructions", "", 1, 1000000),
+    ("ref-cycles", "", 9, 1000000),
+)]
+
+
+def perf_event(table: list[PerfEvent], spelling: str) -> PerfEvent | None:
+    for event in table:
+        if spelling in (event.name, event.alias) and spelling:
+            return event
+    return None
 
 
 def kind(name: str) -> ProbeKind:

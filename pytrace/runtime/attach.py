@@ -5,6 +5,9 @@ A probe kind's row (pytrace.probe_kinds) names its attach function here,
 
     tracepoint  (category, event)  -> perf event on the tracepoint (bcc)
     interval    (period_ns,)       -> software cpu-clock perf event on CPU 0 (bcc)
+    profile     (freq, period_ns)  -> cpu-clock perf event on every online CPU
+    software    (config, count)    -> software perf event on every online CPU
+    hardware    (config, count)    -> hardware perf event on every online CPU
     begin/end   ()                 -> not attached: run once with BPF_PROG_TEST_RUN
 
 An Attachment holds every perf event fd of one probe (a probe that samples
@@ -23,8 +26,6 @@ from pytrace.runtime import bpf, libbcc
 from pytrace.runtime.errors import AttachError, NeedRootError, RuntimeFailure
 from pytrace.runtime.loader import Program
 
-PERF_TYPE_SOFTWARE = 1
-PERF_COUNT_SW_CPU_CLOCK = 0
 PERF_EVENT_IOC_DISABLE = 0x2401  # _IO('$', 1)
 
 
@@ -83,14 +84,66 @@ def attach(program: Program) -> Attachment:
 
 def attach_interval(program: Program) -> Attachment:
     """A cpu-clock perf event on CPU 0 that fires every period."""
-    spec = program.spec
-    (period_ns,) = spec.target
-    fd = libbcc.bpf_attach_perf_event(
-        program.fd, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, int(period_ns), 0, -1, 0, -1
-    )
-    if fd < 0:
-        raise _attach_failure(spec.name, libbcc.errno(), "a cpu-clock perf event")
-    return Attachment(program, [fd])
+    (period_ns,) = program.spec.target
+    return _perf_events(program, [dict(cpu=0)], probe_kinds.PERF_TYPE_SOFTWARE,
+                        probe_kinds.PERF_COUNT_SW_CPU_CLOCK, int(period_ns), 0, "a cpu-clock perf event")
+
+
+def attach_profile(program: Program) -> Attachment:
+    """A cpu-clock perf event on every online CPU, by frequency or period."""
+    freq, period = program.spec.target
+    return _per_cpu(program, probe_kinds.PERF_TYPE_SOFTWARE, probe_kinds.PERF_COUNT_SW_CPU_CLOCK,
+                    period, freq, "a cpu-clock perf event")
+
+
+def attach_software(program: Program) -> Attachment:
+    """A software perf event on every online CPU, every `count` events."""
+    config, count = program.spec.target
+    return _per_cpu(program, probe_kinds.PERF_TYPE_SOFTWARE, config, count, 0, "a software perf event")
+
+
+def attach_hardware(program: Program) -> Attachment:
+    """A hardware perf event on every online CPU, every `count` events."""
+    config, count = program.spec.target
+    return _per_cpu(program, probe_kinds.PERF_TYPE_HARDWARE, config, count, 0, "a hardware perf event")
+
+
+def _per_cpu(program: Program, ev_type: int, config: int, period: int, freq: int, what: str) -> Attachment:
+    """One perf event per online CPU (system-wide, pid -1), as bpftrace does."""
+    return _perf_events(program, [dict(cpu=cpu) for cpu in online_cpus()], ev_type, config,
+                        period, freq, what)
+
+
+def _perf_events(program: Program, places: list[dict], ev_type: int, config: int, period: int,
+                 freq: int, what: str) -> Attachment:
+    """Perf events at `places` (perf_event_open's pid/cpu), each running the
+    program; all closed again when one fails."""
+    attachment = Attachment(program, [])
+    try:
+        for place in places:
+            try:
+                fd = bpf.perf_event_open(ev_type, config, period=period, freq=freq, **place)
+            except OSError as err:
+                raise _attach_failure(program.spec.name, err.errno, what,
+                                      hardware=ev_type == probe_kinds.PERF_TYPE_HARDWARE) from None
+            attachment.perf_fds.append(fd)
+            bpf.attach_perf_event(fd, program.fd)
+    except BaseException:
+        attachment.close()
+        raise
+    return attachment
+
+
+def online_cpus() -> list[int]:
+    """The ids of the online CPUs (/sys/devices/system/cpu/online: `0-3,6`)."""
+    with open("/sys/devices/system/cpu/online") as f:
+        text = f.read().strip()
+    ids = []
+    for part in text.split(","):
+        if part.strip():
+            low, _, high = part.partition("-")
+            ids.extend(range(int(low), int(high or low) + 1))
+    return ids
 
 
 def attach_tracepoint(program: Program) -> Attachment:
@@ -113,13 +166,18 @@ def attach_tracepoint(program: Program) -> Attachment:
     return Attachment(program, [fd])
 
 
-def _attach_failure(name: str, err: int, what: str) -> RuntimeFailure:
+def _attach_failure(name: str, err: int, what: str, hardware: bool = False) -> RuntimeFailure:
     if err in (E.EPERM, E.EACCES):
         if not bpf.can_use_bpf():
             return NeedRootError()
         return AttachError(
             f"the kernel refused to attach {name} to {what} ({os.strerror(err)}); perf events"
             " may be restricted (kernel.perf_event_paranoid, lockdown)."
+        )
+    if hardware and err in (E.ENOENT, E.ENODEV, E.EOPNOTSUPP):
+        return AttachError(
+            f"cannot attach {name}: this machine has no hardware performance counters (no CPU PMU;"
+            " virtual machines often have none); software events such as software:cpu-clock work."
         )
     if err == E.ENOENT or err == E.ENODEV or err == E.EOPNOTSUPP:
         return AttachError(f"cannot attach {name}: this kernel does not support {what}.")

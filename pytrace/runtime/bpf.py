@@ -176,6 +176,74 @@ def prog_test_run(prog_fd: int) -> int:
     return attr.retval
 
 
+class _PerfEventAttr(ct.Structure):
+    """struct perf_event_attr (uapi linux/perf_event.h), up to its 128-byte
+    version; the union fields go by their first name."""
+
+    _fields_ = [
+        ("type", ct.c_uint32),
+        ("size", ct.c_uint32),
+        ("config", ct.c_uint64),
+        ("sample_period", ct.c_uint64),   # or sample_freq, with FREQ in flags
+        ("sample_type", ct.c_uint64),
+        ("read_format", ct.c_uint64),
+        ("flags", ct.c_uint64),
+        ("wakeup_events", ct.c_uint32),
+        ("bp_type", ct.c_uint32),
+        ("bp_addr", ct.c_uint64),         # or config1
+        ("bp_len", ct.c_uint64),          # or config2
+        ("branch_sample_type", ct.c_uint64),
+        ("sample_regs_user", ct.c_uint64),
+        ("sample_stack_user", ct.c_uint32),
+        ("clockid", ct.c_int32),
+        ("sample_regs_intr", ct.c_uint64),
+        ("aux_watermark", ct.c_uint32),
+        ("sample_max_stack", ct.c_uint16),
+        ("_reserved_2", ct.c_uint16),
+        ("aux_sample_size", ct.c_uint32),
+        ("_reserved_3", ct.c_uint32),
+        ("sig_data", ct.c_uint64),
+        ("config3", ct.c_uint64),
+    ]
+
+
+PERF_FLAG_DISABLED = 1 << 0
+PERF_FLAG_FREQ = 1 << 10
+PERF_EVENT_IOC_ENABLE = 0x2400
+PERF_EVENT_IOC_SET_BPF = 0x40042408
+_SYS_PERF_EVENT_OPEN = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "ppc64le": 319, "s390x": 331}.get(
+    os.uname().machine, 298
+)
+
+
+def perf_event_open(ev_type: int, config: int, *, period: int = 0, freq: int = 0, pid: int = -1,
+                    cpu: int = -1, bp_type: int = 0, bp_addr: int = 0, bp_len: int = 0) -> int:
+    """A disabled perf event (perf_event_open(2)); raises OSError(errno).
+    Called directly rather than through bcc, whose wrapper prints its own
+    message to stderr when the kernel refuses."""
+    attr = _PerfEventAttr()
+    attr.type = ev_type
+    attr.size = ct.sizeof(attr)
+    attr.config = config
+    attr.sample_period = freq or period
+    attr.flags = PERF_FLAG_DISABLED | (PERF_FLAG_FREQ if freq else 0)
+    attr.wakeup_events = 1
+    attr.bp_type, attr.bp_addr, attr.bp_len = bp_type, bp_addr, bp_len
+    fd = libbcc.syscall_perf_event_open(_SYS_PERF_EVENT_OPEN, ct.byref(attr), pid, cpu, -1, 0x8)
+    if fd < 0:  # 0x8: PERF_FLAG_FD_CLOEXEC
+        err = libbcc.errno()
+        raise OSError(err, os.strerror(err))
+    return fd
+
+
+def attach_perf_event(perf_fd: int, prog_fd: int) -> None:
+    """Run the program on each of the event's samples, and enable it."""
+    import fcntl
+
+    fcntl.ioctl(perf_fd, PERF_EVENT_IOC_SET_BPF, prog_fd)
+    fcntl.ioctl(perf_fd, PERF_EVENT_IOC_ENABLE, 0)
+
+
 def patch_ld_imm64(insns: bytearray, index: int, value: int, *, map_fd: bool,
                    map_value: bool = False) -> None:
     """Fill the ld_imm64 at instruction `index` (two 8-byte slots) with a map

@@ -24,7 +24,7 @@ _libc = ct.CDLL(None, use_errno=True)
 
 
 def _bind(name: str, restype, *argtypes, lib: ct.CDLL = _bcc):
-    fn = getattr(lib, name)
+    fn = lib[name]  # a fresh function object: two bindings of syscall() keep their own argtypes
     fn.restype = restype
     fn.argtypes = list(argtypes)
     return fn
@@ -100,6 +100,12 @@ bpf_lookup_batch = _bind(
 # long syscall(long number, ...): used as syscall(SYS_bpf, cmd, attr*, size)
 syscall_bpf = _bind("syscall", ct.c_long, ct.c_long, ct.c_int, ct.c_void_p, ct.c_uint,
                     lib=_libc)
+
+
+# long syscall(long number, ...): used as syscall(SYS_perf_event_open, attr*, pid, cpu,
+# group_fd, flags)
+syscall_perf_event_open = _bind("syscall", ct.c_long, ct.c_long, ct.c_void_p, ct.c_int, ct.c_int,
+                                ct.c_int, ct.c_ulong, lib=_libc)
 
 
 def errno() -> int:

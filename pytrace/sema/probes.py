@@ -99,3 +99,43 @@ def _expand_interval(rest: str, span: Span, diags: Diagnostics) -> list[AttachTa
     n = int(count)
     period = 1_000_000_000 // n if unit == "hz" else INTERVAL_UNITS[unit] * n
     return [AttachTarget("interval", f"interval:{unit}:{n}", (period,), span)]
+
+
+PROFILE_UNITS = ("hz", "s", "ms", "us")
+
+
+def _expand_profile(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    """profile:hz:N samples N times a second, profile:s|ms|us:N every N units,
+    on every CPU. Target: (frequency, period_ns), one of them 0."""
+    unit, _, count = rest.partition(":")
+    if unit not in PROFILE_UNITS or not count.isdigit() or int(count) == 0:
+        diags.error(span, f"invalid profile probe 'profile:{rest}': expected profile:UNIT:N with UNIT"
+                          " one of hz, s, ms, us and N > 0")
+        return []
+    n = int(count)
+    target = (n, 0) if unit == "hz" else (0, INTERVAL_UNITS[unit] * n)
+    return [AttachTarget("profile", f"profile:{unit}:{n}", target, span)]
+
+
+def _expand_software(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    return _perf_counter("software", probe_kinds.SOFTWARE_EVENTS, rest, span, diags)
+
+
+def _expand_hardware(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    return _perf_counter("hardware", probe_kinds.HARDWARE_EVENTS, rest, span, diags)
+
+
+def _perf_counter(kind: str, table, rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    """software:EVENT[:COUNT] and hardware:EVENT[:COUNT]: the probe runs every
+    COUNT events (the event's default when left out). Target: (config, count)."""
+    name, _, count = rest.partition(":")
+    event = probe_kinds.perf_event(table, name)
+    if event is None:
+        names = ", ".join(e.name for e in table)
+        diags.error(span, f"unknown {kind} event '{name}'", f"{kind} events: {names}")
+        return []
+    if count and (not count.isdigit() or int(count) == 0):
+        diags.error(span, f"invalid {kind} probe '{kind}:{rest}': the count must be a number > 0")
+        return []
+    n = int(count) if count else event.default
+    return [AttachTarget(kind, f"{kind}:{rest}", (event.config, n), span)]

@@ -1,0 +1,104 @@
+"""Probes on perf events: profile (a sample on every CPU), software events
+(page faults, context switches) and hardware events (this VM has no PMU:
+one clear sentence), end to end on workloads built here."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+FAULTS = r"""
+#include <stdlib.h>
+#include <sys/mman.h>
+/* Touch PAGES fresh anonymous pages: one page fault each. */
+int main(int argc, char **argv)
+{
+    long pages = atol(argv[1]);
+    char *p = mmap(0, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (long i = 0; i < pages; i++)
+        p[i * 4096] = 1;
+    return 0;
+}
+"""
+
+SPIN = r"""
+#include <time.h>
+/* Burn CPU for 600 ms. */
+int main(void)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - start.tv_sec) * 1000000000L + now.tv_nsec - start.tv_nsec < 600000000L);
+    return 0;
+}
+"""
+
+SLEEPS = r"""
+#include <unistd.h>
+int main(void) { for (int i = 0; i < 100; i++) usleep(1000); return 0; }
+"""
+
+
+def value(stdout: str, name: str) -> int:
+    return int(re.search(rf"^{re.escape(name)}: (\d+)$", stdout, re.M).group(1))
+
+
+def test_software_page_faults_count_every_fault(run_pytrace, build_c):
+    prog = build_c(FAULTS, name="faults")
+    script = "software:page-faults:1 /pid == cpid/ { @ = count(); }"
+    base = run_pytrace(["-c", f"{prog} 0", "-e", script], timeout=30)
+    more = run_pytrace(["-c", f"{prog} 1000", "-e", script], timeout=30)
+    assert base.rc == 0 and more.rc == 0, base.stderr + more.stderr
+    # the 1000 pages touched, on top of what starting the program costs
+    assert abs(value(more.stdout, "@") - value(base.stdout, "@") - 1000) <= 10
+
+
+def test_software_context_switches_and_default_counts(run_pytrace, build_c):
+    prog = build_c(SLEEPS, name="sleeps")
+    result = run_pytrace(["-c", str(prog), "-e", "software:cs:1 /pid == cpid/ { @cs = count(); }"
+                          " software:faults /pid == cpid/ { @every100 = count(); }"], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert 100 <= value(result.stdout, "@cs") <= 130  # a switch per usleep()
+    assert result.stdout.startswith("Attaching 2 probes...")
+    assert value(result.stdout, "@every100") == 0  # ~50 faults: fewer than one every 100
+
+
+def test_profile_samples_a_busy_process_at_its_frequency(run_pytrace, build_c):
+    prog = build_c(SPIN, name="spinner")
+    result = run_pytrace(["-c", str(prog), "-e", 'profile:hz:99 /comm == "spinner"/ { @samples = count(); }'],
+                         timeout=30)
+    assert result.rc == 0, result.stderr
+    assert 45 <= value(result.stdout, "@samples") <= 70  # 99 Hz for 0.6 s
+
+
+def test_profile_fires_on_every_cpu(run_pytrace):
+    result = run_pytrace(["-e", "profile:ms:10 { @[cpu] = count(); } interval:ms:500 { exit(); }"], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert len(re.findall(r"^@\[\d+\]: \d+$", result.stdout, re.M)) >= 1
+
+
+def test_hardware_events_say_there_is_no_pmu(run_pytrace):
+    result = run_pytrace(["-e", "hardware:cpu-cycles:1000000 { @ = count(); }"], timeout=30)
+    assert result.rc == 1
+    assert result.stderr == (
+        "error: cannot attach hardware:cpu-cycles:1000000: this machine has no hardware performance"
+        " counters (no CPU PMU; virtual machines often have none); software events such as"
+        " software:cpu-clock work.\n"
+    )
+
+
+@pytest.mark.parametrize("text, message", [
+    ("profile:xs:5 { }", "stdin:1:1: error: invalid profile probe 'profile:xs:5': expected profile:UNIT:N"
+                         " with UNIT one of hz, s, ms, us and N > 0"),
+    ("software:bogus { }", "stdin:1:1: error: unknown software event 'bogus'"),
+    ("s:cs:0 { }", "stdin:1:1: error: invalid software probe 'software:cs:0': the count must be a number > 0"),
+    ("h:cycles:x { }", "stdin:1:1: error: invalid hardware probe 'hardware:cycles:x': the count must be a number > 0"),
+])
+def test_attach_point_mistakes(text, message, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr.splitlines()[0] == message
