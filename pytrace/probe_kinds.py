@@ -34,12 +34,16 @@ class ProbeKind(Record):
     expand     the sema.probes expander (`_expand_<expand>`), None when
                pytrace does not build this kind yet
     attach     the runtime.attach function (`attach_<attach>`) for "event" kinds
+    context    what the probe's context gives the script: "tracepoint" (`args`,
+               the record's fields from tracefs), "raw" (`arg0`..`argN`, the
+               u64 arguments of a raw tracepoint), or "none"
     """
 
-    __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach")
+    __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach", "context")
 
     def __init__(self, name: str, *, aliases=(), prog_type: int = 0, phase: str = "event",
-                 rate: str = "high", expand: str | None = None, attach: str | None = None):
+                 rate: str = "high", expand: str | None = None, attach: str | None = None,
+                 context: str = "none"):
         self.name = name
         self.aliases = tuple(aliases)
         self.prog_type = prog_type
@@ -47,6 +51,7 @@ class ProbeKind(Record):
         self.rate = rate
         self.expand = expand
         self.attach = attach
+        self.context = context
 
     @property
     def supported(self) -> bool:
@@ -59,7 +64,7 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("end", aliases=("END",), prog_type=prog.PROG_RAW_TRACEPOINT, phase="end",
               rate="low", expand="end"),
     ProbeKind("tracepoint", aliases=("t",), prog_type=prog.PROG_TRACEPOINT, expand="tracepoint",
-              attach="tracepoint"),
+              attach="tracepoint", context="tracepoint"),
     ProbeKind("interval", aliases=("i",), prog_type=prog.PROG_PERF_EVENT, rate="low",
               expand="interval", attach="interval"),
     # bpftrace's other probe types: named, not built yet.
@@ -76,7 +81,8 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
               attach="hardware"),
     ProbeKind("watchpoint", aliases=("w",)),
     ProbeKind("asyncwatchpoint", aliases=("aw",)),
-    ProbeKind("rawtracepoint", aliases=("rt",)),
+    ProbeKind("rawtracepoint", aliases=("rt",), prog_type=prog.PROG_RAW_TRACEPOINT,
+              expand="rawtracepoint", attach="rawtracepoint", context="raw"),
     ProbeKind("fentry", aliases=("f", "kfunc")),
     ProbeKind("fexit", aliases=("fr", "kretfunc")),
     ProbeKind("iter", aliases=("it",)),

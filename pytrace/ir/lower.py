@@ -17,6 +17,7 @@ from pytrace import ast
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.ir import layout
 from pytrace.ir import nodes as ir
+from pytrace.sema.builtins import arg_index
 from pytrace.sema.check import Checked, Instance, delete_target
 from pytrace.sema.types import BOOL, INT64, Agg, Int, Ptr, Str, Timestamp, UINT64, arith_result
 
@@ -182,6 +183,9 @@ class _FunctionLowerer:
     def expr_Builtin(self, e: ast.Builtin) -> ir.Instr:
         if e.name == "comm":
             return self.emit(ir.Comm(span=e.span))
+        index = arg_index(e.name)
+        if index is not None:  # a raw tracepoint's context: u64 args[]
+            return self.emit(ir.CtxLoad(offset=8 * index, size=8, type=UINT64, span=e.span))
         return self.emit(ir.Builtin(name=e.name, type=self.type_of(e), span=e.span))
 
     def expr_Variable(self, e: ast.Variable) -> ir.Instr:

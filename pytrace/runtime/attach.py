@@ -7,6 +7,7 @@ A probe kind's row (pytrace.probe_kinds) names its attach function here,
     interval    (period_ns,)       -> software cpu-clock perf event on CPU 0 (bcc)
     profile     (freq, period_ns)  -> cpu-clock perf event on every online CPU
     software    (config, count)    -> software perf event on every online CPU
+    rawtracepoint (event,)         -> BPF_RAW_TRACEPOINT_OPEN (a link fd, not a perf event)
     hardware    (config, count)    -> hardware perf event on every online CPU
     begin/end   ()                 -> not attached: run once with BPF_PROG_TEST_RUN
 
@@ -30,20 +31,28 @@ PERF_EVENT_IOC_DISABLE = 0x2401  # _IO('$', 1)
 
 
 class Attachment:
-    """A program attached through perf events; `close()` detaches it."""
+    """A program attached through perf events (or, `perf=False`, through
+    other fds, a raw tracepoint's); `close()` detaches it."""
 
-    def __init__(self, program: Program, perf_fds: list[int]):
+    def __init__(self, program: Program, perf_fds: list[int], perf: bool = True):
         self.program = program
         self.perf_fds = list(perf_fds)
+        self.perf = perf
 
     def disable(self) -> None:
-        for fd in self.perf_fds:
-            fcntl.ioctl(fd, PERF_EVENT_IOC_DISABLE, 0)
+        """Stop it firing at once (perf events only; the others stop when
+        closed)."""
+        if self.perf:
+            for fd in self.perf_fds:
+                fcntl.ioctl(fd, PERF_EVENT_IOC_DISABLE, 0)
 
     def close(self) -> None:
         fds, self.perf_fds = self.perf_fds, []
         for fd in fds:
-            libbcc.bpf_close_perf_event_fd(fd)
+            if self.perf:
+                libbcc.bpf_close_perf_event_fd(fd)
+            else:
+                os.close(fd)
 
 
 def stop_all(attachments: list[Attachment]) -> None:
@@ -144,6 +153,18 @@ def online_cpus() -> list[int]:
             low, _, high = part.partition("-")
             ids.extend(range(int(low), int(high or low) + 1))
     return ids
+
+
+def attach_rawtracepoint(program: Program) -> Attachment:
+    """BPF_RAW_TRACEPOINT_OPEN on the event's name."""
+    (event,) = program.spec.target
+    try:
+        fd = bpf.raw_tracepoint_open(event, program.fd)
+    except OSError as err:
+        if err.errno == E.ENOENT:
+            raise AttachError(f"cannot attach {program.spec.name}: the kernel has no raw tracepoint {event}.") from None
+        raise _attach_failure(program.spec.name, err.errno, "the raw tracepoint") from None
+    return Attachment(program, [fd], perf=False)
 
 
 def attach_tracepoint(program: Program) -> Attachment:

@@ -21,6 +21,7 @@ from pytrace.runtime import libbcc
 
 BPF_PROG_LOAD = 5
 BPF_PROG_TEST_RUN = 10
+BPF_RAW_TRACEPOINT_OPEN = 17
 
 BPF_LOG_LEVEL1 = 1
 BPF_LOG_STATS = 4
@@ -166,6 +167,22 @@ def _prog_load(prog_type: int, name: str, insns: bytes, log_level: int, log_size
         text = log.value.decode(errors="replace") if log is not None else ""
         raise ProgLoadError(err.errno, text, attr.log_true_size) from None
     return fd, log.value.decode(errors="replace") if log is not None else ""
+
+
+class _RawTracepointAttr(ct.Structure):
+    """union bpf_attr, the BPF_RAW_TRACEPOINT_OPEN part."""
+
+    _fields_ = [("name", ct.c_uint64), ("prog_fd", ct.c_uint32), ("_pad", ct.c_uint32),
+                ("cookie", ct.c_uint64)]
+
+
+def raw_tracepoint_open(event: str, prog_fd: int) -> int:
+    """Attach a raw tracepoint program to `event`: the fd that holds it."""
+    name = ct.create_string_buffer(event.encode())
+    attr = _RawTracepointAttr()
+    attr.name = ct.addressof(name)
+    attr.prog_fd = prog_fd
+    return _sys_bpf(BPF_RAW_TRACEPOINT_OPEN, attr)
 
 
 def prog_test_run(prog_fd: int) -> int:

@@ -67,7 +67,7 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
 def _patch_kfunc_call(probe: ProbeSpec, insns: bytearray, reloc) -> None:
     """A call of a kernel function: src_reg BPF_PSEUDO_KFUNC_CALL, imm its
     BTF id in vmlinux."""
-    from pytrace.runtime import btf
+    from pytrace import btf
 
     try:
         type_id = btf.func_id(reloc.symbol)

@@ -30,3 +30,11 @@ FUNCTIONS = {"printf", "exit", "str", "delete", "print", "clear", "zero", "len",
              "time", "strftime"}
 
 ALL_CALLABLE = sorted(set(AGGREGATIONS) | FUNCTIONS)
+
+
+def arg_index(name: str) -> int | None:
+    """`arg3` -> 3: the positional arguments some probes give (None for
+    other names)."""
+    if name.startswith("arg") and name[3:].isdigit() and (name == "arg0" or not name[3:].startswith("0")):
+        return int(name[3:])
+    return None

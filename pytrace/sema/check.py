@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from pytrace import ast
+from pytrace import ast, probe_kinds
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.diagnostics import Diagnostics
 from pytrace.sema import builtins, probes
@@ -355,11 +355,22 @@ class _Checker:
     def expr_Builtin(self, e: ast.Builtin):
         if e.name in builtins.VARIABLES:
             return builtins.VARIABLES[e.name]
+        context = probe_kinds.kind(self.target.kind).context
         if e.name == "args":
-            if self.target.kind != "tracepoint":
+            if context != "tracepoint":
                 self.report.error(e.span, f"args is not available in a {self.target.name} probe")
                 return None
             return ARGS
+        index = builtins.arg_index(e.name)
+        if index is not None:
+            if context != "raw":
+                self.report.error(e.span, f"{e.name} is not available in a {self.target.name} probe")
+                return None
+            if self.target.nargs is not None and index >= self.target.nargs:
+                self.report.error(e.span, f"{self.target.name} passes {_count(self.target.nargs, 'argument')}:"
+                                          f" arg0 to arg{self.target.nargs - 1}")
+                return None
+            return UINT64
         close = difflib.get_close_matches(e.name, list(builtins.VARIABLES) + ["args"], n=1)
         hints = [f"did you mean '{close[0]}'?"] if close else []
         self.report.error(e.span, f"unknown identifier '{e.name}'", *hints)

@@ -29,6 +29,7 @@ class AttachTarget:
     target: tuple
     span: Span
     fields: dict[str, tracefs.TracepointField] = field(default_factory=dict)
+    nargs: int | None = None  # how many argN a raw tracepoint passes
 
 
 def resolve(text: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
@@ -139,3 +140,26 @@ def _perf_counter(kind: str, table, rest: str, span: Span, diags: Diagnostics) -
         return []
     n = int(count) if count else event.default
     return [AttachTarget(kind, f"{kind}:{rest}", (event.config, n), span)]
+
+
+def _expand_rawtracepoint(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    """rawtracepoint:EVENT (or MODULE:EVENT): the kernel's tracepoint before
+    its record is made, arguments arg0..argN as the kernel passes them
+    (their number from the event's BTF prototype)."""
+    from pytrace import btf
+
+    event = rest.rpartition(":")[2]
+    if not event or "*" in event or "?" in event:
+        diags.error(span, f"invalid raw tracepoint 'rawtracepoint:{rest}': expected rawtracepoint:EVENT"
+                          " (wildcards are not supported yet)")
+        return []
+    try:
+        nargs = btf.raw_tracepoint_args(event)
+    except btf.BtfError as err:
+        diags.error(span, f"cannot check raw tracepoint {event}: {err}")
+        return []
+    if nargs is None:
+        diags.error(span, f"raw tracepoint not found: {event}",
+                    f"the kernel's raw tracepoints are its tracepoints' events: pytrace -l 'tracepoint:*:{event}*'")
+        return []
+    return [AttachTarget("rawtracepoint", f"rawtracepoint:{event}", (event,), span, nargs=nargs)]

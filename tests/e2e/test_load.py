@@ -43,6 +43,8 @@ PROGRAMS = [
     "BEGIN { @s = stats(-3); @a[1] = avg(5); $x = @a[1] + @s2; @s2 = sum(2); @mn = min(3); @v = (int64)@mn + @a[1]; }",
     'BEGIN { @c = count(); print(@c); print(@c, 3); print(@c, 1, 2); print(5); print("x"); print(@c); clear(@c); zero(@c); }',
     'BEGIN { @m[1] = 2; if (has_key(@m, 1)) { delete(@m, 1); } time(); time("%H\\n"); printf("%s\\n", strftime("%H:%M", nsecs)); }',
+    "rawtracepoint:sched_switch { @[arg0, arg3] = count(); @h = hist(arg3); } profile:hz:49 { @p[cpu] = count(); }",
+    "software:page-faults:100 { @f[comm] = count(); } software:cs { @c = sum(cpu); }",
 ]
 
 

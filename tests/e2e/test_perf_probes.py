@@ -102,3 +102,42 @@ def test_hardware_events_say_there_is_no_pmu(run_pytrace):
 def test_attach_point_mistakes(text, message, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr.splitlines()[0] == message
+
+
+GETPPID_1000 = r"""
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) { for (int i = 0; i < 1000; i++) syscall(SYS_getppid); return 0; }
+"""
+
+
+def test_raw_tracepoint_arguments(run_pytrace, build_c):
+    """raw_syscalls' sys_enter passes (struct pt_regs *regs, long id): arg1
+    is the syscall number."""
+    prog = build_c(GETPPID_1000, name="ppid1000")
+    script = ("rawtracepoint:sys_enter /pid == cpid && arg1 == 110/ { @getppid = count(); }"
+              " rt:sched_switch { @preempt[arg0] = count(); }")
+    result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert value(result.stdout, "@getppid") == 1000
+    assert set(re.findall(r"^@preempt\[(\d+)\]", result.stdout, re.M)) <= {"0", "1"}
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("rawtracepoint:sched_switch { @ = arg4; }",
+     "stdin:1:34: error: rawtracepoint:sched_switch passes 4 arguments: arg0 to arg3\n"
+     "rawtracepoint:sched_switch { @ = arg4; }\n"
+     "                                 ^~~~\n"),
+    ("rawtracepoint:nope { }",
+     "stdin:1:1: error: raw tracepoint not found: nope\n"
+     "rawtracepoint:nope { }\n"
+     "^~~~~~~~~~~~~~~~~~\n"
+     "hint: the kernel's raw tracepoints are its tracepoints' events: pytrace -l 'tracepoint:*:nope*'\n"),
+    ("tracepoint:sched:sched_switch { @ = arg0; }",
+     "stdin:1:37: error: arg0 is not available in a tracepoint:sched:sched_switch probe\n"
+     "tracepoint:sched:sched_switch { @ = arg0; }\n"
+     "                                    ^~~~\n"),
+])
+def test_raw_tracepoint_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered

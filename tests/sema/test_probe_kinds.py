@@ -43,7 +43,7 @@ def errors(text: str) -> str:
     ("kr:vfs_read", "t.pt:1:1: error: probe type 'kretprobe' is not supported by pytrace yet\n"
                     "kr:vfs_read\n^~~~~~~~~~~"),
     ("bogus:x", "t.pt:1:1: error: unknown probe type 'bogus' in attach point 'bogus:x'\n"
-                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, profile, software, hardware"),
+                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, profile, software, hardware, rawtracepoint"),
     ("BEGIN:x", "t.pt:1:1: error: BEGIN takes nothing after it: write BEGIN { ... }\nBEGIN:x\n^~~~~~~"),
 ])
 def test_attach_point_errors(text, rendered):
