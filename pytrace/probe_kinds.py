@@ -36,7 +36,9 @@ class ProbeKind(Record):
     attach     the runtime.attach function (`attach_<attach>`) for "event" kinds
     context    what the probe's context gives the script: "tracepoint" (`args`,
                the record's fields from tracefs), "raw" (`arg0`..`argN`, the
-               u64 arguments of a raw tracepoint), or "none"
+               u64 arguments of a raw tracepoint), "regs" (`arg0`..`argN` from
+               the argument registers of pt_regs, see pytrace.arch), "regs_ret"
+               (`retval` from pt_regs), or "none"
     """
 
     __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach", "context")
@@ -68,8 +70,10 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("interval", aliases=("i",), prog_type=prog.PROG_PERF_EVENT, rate="low",
               expand="interval", attach="interval"),
     # bpftrace's other probe types: named, not built yet.
-    ProbeKind("kprobe", aliases=("k",)),
-    ProbeKind("kretprobe", aliases=("kr",)),
+    ProbeKind("kprobe", aliases=("k",), prog_type=prog.PROG_KPROBE, expand="kprobe",
+              attach="kprobe", context="regs"),
+    ProbeKind("kretprobe", aliases=("kr",), prog_type=prog.PROG_KPROBE, expand="kretprobe",
+              attach="kprobe", context="regs_ret"),
     ProbeKind("uprobe", aliases=("u",)),
     ProbeKind("uretprobe", aliases=("ur",)),
     ProbeKind("usdt", aliases=("U",)),

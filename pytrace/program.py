@@ -26,6 +26,7 @@ MAP_RINGBUF = 27
 # first stored, instead of all max_entries of them up front.
 MAP_NO_PREALLOC = 1
 
+PROG_KPROBE = 2
 PROG_TRACEPOINT = 5
 PROG_PERF_EVENT = 7
 PROG_RAW_TRACEPOINT = 17

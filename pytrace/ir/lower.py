@@ -13,8 +13,9 @@ text it came from.
 
 from __future__ import annotations
 
-from pytrace import ast
+from pytrace import ast, probe_kinds
 from pytrace.aggregations import AGGREGATIONS
+from pytrace.arch import registers
 from pytrace.ir import layout
 from pytrace.ir import nodes as ir
 from pytrace.sema.builtins import arg_index
@@ -183,9 +184,14 @@ class _FunctionLowerer:
     def expr_Builtin(self, e: ast.Builtin) -> ir.Instr:
         if e.name == "comm":
             return self.emit(ir.Comm(span=e.span))
+        context = probe_kinds.kind(self.inst.target.kind).context
+        if e.name == "retval":  # pt_regs of a return probe
+            return self.emit(ir.CtxLoad(offset=registers().retval, size=8, type=UINT64, span=e.span))
         index = arg_index(e.name)
-        if index is not None:  # a raw tracepoint's context: u64 args[]
-            return self.emit(ir.CtxLoad(offset=8 * index, size=8, type=UINT64, span=e.span))
+        if index is not None:
+            # a raw tracepoint's context is u64 args[]; a kprobe's, pt_regs
+            offset = 8 * index if context == "raw" else registers().args[index]
+            return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
         return self.emit(ir.Builtin(name=e.name, type=self.type_of(e), span=e.span))
 
     def expr_Variable(self, e: ast.Variable) -> ir.Instr:

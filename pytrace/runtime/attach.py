@@ -8,6 +8,7 @@ A probe kind's row (pytrace.probe_kinds) names its attach function here,
     profile     (freq, period_ns)  -> cpu-clock perf event on every online CPU
     software    (config, count)    -> software perf event on every online CPU
     rawtracepoint (event,)         -> BPF_RAW_TRACEPOINT_OPEN (a link fd, not a perf event)
+    kprobe      (function, offset) -> the kprobe PMU's perf event (kretprobe: its retprobe bit)
     hardware    (config, count)    -> hardware perf event on every online CPU
     begin/end   ()                 -> not attached: run once with BPF_PROG_TEST_RUN
 
@@ -18,6 +19,7 @@ first).
 
 from __future__ import annotations
 
+import ctypes as ct
 import errno as E
 import fcntl
 import os
@@ -165,6 +167,73 @@ def attach_rawtracepoint(program: Program) -> Attachment:
             raise AttachError(f"cannot attach {program.spec.name}: the kernel has no raw tracepoint {event}.") from None
         raise _attach_failure(program.spec.name, err.errno, "the raw tracepoint") from None
     return Attachment(program, [fd], perf=False)
+
+
+def pmu_type(name: str) -> int | None:
+    """The perf type number of a dynamic PMU (kprobe, uprobe), or None when
+    the kernel has none by that name."""
+    try:
+        with open(f"/sys/bus/event_source/devices/{name}/type") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def pmu_bit(name: str, field: str) -> int:
+    """The config bit of a PMU's format field (`retprobe` is `config:0`)."""
+    try:
+        with open(f"/sys/bus/event_source/devices/{name}/format/{field}") as f:
+            return int(f.read().split(":")[1].split("-")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def attach_kprobe(program: Program) -> Attachment:
+    """A kprobe (or kretprobe) through the kprobe PMU: perf_event_open with
+    the function's name in config1 and the offset in config2."""
+    spec = program.spec
+    func, offset = spec.target
+    ptype = pmu_type("kprobe")
+    if ptype is None:
+        raise AttachError(f"cannot attach {spec.name}: this kernel has no kprobes (built without"
+                          f" CONFIG_KPROBES){_same_event_elsewhere(func)}")
+    ret = 1 << pmu_bit("kprobe", "retprobe") if spec.kind == "kretprobe" else 0
+    name = ct.create_string_buffer(func.encode())
+    try:
+        fd = bpf.perf_event_open(ptype, ret, bp_addr=ct.addressof(name), bp_len=offset, cpu=0)
+    except OSError as err:
+        raise _attach_failure(spec.name, err.errno, "a kprobe") from None
+    attachment = Attachment(program, [fd])
+    try:
+        bpf.attach_perf_event(fd, program.fd)
+    except BaseException:
+        attachment.close()
+        raise
+    return attachment
+
+
+def _same_event_elsewhere(func: str) -> str:
+    """"; tracepoint:syscalls:sys_enter_X carries the same event" when a
+    tracepoint or raw tracepoint looks like it does, else "."."""
+    from pytrace import tracefs
+
+    base = func
+    for prefix in ("__x64_sys_", "__arm64_sys_", "__se_sys_", "__do_sys_", "ksys_", "do_sys_", "sys_", "do_",
+                   "vfs_"):
+        if base.startswith(prefix):
+            base = base[len(prefix):]
+            break
+    try:
+        if tracefs.exists("syscalls", f"sys_enter_{base}"):
+            return (f"; tracepoint:syscalls:sys_enter_{base} and sys_exit_{base} trace the same"
+                    " system call.")
+        matches = tracefs.list_tracepoints(f"*:{func}")
+    except Exception:  # noqa: BLE001 - only a suggestion
+        return "."
+    if matches:
+        category, event = matches[0]
+        return f"; tracepoint:{category}:{event} traces the same event."
+    return "."
 
 
 def attach_tracepoint(program: Program) -> Attachment:

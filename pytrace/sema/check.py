@@ -16,6 +16,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from pytrace import ast, probe_kinds
+from pytrace.arch import registers
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.diagnostics import Diagnostics
 from pytrace.sema import builtins, probes
@@ -361,10 +362,21 @@ class _Checker:
                 self.report.error(e.span, f"args is not available in a {self.target.name} probe")
                 return None
             return ARGS
+        if e.name == "retval":
+            if context != "regs_ret":
+                self.report.error(e.span, f"retval is not available in a {self.target.name} probe",
+                                  "only return probes (kretprobe, uretprobe, fexit) have one")
+                return None
+            return UINT64
         index = builtins.arg_index(e.name)
         if index is not None:
-            if context != "raw":
+            if context not in ("raw", "regs"):
                 self.report.error(e.span, f"{e.name} is not available in a {self.target.name} probe")
+                return None
+            nargs = self.target.nargs if context == "raw" else len(registers().args)
+            if nargs is not None and index >= nargs and context == "regs":
+                self.report.error(e.span, f"{self.target.name} can read {_count(nargs, 'argument')} from"
+                                          f" registers: arg0 to arg{nargs - 1}")
                 return None
             if self.target.nargs is not None and index >= self.target.nargs:
                 self.report.error(e.span, f"{self.target.name} passes {_count(self.target.nargs, 'argument')}:"

@@ -163,3 +163,60 @@ def _expand_rawtracepoint(rest: str, span: Span, diags: Diagnostics) -> list[Att
                     f"the kernel's raw tracepoints are its tracepoints' events: pytrace -l 'tracepoint:*:{event}*'")
         return []
     return [AttachTarget("rawtracepoint", f"rawtracepoint:{event}", (event,), span, nargs=nargs)]
+
+
+def _expand_kprobe(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    return _kernel_function("kprobe", rest, span, diags)
+
+
+def _expand_kretprobe(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    return _kernel_function("kretprobe", rest, span, diags)
+
+
+def _kernel_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    """kprobe:FUNC[+OFFSET] or kprobe:MODULE:FUNC (and kretprobe:...): a
+    kernel function, checked against /proc/kallsyms. Target: (function,
+    offset)."""
+    func = rest.rpartition(":")[2]
+    func, plus, offset_text = func.partition("+")
+    if not func or "*" in func or "?" in func:
+        diags.error(span, f"invalid {kind} '{kind}:{rest}': expected {kind}:FUNCTION"
+                          " (wildcards are not supported yet)")
+        return []
+    offset = 0
+    if plus:
+        try:
+            offset = int(offset_text, 0)
+        except ValueError:
+            offset = -1
+        if offset < 0 or kind == "kretprobe":
+            diags.error(span, f"invalid {kind} '{kind}:{rest}': "
+                              + ("a kretprobe takes no offset" if kind == "kretprobe" else "the offset must be a number"))
+            return []
+    try:
+        known = kernel_functions()
+    except OSError as err:
+        diags.error(span, f"cannot read the kernel's symbols: {err.strerror}")
+        return []
+    if func not in known:
+        diags.error(span, f"kernel function not found: {func}", "is it spelled as in /proc/kallsyms?")
+        return []
+    name = f"{kind}:{func}" + (f"+{offset}" if offset else "")
+    return [AttachTarget(kind, name, (func, offset), span)]
+
+
+_kernel_functions: set[str] | None = None
+
+
+def kernel_functions() -> set[str]:
+    """The names of the kernel's functions (text symbols of /proc/kallsyms)."""
+    global _kernel_functions
+    if _kernel_functions is None:
+        names = set()
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[1] in ("t", "T"):
+                    names.add(parts[2])
+        _kernel_functions = names
+    return _kernel_functions

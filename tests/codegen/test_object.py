@@ -190,3 +190,16 @@ def test_len_calls_the_kfunc():
     compiled = compile_text("BEGIN { @m[1] = 1; @n = len(@m); }")
     (probe,) = compiled.probes
     assert prog.KFUNC_MAP_ELEM_COUNT in {r.symbol for r in probe.relocations}
+
+
+def test_kprobe_arguments_and_retval_come_from_pt_regs():
+    def loads(text):
+        (probe,) = compile_text(text).probes
+        # ldx dw rX, [r1 + off] while r1 is still the context
+        return probe, [off for code, _, _, off, _ in insns(probe) if code == 0x79]
+
+    probe, offsets = loads("kprobe:vfs_read { @a = arg0; @b = arg1; }")
+    assert probe.prog_type == prog.PROG_KPROBE and probe.target == ("vfs_read", 0)
+    assert {112, 104} <= set(offsets)            # rdi, rsi (x86_64 pt_regs)
+    probe, offsets = loads("kretprobe:vfs_read { @r = retval; }")
+    assert 80 in offsets and probe.kind == "kretprobe"   # rax

@@ -141,3 +141,32 @@ def test_raw_tracepoint_arguments(run_pytrace, build_c):
 def test_raw_tracepoint_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+def test_kprobes_compile_load_and_end_with_the_kernel_limit(run_pytrace):
+    """This kernel is built without kprobes: the programs pass the verifier,
+    and attaching says why it cannot, naming a tracepoint for the same call."""
+    result = run_pytrace(["-e", 'kprobe:do_nanosleep { @[comm] = count(); printf("%d\\n", arg1); }'], timeout=30)
+    assert result.rc == 1
+    assert result.stdout == "Attaching 1 probe...\n"
+    assert result.stderr == (
+        "error: cannot attach kprobe:do_nanosleep: this kernel has no kprobes (built without"
+        " CONFIG_KPROBES); tracepoint:syscalls:sys_enter_nanosleep and sys_exit_nanosleep trace the"
+        " same system call.\n"
+    )
+    result = run_pytrace(["-e", "kr:vfs_read { @ = hist(retval); }"], timeout=30)
+    assert result.rc == 1 and result.stderr == (
+        "error: cannot attach kretprobe:vfs_read: this kernel has no kprobes (built without"
+        " CONFIG_KPROBES); tracepoint:syscalls:sys_enter_read and sys_exit_read trace the same system call.\n"
+    )
+
+
+@pytest.mark.parametrize("text, first_line", [
+    ("kprobe:nope_fn { }", "stdin:1:1: error: kernel function not found: nope_fn"),
+    ("kprobe:vfs_read { @ = retval; }", "stdin:1:23: error: retval is not available in a kprobe:vfs_read probe"),
+    ("kprobe:vfs_read { @ = arg6; }", "stdin:1:23: error: kprobe:vfs_read can read 6 arguments from registers: arg0 to arg5"),
+    ("kretprobe:vfs_read+4 { }", "stdin:1:1: error: invalid kretprobe 'kretprobe:vfs_read+4': a kretprobe takes no offset"),
+])
+def test_kprobe_mistakes(text, first_line, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr.splitlines()[0] == first_line

@@ -38,12 +38,12 @@ def errors(text: str) -> str:
 
 
 @pytest.mark.parametrize("text, rendered", [
-    ("kprobe:do_nanosleep", "t.pt:1:1: error: probe type 'kprobe' is not supported by pytrace yet\n"
-                            "kprobe:do_nanosleep\n^~~~~~~~~~~~~~~~~~~"),
-    ("kr:vfs_read", "t.pt:1:1: error: probe type 'kretprobe' is not supported by pytrace yet\n"
-                    "kr:vfs_read\n^~~~~~~~~~~"),
+    ("uprobe:/bin/sh:main", "t.pt:1:1: error: probe type 'uprobe' is not supported by pytrace yet\n"
+                            "uprobe:/bin/sh:main\n^~~~~~~~~~~~~~~~~~~"),
+    ("ur:/bin/sh:main", "t.pt:1:1: error: probe type 'uretprobe' is not supported by pytrace yet\n"
+                        "ur:/bin/sh:main\n^~~~~~~~~~~~~~~"),
     ("bogus:x", "t.pt:1:1: error: unknown probe type 'bogus' in attach point 'bogus:x'\n"
-                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, profile, software, hardware, rawtracepoint"),
+                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, kprobe, kretprobe, profile, software, hardware, rawtracepoint"),
     ("BEGIN:x", "t.pt:1:1: error: BEGIN takes nothing after it: write BEGIN { ... }\nBEGIN:x\n^~~~~~~"),
 ])
 def test_attach_point_errors(text, rendered):
