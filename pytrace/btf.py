@@ -98,6 +98,18 @@ def raw_tracepoint_args(event: str, path: str = VMLINUX) -> int | None:
     return vlen - 1 if kind == KIND_FUNC_PROTO and vlen else None
 
 
+def func_args(name: str, path: str = VMLINUX) -> int | None:
+    """How many arguments kernel function `name` takes (from its FUNC's
+    prototype), or None when BTF has no such function."""
+    types = _load(path)
+    func = types.find(name, KIND_FUNC)
+    if func is None:
+        return None
+    _, _, _, proto = types.record(func)
+    kind, vlen, _, _ = types.record(proto)
+    return vlen if kind == KIND_FUNC_PROTO else None
+
+
 def func_id(name: str, path: str = VMLINUX) -> int:
     """The BTF type id of kernel function `name` (raises BtfError)."""
     if name in _cache:

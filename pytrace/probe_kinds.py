@@ -38,14 +38,18 @@ class ProbeKind(Record):
                the record's fields from tracefs), "raw" (`arg0`..`argN`, the
                u64 arguments of a raw tracepoint), "regs" (`arg0`..`argN` from
                the argument registers of pt_regs, see pytrace.arch), "regs_ret"
-               (`retval` from pt_regs), or "none"
+               (`retval` from pt_regs), "raw_ret" (a u64 array of the arguments
+               and then `retval`: fexit), or "none"
+    load_attach  the expected_attach_type a tracing program is loaded with
+               (fentry, fexit: with the BTF id of the function), or 0
     """
 
-    __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach", "context")
+    __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach", "context",
+                 "load_attach")
 
     def __init__(self, name: str, *, aliases=(), prog_type: int = 0, phase: str = "event",
                  rate: str = "high", expand: str | None = None, attach: str | None = None,
-                 context: str = "none"):
+                 context: str = "none", load_attach: int = 0):
         self.name = name
         self.aliases = tuple(aliases)
         self.prog_type = prog_type
@@ -54,6 +58,7 @@ class ProbeKind(Record):
         self.expand = expand
         self.attach = attach
         self.context = context
+        self.load_attach = load_attach
 
     @property
     def supported(self) -> bool:
@@ -87,8 +92,10 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("asyncwatchpoint", aliases=("aw",)),
     ProbeKind("rawtracepoint", aliases=("rt",), prog_type=prog.PROG_RAW_TRACEPOINT,
               expand="rawtracepoint", attach="rawtracepoint", context="raw"),
-    ProbeKind("fentry", aliases=("f", "kfunc")),
-    ProbeKind("fexit", aliases=("fr", "kretfunc")),
+    ProbeKind("fentry", aliases=("f", "kfunc"), prog_type=prog.PROG_TRACING, expand="fentry",
+              attach="tracing", context="raw", load_attach=prog.ATTACH_TRACE_FENTRY),
+    ProbeKind("fexit", aliases=("fr", "kretfunc"), prog_type=prog.PROG_TRACING, expand="fexit",
+              attach="tracing", context="raw_ret", load_attach=prog.ATTACH_TRACE_FEXIT),
     ProbeKind("iter", aliases=("it",)),
 )}
 

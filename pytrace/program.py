@@ -30,6 +30,9 @@ PROG_KPROBE = 2
 PROG_TRACEPOINT = 5
 PROG_PERF_EVENT = 7
 PROG_RAW_TRACEPOINT = 17
+PROG_TRACING = 26
+ATTACH_TRACE_FENTRY = 24
+ATTACH_TRACE_FEXIT = 25
 
 # Every ring-buffer record starts with a u64 record id: RECORD_EXIT asks the
 # runtime to stop; id n >= RECORD_OUTPUT_BASE is outputs[n - RECORD_OUTPUT_BASE].

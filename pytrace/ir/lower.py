@@ -185,12 +185,13 @@ class _FunctionLowerer:
         if e.name == "comm":
             return self.emit(ir.Comm(span=e.span))
         context = probe_kinds.kind(self.inst.target.kind).context
-        if e.name == "retval":  # pt_regs of a return probe
-            return self.emit(ir.CtxLoad(offset=registers().retval, size=8, type=UINT64, span=e.span))
+        if e.name == "retval":  # pt_regs of a return probe, or after fexit's arguments
+            offset = 8 * self.inst.target.nargs if context == "raw_ret" else registers().retval
+            return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
         index = arg_index(e.name)
         if index is not None:
-            # a raw tracepoint's context is u64 args[]; a kprobe's, pt_regs
-            offset = 8 * index if context == "raw" else registers().args[index]
+            # raw tracepoints and fentry/fexit: u64 args[]; a kprobe: pt_regs
+            offset = registers().args[index] if context == "regs" else 8 * index
             return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
         return self.emit(ir.Builtin(name=e.name, type=self.type_of(e), span=e.span))
 

@@ -26,6 +26,7 @@ import os
 
 from pytrace import probe_kinds
 from pytrace.runtime import bpf, libbcc
+from pytrace.runtime.alternatives import same_event_elsewhere
 from pytrace.runtime.errors import AttachError, NeedRootError, RuntimeFailure
 from pytrace.runtime.loader import Program
 
@@ -196,7 +197,7 @@ def attach_kprobe(program: Program) -> Attachment:
     ptype = pmu_type("kprobe")
     if ptype is None:
         raise AttachError(f"cannot attach {spec.name}: this kernel has no kprobes (built without"
-                          f" CONFIG_KPROBES){_same_event_elsewhere(func)}")
+                          f" CONFIG_KPROBES){same_event_elsewhere(func)}")
     ret = 1 << pmu_bit("kprobe", "retprobe") if spec.kind == "kretprobe" else 0
     name = ct.create_string_buffer(func.encode())
     try:
@@ -212,28 +213,14 @@ def attach_kprobe(program: Program) -> Attachment:
     return attachment
 
 
-def _same_event_elsewhere(func: str) -> str:
-    """"; tracepoint:syscalls:sys_enter_X carries the same event" when a
-    tracepoint or raw tracepoint looks like it does, else "."."""
-    from pytrace import tracefs
-
-    base = func
-    for prefix in ("__x64_sys_", "__arm64_sys_", "__se_sys_", "__do_sys_", "ksys_", "do_sys_", "sys_", "do_",
-                   "vfs_"):
-        if base.startswith(prefix):
-            base = base[len(prefix):]
-            break
+def attach_tracing(program: Program) -> Attachment:
+    """A tracing program (fentry/fexit) attaches to the function it was
+    loaded for: BPF_RAW_TRACEPOINT_OPEN without a name."""
     try:
-        if tracefs.exists("syscalls", f"sys_enter_{base}"):
-            return (f"; tracepoint:syscalls:sys_enter_{base} and sys_exit_{base} trace the same"
-                    " system call.")
-        matches = tracefs.list_tracepoints(f"*:{func}")
-    except Exception:  # noqa: BLE001 - only a suggestion
-        return "."
-    if matches:
-        category, event = matches[0]
-        return f"; tracepoint:{category}:{event} traces the same event."
-    return "."
+        fd = bpf.raw_tracepoint_open(None, program.fd)
+    except OSError as err:
+        raise _attach_failure(program.spec.name, err.errno, "the kernel function") from None
+    return Attachment(program, [fd], perf=False)
 
 
 def attach_tracepoint(program: Program) -> Attachment:

@@ -120,10 +120,12 @@ _LOG_MAX = 1 << 24
 
 
 def prog_load(prog_type: int, name: str, insns: bytes, *, log_level: int = 0,
-              license: bytes = b"GPL") -> tuple[int, str]:
+              license: bytes = b"GPL", attach_type: int = 0, attach_btf_id: int = 0) -> tuple[int, str]:
     """Load a program: (fd, log). The log is "" unless log_level was asked
     for. On failure the load is retried with a verifier log (log level 1,
-    the buffer grown on ENOSPC) and ProgLoadError carries that log."""
+    the buffer grown on ENOSPC) and ProgLoadError carries that log.
+    `attach_type`/`attach_btf_id`: a tracing program's (fentry/fexit)."""
+    license = (license, attach_type, attach_btf_id)
     try:
         return _prog_load(prog_type, name, insns, log_level, 0 if not log_level else _LOG_START,
                           license)
@@ -145,9 +147,10 @@ def prog_load(prog_type: int, name: str, insns: bytes, *, log_level: int = 0,
 
 
 def _prog_load(prog_type: int, name: str, insns: bytes, log_level: int, log_size: int,
-               license: bytes) -> tuple[int, str]:
+               license: tuple) -> tuple[int, str]:
     if len(insns) % _INSN:
         raise ValueError("instructions must be a multiple of 8 bytes")
+    license, attach_type, attach_btf_id = license
     code = ct.create_string_buffer(bytes(insns), len(insns))
     lic = ct.create_string_buffer(license)
     log = ct.create_string_buffer(log_size) if log_size else None
@@ -161,6 +164,8 @@ def _prog_load(prog_type: int, name: str, insns: bytes, log_level: int, log_size
         attr.log_size = log_size
         attr.log_buf = ct.addressof(log)
     attr.prog_name = object_name(name).encode()
+    attr.expected_attach_type = attach_type
+    attr.attach_btf_id = attach_btf_id
     try:
         fd = _sys_bpf(BPF_PROG_LOAD, attr)
     except OSError as err:
@@ -176,11 +181,12 @@ class _RawTracepointAttr(ct.Structure):
                 ("cookie", ct.c_uint64)]
 
 
-def raw_tracepoint_open(event: str, prog_fd: int) -> int:
-    """Attach a raw tracepoint program to `event`: the fd that holds it."""
-    name = ct.create_string_buffer(event.encode())
+def raw_tracepoint_open(event: str | None, prog_fd: int) -> int:
+    """Attach a raw tracepoint program to `event` (or, None, a tracing
+    program to the function it was loaded for): the fd that holds it."""
+    name = ct.create_string_buffer(event.encode()) if event is not None else None
     attr = _RawTracepointAttr()
-    attr.name = ct.addressof(name)
+    attr.name = ct.addressof(name) if name is not None else 0
     attr.prog_fd = prog_fd
     return _sys_bpf(BPF_RAW_TRACEPOINT_OPEN, attr)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno as E
 import os
 
+from pytrace import probe_kinds
 from pytrace.program import CONST_CPID, CONST_NCPUS, CONST_START_NS, KFUNCS, VALUE_SYMBOLS, ProbeSpec
 from pytrace.runtime import bpf
 from pytrace.runtime.errors import LoadError, NeedRootError, VerifierError
@@ -64,6 +65,16 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
     return bytes(insns)
 
 
+def _attach_btf_id(probe: ProbeSpec) -> int:
+    """The BTF id of the kernel function a tracing program is for."""
+    from pytrace import btf
+
+    try:
+        return btf.func_id(probe.target[0])
+    except btf.BtfError as err:
+        raise LoadError(f"cannot load {probe.name}: {err}.") from None
+
+
 def _patch_kfunc_call(probe: ProbeSpec, insns: bytearray, reloc) -> None:
     """A call of a kernel function: src_reg BPF_PSEUDO_KFUNC_CALL, imm its
     BTF id in vmlinux."""
@@ -87,13 +98,23 @@ def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int,
     """Relocate and load one probe; raise VerifierError / LoadError.
     `cpu_ids`: one past the highest possible CPU id (CONST_NCPUS)."""
     insns = relocate(probe, map_fds, {CONST_CPID: cpid, CONST_START_NS: start_ns, CONST_NCPUS: cpu_ids})
+    row = probe_kinds.kind(probe.kind)
+    attach_btf_id = _attach_btf_id(probe) if row.load_attach else 0
     try:
         fd, log = bpf.prog_load(probe.prog_type, probe.function or probe.name, insns,
-                                log_level=bpf.BPF_LOG_STATS if verbose else 0)
+                                log_level=bpf.BPF_LOG_STATS if verbose else 0,
+                                attach_type=row.load_attach, attach_btf_id=attach_btf_id)
     except bpf.ProgLoadError as err:
         if err.errno == E.EPERM:
             if not bpf.can_use_bpf():
                 raise NeedRootError() from None
+            if row.load_attach:
+                from pytrace.runtime.alternatives import same_event_elsewhere
+
+                raise LoadError(
+                    f"the kernel refused to load {probe.name} (EPERM): it does not allow"
+                    f" {row.name} programs (kernel lockdown){same_event_elsewhere(probe.target[0])}"
+                ) from None
             raise LoadError(
                 f"the kernel refused to load probe {probe.name} (EPERM): BPF programs of"
                 " this type may be blocked by kernel lockdown or a security policy."

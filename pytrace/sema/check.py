@@ -363,17 +363,17 @@ class _Checker:
                 return None
             return ARGS
         if e.name == "retval":
-            if context != "regs_ret":
+            if context not in ("regs_ret", "raw_ret"):
                 self.report.error(e.span, f"retval is not available in a {self.target.name} probe",
                                   "only return probes (kretprobe, uretprobe, fexit) have one")
                 return None
             return UINT64
         index = builtins.arg_index(e.name)
         if index is not None:
-            if context not in ("raw", "regs"):
+            if context not in ("raw", "raw_ret", "regs"):
                 self.report.error(e.span, f"{e.name} is not available in a {self.target.name} probe")
                 return None
-            nargs = self.target.nargs if context == "raw" else len(registers().args)
+            nargs = self.target.nargs if context != "regs" else len(registers().args)
             if nargs is not None and index >= nargs and context == "regs":
                 self.report.error(e.span, f"{self.target.name} can read {_count(nargs, 'argument')} from"
                                           f" registers: arg0 to arg{nargs - 1}")

@@ -220,3 +220,32 @@ def kernel_functions() -> set[str]:
                     names.add(parts[2])
         _kernel_functions = names
     return _kernel_functions
+
+
+def _expand_fentry(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    return _btf_function("fentry", rest, span, diags)
+
+
+def _expand_fexit(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    return _btf_function("fexit", rest, span, diags)
+
+
+def _btf_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    """fentry:[MODULE:]FUNC and fexit:...: a kernel function BTF describes;
+    its arguments are arg0..argN (fexit adds retval). Target: (function,)."""
+    from pytrace import btf
+
+    func = rest.rpartition(":")[2]
+    if not func or "*" in func or "?" in func:
+        diags.error(span, f"invalid {kind} '{kind}:{rest}': expected {kind}:FUNCTION"
+                          " (wildcards are not supported yet)")
+        return []
+    try:
+        nargs = btf.func_args(func)
+    except btf.BtfError as err:
+        diags.error(span, f"cannot check {kind}:{func}: {err}")
+        return []
+    if nargs is None:
+        diags.error(span, f"kernel function not found in BTF: {func}")
+        return []
+    return [AttachTarget(kind, f"{kind}:{func}", (func,), span, nargs=nargs)]

@@ -203,3 +203,15 @@ def test_kprobe_arguments_and_retval_come_from_pt_regs():
     assert {112, 104} <= set(offsets)            # rdi, rsi (x86_64 pt_regs)
     probe, offsets = loads("kretprobe:vfs_read { @r = retval; }")
     assert 80 in offsets and probe.kind == "kretprobe"   # rax
+
+
+def test_fentry_and_fexit_read_the_argument_array():
+    def loads(text):
+        (probe,) = compile_text(text).probes
+        return probe, [off for code, _, _, off, _ in insns(probe) if code == 0x79]
+
+    probe, offsets = loads("fentry:vfs_read { @c = arg2; }")
+    assert probe.prog_type == prog.PROG_TRACING and probe.target == ("vfs_read",)
+    assert 16 in offsets
+    probe, offsets = loads("fexit:do_nanosleep { @r = retval; }")  # (t, mode) -> retval after them
+    assert 16 in offsets and probe.kind == "fexit"

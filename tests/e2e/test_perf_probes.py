@@ -170,3 +170,16 @@ def test_kprobes_compile_load_and_end_with_the_kernel_limit(run_pytrace):
 def test_kprobe_mistakes(text, first_line, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr.splitlines()[0] == first_line
+
+
+def test_fentry_and_fexit_are_built_and_refused_by_this_kernel(run_pytrace):
+    result = run_pytrace(["-e", "fentry:vfs_read { @[comm] = count(); @a = arg2; }"], timeout=30)
+    assert result.rc == 1
+    assert result.stderr == (
+        "error: the kernel refused to load fentry:vfs_read (EPERM): it does not allow fentry programs"
+        " (kernel lockdown); tracepoint:syscalls:sys_enter_read and sys_exit_read trace the same system call.\n"
+    )
+    result = run_pytrace(["-e", "kretfunc:do_nanosleep { @r = hist(retval); }"], timeout=30)
+    assert result.rc == 1 and "it does not allow fexit programs" in result.stderr
+    result = run_pytrace(["-e", "kfunc:nope_fn { }"], timeout=30)
+    assert result.rc == 1 and result.stderr.splitlines()[0] == "stdin:1:1: error: kernel function not found in BTF: nope_fn"

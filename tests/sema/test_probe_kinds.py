@@ -43,7 +43,7 @@ def errors(text: str) -> str:
     ("ur:/bin/sh:main", "t.pt:1:1: error: probe type 'uretprobe' is not supported by pytrace yet\n"
                         "ur:/bin/sh:main\n^~~~~~~~~~~~~~~"),
     ("bogus:x", "t.pt:1:1: error: unknown probe type 'bogus' in attach point 'bogus:x'\n"
-                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, kprobe, kretprobe, profile, software, hardware, rawtracepoint"),
+                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, kprobe, kretprobe, profile, software, hardware, rawtracepoint, fentry, fexit"),
     ("BEGIN:x", "t.pt:1:1: error: BEGIN takes nothing after it: write BEGIN { ... }\nBEGIN:x\n^~~~~~~"),
 ])
 def test_attach_point_errors(text, rendered):
