@@ -42,14 +42,16 @@ class ProbeKind(Record):
                and then `retval`: fexit), or "none"
     load_attach  the expected_attach_type a tracing program is loaded with
                (fentry, fexit: with the BTF id of the function), or 0
+    cookie     attached through perf events with a BPF cookie: `probe` reads
+               it (bpf_get_attach_cookie), so expansions can share code
     """
 
     __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach", "context",
-                 "load_attach")
+                 "load_attach", "cookie")
 
     def __init__(self, name: str, *, aliases=(), prog_type: int = 0, phase: str = "event",
                  rate: str = "high", expand: str | None = None, attach: str | None = None,
-                 context: str = "none", load_attach: int = 0):
+                 context: str = "none", load_attach: int = 0, cookie: bool = False):
         self.name = name
         self.aliases = tuple(aliases)
         self.prog_type = prog_type
@@ -59,6 +61,7 @@ class ProbeKind(Record):
         self.attach = attach
         self.context = context
         self.load_attach = load_attach
+        self.cookie = cookie
 
     @property
     def supported(self) -> bool:
@@ -71,23 +74,23 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("end", aliases=("END",), prog_type=prog.PROG_RAW_TRACEPOINT, phase="end",
               rate="low", expand="end"),
     ProbeKind("tracepoint", aliases=("t",), prog_type=prog.PROG_TRACEPOINT, expand="tracepoint",
-              attach="tracepoint", context="tracepoint"),
+              attach="tracepoint", context="tracepoint", cookie=True),
     ProbeKind("interval", aliases=("i",), prog_type=prog.PROG_PERF_EVENT, rate="low",
-              expand="interval", attach="interval"),
+              expand="interval", attach="interval", cookie=True),
     # bpftrace's other probe types: named, not built yet.
     ProbeKind("kprobe", aliases=("k",), prog_type=prog.PROG_KPROBE, expand="kprobe",
-              attach="kprobe", context="regs"),
+              attach="kprobe", context="regs", cookie=True),
     ProbeKind("kretprobe", aliases=("kr",), prog_type=prog.PROG_KPROBE, expand="kretprobe",
-              attach="kprobe", context="regs_ret"),
+              attach="kprobe", context="regs_ret", cookie=True),
     ProbeKind("uprobe", aliases=("u",)),
     ProbeKind("uretprobe", aliases=("ur",)),
     ProbeKind("usdt", aliases=("U",)),
     ProbeKind("profile", aliases=("p",), prog_type=prog.PROG_PERF_EVENT, expand="profile",
-              attach="profile"),
+              attach="profile", cookie=True),
     ProbeKind("software", aliases=("s",), prog_type=prog.PROG_PERF_EVENT, expand="software",
-              attach="software"),
+              attach="software", cookie=True),
     ProbeKind("hardware", aliases=("h",), prog_type=prog.PROG_PERF_EVENT, expand="hardware",
-              attach="hardware"),
+              attach="hardware", cookie=True),
     ProbeKind("watchpoint", aliases=("w",)),
     ProbeKind("asyncwatchpoint", aliases=("aw",)),
     ProbeKind("rawtracepoint", aliases=("rt",), prog_type=prog.PROG_RAW_TRACEPOINT,

@@ -45,6 +45,11 @@ RECORD_OUTPUT_BASE = 1
 CONST_CPID = "pytrace_const_cpid"
 CONST_START_NS = "pytrace_const_start_ns"
 
+# What the `probe` builtin reads: this plus the probe's index (through the
+# attach cookie of a perf event, so the expansions of a wildcard can share
+# one program; a constant in the code otherwise).
+PROBE_ID_BASE = 1 << 32
+
 # bpftrace 0.17's default string size (BPFTRACE_STRLEN changes it).
 STRLEN_DEFAULT = 64
 
@@ -99,6 +104,8 @@ class Field(Record):
     kind "str": a NUL-padded string buffer of `size` bytes.
     kind "timestamp": a u64 of nanoseconds (CLOCK_MONOTONIC) that prints as
     wall-clock time in the strftime format `fmt` (strftime()).
+    kind "probe": a u64 probe id that prints as the probe's name
+    (CompiledProgram.probe_names).
     """
 
     __slots__ = ("kind", "offset", "size", "signed", "fmt")
@@ -204,11 +211,12 @@ class ProbeSpec(Record):
     entries in instruction order, each valid until the next.
     """
 
-    __slots__ = ("kind", "name", "target", "prog_type", "function", "insns", "relocations", "span", "lines")
+    __slots__ = ("kind", "name", "target", "prog_type", "function", "insns", "relocations", "span", "lines",
+                 "probe_id")
 
     def __init__(self, kind: str, name: str, target: tuple, prog_type: int, function: str,
                  insns: bytes = b"", relocations: list[Relocation] | None = None, span: Span = NO_SPAN,
-                 lines: list[tuple[int, int, int]] | None = None):
+                 lines: list[tuple[int, int, int]] | None = None, probe_id: int = 0):
         self.kind = kind
         self.name = name
         self.target = target
@@ -218,6 +226,7 @@ class ProbeSpec(Record):
         self.relocations = relocations if relocations is not None else []
         self.span = span
         self.lines = lines if lines is not None else []
+        self.probe_id = probe_id  # what `probe` reads: the attach cookie, or a constant
 
     def span_of(self, insn: int) -> Span:
         """Where in the script instruction `insn` came from (the attach
@@ -284,15 +293,17 @@ class OutputSpec(Record):
 class CompiledProgram(Record):
     """Everything a run needs; `elf` is the object the probes came from."""
 
-    __slots__ = ("source_name", "probes", "maps", "outputs", "elf")
+    __slots__ = ("source_name", "probes", "maps", "outputs", "elf", "probe_names")
 
     def __init__(self, source_name: str, probes: list[ProbeSpec], maps: list[MapSpec],
-                 outputs: list[OutputSpec] | None = None, elf: bytes = b""):
+                 outputs: list[OutputSpec] | None = None, elf: bytes = b"",
+                 probe_names: dict[int, str] | None = None):
         self.source_name = source_name
         self.probes = probes
         self.maps = maps
         self.outputs = outputs if outputs is not None else []
         self.elf = elf
+        self.probe_names = probe_names if probe_names is not None else {}  # `probe` id -> name
 
     def map_by_symbol(self, symbol: str) -> MapSpec:
         for spec in self.maps:

@@ -94,6 +94,12 @@ def exists(category: str, event: str) -> bool:
     return os.path.isfile(os.path.join(root(), "events", category, event, "format"))
 
 
+def event_id(category: str, event: str) -> int:
+    """The tracepoint's id: what its records carry in common_type."""
+    with open(os.path.join(root(), "events", category, event, "id")) as f:
+        return int(f.read())
+
+
 def read_format(category: str, event: str) -> list[TracepointField]:
     """The fields of a tracepoint's record, common_* fields included."""
     path = os.path.join(root(), "events", category, event, "format")

@@ -265,7 +265,7 @@ class _FunctionEmitter:
         self.literals[id(buf)] = instr.value
         return buf
 
-    def _emit_AsTimestamp(self, instr: ir.AsTimestamp) -> ll.Value:
+    def _emit_Retype(self, instr: ir.Retype) -> ll.Value:
         return self.value(instr.value)
 
     def _emit_Builtin(self, instr: ir.Builtin) -> ll.Value:
@@ -300,6 +300,9 @@ class _FunctionEmitter:
         if instr.size == 8:
             return value
         return self.b.sext(value, I64) if instr.type.signed else self.b.zext(value, I64)
+
+    def _emit_AttachCookie(self, instr: ir.AttachCookie) -> ll.Value:
+        return self.call(h.GET_ATTACH_COOKIE, self.ctx)
 
     def _emit_CtxStr(self, instr: ir.CtxStr) -> ll.Value:
         size = instr.type.size

@@ -21,6 +21,7 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
         probes.append(prog.ProbeSpec(
             kind=fn.kind, name=fn.probe_name, target=fn.target, prog_type=probe_kinds.kind(fn.kind).prog_type,
             function=owner, insns=insns, relocations=relocations, span=fn.span, lines=lines,
+            probe_id=fn.probe_id,
         ))
     maps = [_map_spec(decl) for decl in module.maps]
     maps.append(prog.MapSpec(
@@ -38,7 +39,8 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
             key_size=4, value_size=zero, max_entries=1,
         ))
     outputs = [_output_spec(decl) for decl in module.outputs]
-    return prog.CompiledProgram(source_name=source_name, probes=probes, maps=maps, outputs=outputs, elf=elf)
+    return prog.CompiledProgram(source_name=source_name, probes=probes, maps=maps, outputs=outputs, elf=elf,
+                                probe_names=dict(module.probe_names))
 
 
 def _output_spec(decl: ir.OutputDecl) -> prog.OutputSpec:

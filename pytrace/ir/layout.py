@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
-from pytrace.sema.types import Agg, Int, Str, Timestamp
+from pytrace.sema.types import Agg, Int, ProbeName, Str, Timestamp
 
 
 def align8(n: int) -> int:
@@ -27,6 +27,8 @@ def fields_for(types: list, start: int = 0) -> tuple[list[Field], int]:
             fields.append(Field("str", offset, t.size))
         elif isinstance(t, Timestamp):
             fields.append(Field("timestamp", offset, 8, fmt=t.fmt))
+        elif isinstance(t, ProbeName):
+            fields.append(Field("probe", offset, 8))
         else:
             fields.append(Field("int", offset, 8, t.signed))
         offset += part_size(t)

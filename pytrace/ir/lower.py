@@ -20,7 +20,8 @@ from pytrace.ir import layout
 from pytrace.ir import nodes as ir
 from pytrace.sema.builtins import arg_index
 from pytrace.sema.check import Checked, Instance, delete_target
-from pytrace.sema.types import BOOL, INT64, Agg, Int, Ptr, Str, Timestamp, UINT64, arith_result
+from pytrace.program import PROBE_ID_BASE
+from pytrace.sema.types import BOOL, INT64, PROBE, Agg, Int, ProbeName, Ptr, Str, Timestamp, UINT64, arith_result
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -31,6 +32,8 @@ def lower(checked: Checked) -> ir.Module:
         module.maps.append(maps[info.name])
     for index, inst in enumerate(checked.instances):
         module.functions.append(_FunctionLowerer(inst, index, module, maps).lower())
+    for fn in module.functions:
+        module.probe_names[fn.probe_id] = fn.probe_name
     return module
 
 
@@ -51,9 +54,10 @@ class _FunctionLowerer:
         self.inst = inst
         self.module = module
         self.maps = maps
+        probe_id = PROBE_ID_BASE + index
         self.fn = ir.Function(
             name=f"{target.kind}_{index}", kind=target.kind, probe_name=target.name,
-            target=target.target, span=target.span,
+            target=target.target, span=target.span, probe_id=probe_id,
         )
         self.variables: dict[str, ir.Slot] = {}
         self.block = self.new_block("entry")
@@ -184,6 +188,8 @@ class _FunctionLowerer:
     def expr_Builtin(self, e: ast.Builtin) -> ir.Instr:
         if e.name == "comm":
             return self.emit(ir.Comm(span=e.span))
+        if e.name == "probe":
+            return self.probe_id(e)
         context = probe_kinds.kind(self.inst.target.kind).context
         if e.name == "retval":  # pt_regs of a return probe, or after fexit's arguments
             offset = 8 * self.inst.target.nargs if context == "raw_ret" else registers().retval
@@ -194,6 +200,16 @@ class _FunctionLowerer:
             offset = registers().args[index] if context == "regs" else 8 * index
             return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
         return self.emit(ir.Builtin(name=e.name, type=self.type_of(e), span=e.span))
+
+    def probe_id(self, e: ast.Builtin) -> ir.Instr:
+        """Probes attached through perf events get their id as the attach
+        cookie, so the expansions of a wildcard keep one shared body; the
+        others have theirs as a constant."""
+        if probe_kinds.kind(self.inst.target.kind).cookie:
+            value = self.emit(ir.AttachCookie(span=e.span))
+        else:
+            value = self.const(self.fn.probe_id, span=e.span)
+        return self.emit(ir.Retype(value=value, type=PROBE, span=e.span))
 
     def expr_Variable(self, e: ast.Variable) -> ir.Instr:
         return self.emit(ir.LoadSlot(slot=self.variable(e.name), span=e.span))
@@ -341,7 +357,7 @@ class _FunctionLowerer:
 
     def call_strftime(self, e: ast.Call) -> ir.Instr:
         value = self.expr(e.args[1])
-        return self.emit(ir.AsTimestamp(value=value, type=Timestamp(e.args[0].value), span=e.span))
+        return self.emit(ir.Retype(value=value, type=Timestamp(e.args[0].value), span=e.span))
 
     def call_len(self, e: ast.Call) -> ir.Instr:
         return self.emit(ir.MapLen(map=self.maps[e.args[0].name], span=e.span))
@@ -362,9 +378,9 @@ class _FunctionLowerer:
 
 
 def _record_type(t):
-    """How a value travels in a record: strings and timestamps as they are,
-    integers as 64 bits."""
-    if isinstance(t, (Str, Timestamp)):
+    """How a value travels in a record: strings, timestamps and probe ids as
+    they are, integers as 64 bits."""
+    if isinstance(t, (Str, Timestamp, ProbeName)):
         return t
     return Int(64, _int(t).signed)
 

@@ -123,6 +123,13 @@ class CtxLoad(Instr):
 
 
 @dataclass(eq=False)
+class AttachCookie(Instr):
+    """The BPF cookie the probe was attached with (bpf_get_attach_cookie)."""
+
+    type: Int = Int(64, False)
+
+
+@dataclass(eq=False)
 class CtxStr(Instr):
     """A char array field of the context record, copied to a string."""
 
@@ -292,8 +299,9 @@ class MapLen(Instr):
 
 
 @dataclass(eq=False)
-class AsTimestamp(Instr):
-    """strftime(): nanoseconds that print as wall-clock time."""
+class Retype(Instr):
+    """The same 64 bits as another type: strftime()'s nanoseconds that print
+    as a time, `probe`'s id that prints as the probe's name."""
 
     value: Instr = None
     type: object = None
@@ -379,10 +387,11 @@ class Function:
     """The code of one probe body at one attach target."""
 
     name: str            # also its section in the object
-    kind: str            # begin | end | tracepoint | interval
+    kind: str            # its row in pytrace.probe_kinds
     probe_name: str
     target: tuple
     span: Span
+    probe_id: int = 0    # what `probe` reads here (a tracepoint's id, else PROBE_ID_BASE + n)
     blocks: list[Block] = field(default_factory=list)
     slots: list[Slot] = field(default_factory=list)
 
@@ -392,3 +401,4 @@ class Module:
     functions: list[Function] = field(default_factory=list)
     maps: list[MapDecl] = field(default_factory=list)
     outputs: list[OutputDecl] = field(default_factory=list)
+    probe_names: dict[int, str] = field(default_factory=dict)  # `probe` id -> name

@@ -74,6 +74,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return "comm"
         case ir.CtxLoad(offset=offset, size=size):
             return f"ctx_load +{offset} size {size}"
+        case ir.AttachCookie():
+            return "attach_cookie"
         case ir.CtxStr(offset=offset):
             return f"ctx_str +{offset}"
         case ir.CtxDataLocStr(offset=offset):
@@ -103,8 +105,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"map_has_key {decl.name} {keys(k)}"
         case ir.MapLen(map=decl):
             return f"map_len {decl.name}"
-        case ir.AsTimestamp(value=value):
-            return f"timestamp {v(value)}"
+        case ir.Retype(value=value):
+            return f"retype {v(value)}"
         case ir.MapDelete(map=decl, keys=k):
             return f"map_delete {decl.name} {keys(k)}"
         case ir.Output(index=index, args=args):

@@ -31,16 +31,19 @@ from pytrace.runtime.errors import AttachError, NeedRootError, RuntimeFailure
 from pytrace.runtime.loader import Program
 
 PERF_EVENT_IOC_DISABLE = 0x2401  # _IO('$', 1)
+PERF_TYPE_TRACEPOINT = 2
 
 
 class Attachment:
     """A program attached through perf events (or, `perf=False`, through
-    other fds, a raw tracepoint's); `close()` detaches it."""
+    other fds, a raw tracepoint's); `close()` detaches it. `links` are the
+    BPF links that tie the program to the perf events."""
 
     def __init__(self, program: Program, perf_fds: list[int], perf: bool = True):
         self.program = program
         self.perf_fds = list(perf_fds)
         self.perf = perf
+        self.links: list[int] = []
 
     def disable(self) -> None:
         """Stop it firing at once (perf events only; the others stop when
@@ -50,6 +53,9 @@ class Attachment:
                 fcntl.ioctl(fd, PERF_EVENT_IOC_DISABLE, 0)
 
     def close(self) -> None:
+        links, self.links = self.links, []
+        for fd in links:
+            os.close(fd)
         fds, self.perf_fds = self.perf_fds, []
         for fd in fds:
             if self.perf:
@@ -139,11 +145,22 @@ def _perf_events(program: Program, places: list[dict], ev_type: int, config: int
                 raise _attach_failure(program.spec.name, err.errno, what,
                                       hardware=ev_type == probe_kinds.PERF_TYPE_HARDWARE) from None
             attachment.perf_fds.append(fd)
-            bpf.attach_perf_event(fd, program.fd)
+            link(attachment, fd)
     except BaseException:
         attachment.close()
         raise
     return attachment
+
+
+def link(attachment: Attachment, perf_fd: int) -> None:
+    """Run the attachment's program on a perf event, its probe's id as the
+    cookie (what `probe` reads where a wildcard's expansions share one
+    program)."""
+    spec = attachment.program.spec
+    try:
+        attachment.links.append(bpf.attach_perf_event(perf_fd, attachment.program.fd, spec.probe_id))
+    except OSError as err:
+        raise _attach_failure(spec.name, err.errno, "its perf event") from None
 
 
 def online_cpus() -> list[int]:
@@ -206,7 +223,7 @@ def attach_kprobe(program: Program) -> Attachment:
         raise _attach_failure(spec.name, err.errno, "a kprobe") from None
     attachment = Attachment(program, [fd])
     try:
-        bpf.attach_perf_event(fd, program.fd)
+        link(attachment, fd)
     except BaseException:
         attachment.close()
         raise
@@ -237,10 +254,17 @@ def attach_tracepoint(program: Program) -> Attachment:
             f"cannot attach {name}: the kernel has no tracepoint {category}:{event}"
             f" (not in {root}/events)."
         )
-    fd = libbcc.bpf_attach_tracepoint(program.fd, category.encode(), event.encode())
-    if fd < 0:
-        raise _attach_failure(name, libbcc.errno(), "the tracepoint")
-    return Attachment(program, [fd])
+    try:
+        fd = bpf.perf_event_open(PERF_TYPE_TRACEPOINT, tracefs.event_id(category, event), period=1, cpu=0)
+    except OSError as err:
+        raise _attach_failure(name, err.errno, "the tracepoint") from None
+    attachment = Attachment(program, [fd])
+    try:
+        link(attachment, fd)
+    except BaseException:
+        attachment.close()
+        raise
+    return attachment
 
 
 def _attach_failure(name: str, err: int, what: str, hardware: bool = False) -> RuntimeFailure:

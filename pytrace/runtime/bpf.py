@@ -22,6 +22,8 @@ from pytrace.runtime import libbcc
 BPF_PROG_LOAD = 5
 BPF_PROG_TEST_RUN = 10
 BPF_RAW_TRACEPOINT_OPEN = 17
+BPF_LINK_CREATE = 28
+BPF_PERF_EVENT = 41  # the attach type of a link to a perf event
 
 BPF_LOG_LEVEL1 = 1
 BPF_LOG_STATS = 4
@@ -259,12 +261,31 @@ def perf_event_open(ev_type: int, config: int, *, period: int = 0, freq: int = 0
     return fd
 
 
-def attach_perf_event(perf_fd: int, prog_fd: int) -> None:
-    """Run the program on each of the event's samples, and enable it."""
+class _LinkCreateAttr(ct.Structure):
+    """union bpf_attr, the BPF_LINK_CREATE part for a perf event."""
+
+    _fields_ = [("prog_fd", ct.c_uint32), ("target_fd", ct.c_uint32), ("attach_type", ct.c_uint32),
+                ("flags", ct.c_uint32), ("bpf_cookie", ct.c_uint64), ("_pad", ct.c_uint64 * 4)]
+
+
+def attach_perf_event(perf_fd: int, prog_fd: int, cookie: int) -> int:
+    """Run the program on each of the event's samples, with `cookie` for
+    bpf_get_attach_cookie (which probe of a shared program fired), and
+    enable it: the link's fd (BPF_LINK_CREATE, Linux 5.15+)."""
     import fcntl
 
-    fcntl.ioctl(perf_fd, PERF_EVENT_IOC_SET_BPF, prog_fd)
-    fcntl.ioctl(perf_fd, PERF_EVENT_IOC_ENABLE, 0)
+    attr = _LinkCreateAttr()
+    attr.prog_fd = prog_fd
+    attr.target_fd = perf_fd
+    attr.attach_type = BPF_PERF_EVENT
+    attr.bpf_cookie = cookie
+    link = _sys_bpf(BPF_LINK_CREATE, attr)
+    try:
+        fcntl.ioctl(perf_fd, PERF_EVENT_IOC_ENABLE, 0)
+    except OSError:
+        os.close(link)
+        raise
+    return link
 
 
 def patch_ld_imm64(insns: bytearray, index: int, value: int, *, map_fd: bool,

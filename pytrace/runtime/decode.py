@@ -21,10 +21,12 @@ __all__ = ["c_string", "decode_field", "decode_key", "decode_keys", "merge_value
            "cpu_slots"]
 
 
-def decode_field(field: Field, buf: bytes) -> int | str:
+def decode_field(field: Field, buf: bytes, names: dict | None = None) -> int | str:
     raw = buf[field.offset:field.offset + field.size]
     if field.kind == "str":
         return c_string(raw)
+    if field.kind == "probe":
+        return probe_name(int.from_bytes(raw, "little"), names)
     if field.kind in ("int", "timestamp"):
         return int.from_bytes(raw, "little", signed=field.signed)
     raise ValueError(f"unknown field kind {field.kind!r}")
@@ -39,38 +41,48 @@ _INT = {(8, True): "q", (8, False): "Q", (4, True): "i", (4, False): "I",
         (2, True): "h", (2, False): "H", (1, True): "b", (1, False): "B"}
 
 
-def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int) -> list[tuple]:
+def probe_name(probe_id: int, names: dict | None) -> str:
+    """What `probe` read, as the probe's name."""
+    found = (names or {}).get(probe_id)
+    return found if found is not None else f"probe#{probe_id}"
+
+
+def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int,
+                names: dict | None = None) -> list[tuple]:
     """`n` keys packed `key_size` apart, decoded in bulk: one struct pass
     over the buffer (or a memoryview cast for one 8-byte integer) instead
-    of a slice and an unpack per key."""
+    of a slice and an unpack per key. `names` are the probe names of
+    `probe` keys."""
     if not fields:
         return [()] * n
-    if len(fields) == 1 and fields[0].kind != "str" and fields[0].size == 8 == key_size:
+    if len(fields) == 1 and fields[0].kind == "int" and fields[0].size == 8 == key_size:
         return [(k,) for k in memoryview(raw).cast("q" if fields[0].signed else "Q").tolist()]
-    code, pos, strings = ["<"], 0, []
+    code, pos, convert = ["<"], 0, []
     for i, f in enumerate(fields):
         if f.offset > pos:
             code.append(f"{f.offset - pos}x")
         if f.kind == "str":
             code.append(f"{f.size}s")
-            strings.append(i)
+            convert.append((i, c_string))
+        elif f.kind == "probe":
+            code.append("Q")
+            convert.append((i, lambda v: probe_name(v, names)))
         else:
             code.append(_INT[f.size, f.signed])
         pos = f.offset + f.size
     if key_size > pos:
         code.append(f"{key_size - pos}x")
     keys = list(struct.iter_unpack("".join(code), raw[:n * key_size]))
-    if not keys:
-        return []
-    if not strings:
+    if not keys or not convert:
         return keys
     if len(fields) == 1:
-        return [(c_string(k),) for (k,) in keys]
+        (_, fn), = convert
+        return [(fn(k),) for (k,) in keys]
     out = []
     for key in keys:
         parts = list(key)
-        for i in strings:
-            parts[i] = c_string(parts[i])
+        for i, fn in convert:
+            parts[i] = fn(parts[i])
         out.append(tuple(parts))
     return out
 

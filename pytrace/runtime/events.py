@@ -72,7 +72,8 @@ class RecordHandler:
     action built by the ACTIONS table. As in bpftrace, records that come
     after an exit record are dropped (until `resume()`, before END runs)."""
 
-    def __init__(self, outputs: list[OutputSpec], output, maps: dict, clock: Clock | None = None):
+    def __init__(self, outputs: list[OutputSpec], output, maps: dict, clock: Clock | None = None,
+                 probe_names: dict | None = None):
         self.output = output
         clock = clock or Clock()
         self._renders = {}
@@ -80,9 +81,9 @@ class RecordHandler:
         for i, spec in enumerate(outputs):
             rid = struct.pack("<Q", RECORD_OUTPUT_BASE + i)
             if spec.kind == "printf":
-                self._renders[rid] = compile_printf(spec, clock).render
+                self._renders[rid] = compile_printf(spec, clock, probe_names).render
             else:
-                self._actions[rid] = ACTIONS[spec.kind](spec, output, maps, clock)
+                self._actions[rid] = ACTIONS[spec.kind](spec, output, maps, clock, probe_names)
         self.exit_seen = False
         self._dropping = False
 
@@ -122,32 +123,32 @@ class RecordHandler:
 
 
 # ------------------------------------------------------------ actions
-# kind -> (spec, output, maps by symbol, clock) -> the record's handler
+# kind -> (spec, output, maps by symbol, clock, probe names) -> the record's handler
 
 
-def _print_map(spec, output, maps, clock):
+def _print_map(spec, output, maps, clock, names):
     m = maps[spec.map]
     return lambda rec: output.map(m.spec, m.entries(), spec.top, spec.div)
 
 
-def _clear(spec, output, maps, clock):
+def _clear(spec, output, maps, clock, names):
     m = maps[spec.map]
     return lambda rec: m.clear()
 
 
-def _zero(spec, output, maps, clock):
+def _zero(spec, output, maps, clock, names):
     m = maps[spec.map]
     return lambda rec: m.zero()
 
 
-def _print_value(spec, output, maps, clock):
+def _print_value(spec, output, maps, clock, names):
     (field,) = spec.args
     if field.kind == "timestamp":
         return lambda rec: output.value(clock.format(field.fmt, decode_field(field, rec)))
-    return lambda rec: output.value(decode_field(field, rec))
+    return lambda rec: output.value(decode_field(field, rec, names))
 
 
-def _time(spec, output, maps, clock):
+def _time(spec, output, maps, clock, names):
     fmt = spec.fmt
     return lambda rec: output.time(clock.format(fmt))
 

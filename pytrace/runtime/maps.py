@@ -39,8 +39,10 @@ def keys_max(environ=os.environ) -> int:
 class Map:
     """One created map: its spec, fd and size."""
 
-    def __init__(self, spec: MapSpec, ncpus: int, max_entries: int = DEFAULT_KEYS_MAX):
+    def __init__(self, spec: MapSpec, ncpus: int, max_entries: int = DEFAULT_KEYS_MAX,
+                 probe_names: dict | None = None):
         self.spec = spec
+        self.probe_names = probe_names  # for keys of `probe`
         self.ncpus = ncpus if spec.per_cpu else 1
         self.fd = -1
         self.max_entries = spec.max_entries or max_entries
@@ -157,7 +159,8 @@ class Map:
         keys, values, n = self.raw()
         if not n:
             return []
-        return list(zip(decode_keys(spec.keys, spec.key_size, keys, n), self._values(values, n)))
+        return list(zip(decode_keys(spec.keys, spec.key_size, keys, n, self.probe_names),
+                        self._values(values, n)))
 
     def _values(self, raw: bytes, n: int) -> list:
         spec = self.spec

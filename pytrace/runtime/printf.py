@@ -64,7 +64,7 @@ class Printf:
     (a call per argument would cost more than the formatting itself).
     """
 
-    def __init__(self, spec: OutputSpec, clock: Clock | None = None):
+    def __init__(self, spec: OutputSpec, clock: Clock | None = None, probe_names: dict | None = None):
         pieces = spec.pieces
         self.fmt = fmt = "".join(p if isinstance(p, str) else "%" + p.conv for p in pieces)
         convs = [p for p in pieces if isinstance(p, Conversion)]
@@ -83,6 +83,9 @@ class Printf:
                            "_cint": _c_integer}
         if any(arg.kind == "timestamp" for arg in spec.args):
             namespace["_time"] = (clock or Clock()).format
+        if any(arg.kind == "probe" for arg in spec.args):
+            table = probe_names or {}
+            namespace["_probe"] = lambda v: table.get(v) or f"probe#{v}"
         parts: list[str] = []
         exprs: list[str] = []
         convs_iter = iter(range(len(convs)))
@@ -111,8 +114,8 @@ class Printf:
         self.render: Callable[[bytes], str] = namespace["render"]
 
 
-def compile_printf(spec: OutputSpec, clock: Clock | None = None) -> Printf:
-    return Printf(spec, clock)
+def compile_printf(spec: OutputSpec, clock: Clock | None = None, probe_names: dict | None = None) -> Printf:
+    return Printf(spec, clock, probe_names)
 
 
 def _record_struct(fields: list[Field]) -> struct.Struct:
@@ -127,7 +130,7 @@ def _record_struct(fields: list[Field]) -> struct.Struct:
             code.append(f"{f.offset - pos}x")
         if f.kind == "str":
             code.append(f"{f.size}s")
-        elif f.kind == "timestamp":
+        elif f.kind in ("timestamp", "probe"):
             code.append("Q")
         elif f.kind == "int" and (f.size, f.signed) in _INT_CODES:
             code.append(_INT_CODES[f.size, f.signed])
@@ -145,6 +148,8 @@ def _conversion(c: Conversion, arg: Field, fmt: str) -> tuple[str, str]:
         spec = f"%{flags}{c.width}{'' if c.precision is None else '.' + c.precision}s"
         if arg.kind == "timestamp":
             return spec, "_time(_f{i}, {v})"
+        if arg.kind == "probe":
+            return spec, "_probe({v})"
         return spec, "_cstr({v})" if arg.kind == "str" else "{v}"
     if arg.kind != "int":
         raise FormatError(f"printf conversion %{c.conv} in {fmt!r} needs an integer argument")

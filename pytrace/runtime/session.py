@@ -129,7 +129,7 @@ class _Session:
         self.keys_limit = limit
         maps: list[Map] = []
         for spec in program.maps:
-            m = Map(spec, ncpus, limit)
+            m = Map(spec, ncpus, limit, program.probe_names)
             stack.callback(m.close)
             maps.append(m)
         map_fds = {m.spec.symbol: m.fd for m in maps}
@@ -144,7 +144,8 @@ class _Session:
             elif m.spec.symbol == COUNTERS_NAME:
                 self.counters = m
         try:
-            self.handler = RecordHandler(program.outputs, self.output, {m.spec.symbol: m for m in maps})
+            self.handler = RecordHandler(program.outputs, self.output, {m.spec.symbol: m for m in maps},
+                                         probe_names=program.probe_names)
         except FormatError as err:
             raise LoadError(f"{err} (a pytrace bug).") from None
 

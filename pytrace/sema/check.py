@@ -22,7 +22,7 @@ from pytrace.diagnostics import Diagnostics
 from pytrace.sema import builtins, probes
 from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
-    BOOL, INT64, INT_TYPE_NAMES, STRLEN, UINT64, VOID, Agg, Int, Ptr, Str, Timestamp,
+    BOOL, INT64, INT_TYPE_NAMES, PROBE, STRLEN, UINT64, VOID, Agg, Int, ProbeName, Ptr, Str, Timestamp,
     arith_result, describe, is_int,
 )
 from pytrace.source import Span
@@ -249,7 +249,7 @@ class _Checker:
                 return None
             if isinstance(t, (Int, Ptr)):
                 t = Int(64, t.signed if isinstance(t, Int) else False)
-            elif not isinstance(t, Str):
+            elif not isinstance(t, (Str, ProbeName)):
                 self.report.error(key.span, f"a map key must be an integer or a string, not {describe(t)}")
                 return None
             types.append(t)
@@ -356,6 +356,8 @@ class _Checker:
     def expr_Builtin(self, e: ast.Builtin):
         if e.name in builtins.VARIABLES:
             return builtins.VARIABLES[e.name]
+        if e.name == "probe":
+            return PROBE
         context = probe_kinds.kind(self.target.kind).context
         if e.name == "args":
             if context != "tracepoint":
@@ -383,7 +385,7 @@ class _Checker:
                                           f" arg0 to arg{self.target.nargs - 1}")
                 return None
             return UINT64
-        close = difflib.get_close_matches(e.name, list(builtins.VARIABLES) + ["args"], n=1)
+        close = difflib.get_close_matches(e.name, list(builtins.VARIABLES) + ["args", "probe", "retval"], n=1)
         hints = [f"did you mean '{close[0]}'?"] if close else []
         self.report.error(e.span, f"unknown identifier '{e.name}'", *hints)
         return None
@@ -557,7 +559,7 @@ class _Checker:
                               "top and div apply to a whole map: print(@x, 10)")
             return VOID
         t = self.expr(arg)
-        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp)):
+        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp, ProbeName)):
             self.report.error(arg.span, f"print() cannot print {describe(t)}")
         return VOID
 
@@ -626,7 +628,7 @@ class _Checker:
             t = self.expr(arg)
             if t is None:
                 continue
-            if spec.conv == "s" and not isinstance(t, (Str, Timestamp)):
+            if spec.conv == "s" and not isinstance(t, (Str, Timestamp, ProbeName)):
                 self.report.error(arg.span, f"printf %s needs a string, not {describe(t)}", "use str() to read a string from an address")
             elif spec.conv != "s" and not is_int(t):
                 self.report.error(arg.span, f"printf %{spec.conv} needs an integer, not {describe(t)}")
@@ -692,7 +694,7 @@ def field_type(fld, category: str, strlen: int = STRLEN):
 
 
 def _compatible(a, b) -> bool:
-    return (is_int(a) and is_int(b)) or (isinstance(a, Str) and isinstance(b, Str))
+    return (is_int(a) and is_int(b)) or (isinstance(a, Str) and isinstance(b, Str)) or a == b
 
 
 def _same_shape(a: list, b: list) -> bool:

@@ -30,6 +30,7 @@ class AttachTarget:
     span: Span
     fields: dict[str, tracefs.TracepointField] = field(default_factory=dict)
     nargs: int | None = None  # how many argN a raw tracepoint passes
+    event_id: int | None = None  # a tracepoint's id (its records' common_type)
 
 
 def resolve(text: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
@@ -85,7 +86,8 @@ def _expand_tracepoint(rest: str, span: Span, diags: Diagnostics) -> list[Attach
     targets = []
     for cat, ev in pairs:
         fields = {f.name: f for f in tracefs.read_format(cat, ev)}
-        targets.append(AttachTarget("tracepoint", f"tracepoint:{cat}:{ev}", (cat, ev), span, fields))
+        targets.append(AttachTarget("tracepoint", f"tracepoint:{cat}:{ev}", (cat, ev), span, fields,
+                                    event_id=tracefs.event_id(cat, ev)))
     return targets
 
 

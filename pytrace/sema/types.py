@@ -70,6 +70,18 @@ class Timestamp:
 
 
 @dataclass(frozen=True)
+class ProbeName:
+    """The `probe` builtin: a u64 id that prints as the probe's name (a
+    tracepoint's id in the code, so a wildcard's expansions share theirs)."""
+
+    def __str__(self) -> str:
+        return "probe"
+
+
+PROBE = ProbeName()
+
+
+@dataclass(frozen=True)
 class Void:
     def __str__(self) -> str:
         return "none"

@@ -183,3 +183,37 @@ def test_fentry_and_fexit_are_built_and_refused_by_this_kernel(run_pytrace):
     assert result.rc == 1 and "it does not allow fexit programs" in result.stderr
     result = run_pytrace(["-e", "kfunc:nope_fn { }"], timeout=30)
     assert result.rc == 1 and result.stderr.splitlines()[0] == "stdin:1:1: error: kernel function not found in BTF: nope_fn"
+
+
+GETP = r"""
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+    for (int i = 0; i < 200; i++) syscall(SYS_getpid);
+    for (int i = 0; i < 300; i++) syscall(SYS_getppid);
+    for (int i = 0; i < 50; i++) getpriority(PRIO_PROCESS, 0);
+    return 0;
+}
+"""
+
+
+def test_a_wildcard_keyed_by_probe_shows_exactly_the_syscalls_made(run_pytrace, build_c):
+    """The expansions share one program; `probe` is each one's attach cookie."""
+    prog = build_c(GETP, name="getp")
+    result = run_pytrace(["-c", str(prog), "-e", "tracepoint:syscalls:sys_enter_getp* /pid == cpid/ { @[probe] = count(); }"],
+                         timeout=30)
+    assert result.rc == 0, result.stderr
+    keyed = re.findall(r"^@\[(.*)\]: (\d+)$", result.stdout, re.M)
+    assert keyed == [("tracepoint:syscalls:sys_enter_getpriority", "50"),
+                     ("tracepoint:syscalls:sys_enter_getpid", "200"),
+                     ("tracepoint:syscalls:sys_enter_getppid", "300")]
+
+
+def test_probe_in_printf_print_and_json(run_pytrace):
+    result = run_pytrace(["-e", 'interval:ms:50 { printf("%s|\\n", probe); print(probe); @[probe] = 1; exit(); }'], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == "Attaching 1 probe...\ninterval:ms:50|\ninterval:ms:50\n\n\n@[interval:ms:50]: 1\n"
+    result = run_pytrace(["-f", "json", "-e", "BEGIN { @[probe] = 1; exit(); }"], timeout=20)
+    assert '{"type": "map", "data": {"@": {"BEGIN": 1}}}' in result.stdout.splitlines()
