@@ -593,13 +593,14 @@ def _fmt(x: float | None) -> str:
     return f"{x:.0f}" if abs(x) >= 100 else f"{x:.1f}"
 
 
-def print_table(metrics, variants, data, down, extra, args) -> None:
-    labels = [v.label for v in variants]
+def print_medians(metrics, labels, data, down, rounds: int) -> None:
+    """The table of medians, a column per tracer variant and the
+    pytrace/bpftrace ratio ("-": not measured for that variant; "n/a":
+    measuring it failed). Shared with bench_output.py."""
     has_both = "bpftrace" in labels and "pytrace" in labels
     header = ["metric (median)"] + labels + (["pytrace/bpftrace"] if has_both else [])
     rows = []
     for m in metrics:
-        # "-": not measured for this variant; "n/a": measuring it failed.
         row = [m] + [_fmt(data[m, lb].median()) if data[m, lb].values or data[m, lb].errors or lb in down
                      else "-" for lb in labels]
         if has_both:
@@ -607,12 +608,16 @@ def print_table(metrics, variants, data, down, extra, args) -> None:
             row.append(f"{p / b:.2f}x" if p is not None and b else "n/a")
         rows.append(row)
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    print(f"\npytrace vs bpftrace: {args.rounds} rounds, interleaved; lower is better everywhere")
-    line = lambda r: "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r))
+    print(f"\npytrace vs bpftrace: {rounds} rounds, interleaved; lower is better everywhere")
+    line = lambda r: "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r))  # noqa: E731
     print(line(header))
     print("  ".join("-" * w for w in widths))
     for r in rows:
         print(line(r))
+
+
+def print_table(metrics, variants, data, down, extra, args) -> None:
+    print_medians(metrics, [v.label for v in variants], data, down, args.rounds)
     print()
     print(f"first line / exit / RSS: {HI_PROG}")
     print(f"insns / ns/event: {SWITCH_PROG} ({args.event_seconds:g}s of short sleeps per sample)")

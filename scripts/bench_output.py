@@ -225,23 +225,7 @@ def main() -> int:
         if stats is not None:
             stats.close()
 
-    labels = [v.label for v in variants]
-    both = "pytrace" in labels and "bpftrace" in labels
-    header = ["metric (median)"] + labels + (["pytrace/bpftrace"] if both else [])
-    rows = []
-    for m in metrics:
-        row = [m] + [bench._fmt(data[m, lb].median()) for lb in labels]
-        if both:
-            p, b = data[m, "pytrace"].median(), data[m, "bpftrace"].median()
-            row.append(f"{p / b:.2f}x" if p is not None and b else "n/a")
-        rows.append(row)
-    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    print(f"\npytrace vs bpftrace: {args.rounds} rounds, interleaved; lower is better everywhere")
-    fmt = lambda r: "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r))  # noqa: E731
-    print(fmt(header))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(fmt(row))
+    bench.print_medians(metrics, [v.label for v in variants], data, down, args.rounds)
     print(f"\nmap print: {MAP_PROG} over {KEYS} distinct fds (-c)")
     for kind, prog in EVENT_PROGS.items():
         print(f"ns/event {kind}: {prog}")

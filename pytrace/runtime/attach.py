@@ -134,8 +134,9 @@ def _per_cpu(program: Program, ev_type: int, config: int, period: int, freq: int
 
 def _perf_events(program: Program, places: list[dict], ev_type: int, config: int, period: int,
                  freq: int, what: str) -> Attachment:
-    """Perf events at `places` (perf_event_open's pid/cpu), each running the
-    program; all closed again when one fails."""
+    """Perf events at `places` (perf_event_open's pid/cpu, and bp_addr/bp_len
+    where the event takes them), each running the program through a link;
+    all closed again when one fails."""
     attachment = Attachment(program, [])
     try:
         for place in places:
@@ -217,17 +218,8 @@ def attach_kprobe(program: Program) -> Attachment:
                           f" CONFIG_KPROBES){same_event_elsewhere(func)}")
     ret = 1 << pmu_bit("kprobe", "retprobe") if spec.kind == "kretprobe" else 0
     name = ct.create_string_buffer(func.encode())
-    try:
-        fd = bpf.perf_event_open(ptype, ret, bp_addr=ct.addressof(name), bp_len=offset, cpu=0)
-    except OSError as err:
-        raise _attach_failure(spec.name, err.errno, "a kprobe") from None
-    attachment = Attachment(program, [fd])
-    try:
-        link(attachment, fd)
-    except BaseException:
-        attachment.close()
-        raise
-    return attachment
+    return _perf_events(program, [dict(cpu=0, bp_addr=ct.addressof(name), bp_len=offset)], ptype, ret,
+                        0, 0, "a kprobe")
 
 
 def attach_tracing(program: Program) -> Attachment:
@@ -254,17 +246,8 @@ def attach_tracepoint(program: Program) -> Attachment:
             f"cannot attach {name}: the kernel has no tracepoint {category}:{event}"
             f" (not in {root}/events)."
         )
-    try:
-        fd = bpf.perf_event_open(PERF_TYPE_TRACEPOINT, tracefs.event_id(category, event), period=1, cpu=0)
-    except OSError as err:
-        raise _attach_failure(name, err.errno, "the tracepoint") from None
-    attachment = Attachment(program, [fd])
-    try:
-        link(attachment, fd)
-    except BaseException:
-        attachment.close()
-        raise
-    return attachment
+    return _perf_events(program, [dict(cpu=0)], PERF_TYPE_TRACEPOINT, tracefs.event_id(category, event),
+                        1, 0, "the tracepoint")
 
 
 def _attach_failure(name: str, err: int, what: str, hardware: bool = False) -> RuntimeFailure:

@@ -150,10 +150,8 @@ def _expand_rawtracepoint(rest: str, span: Span, diags: Diagnostics) -> list[Att
     (their number from the event's BTF prototype)."""
     from pytrace import btf
 
-    event = rest.rpartition(":")[2]
-    if not event or "*" in event or "?" in event:
-        diags.error(span, f"invalid raw tracepoint 'rawtracepoint:{rest}': expected rawtracepoint:EVENT"
-                          " (wildcards are not supported yet)")
+    event = _one_name("rawtracepoint", "EVENT", rest, span, diags)
+    if event is None:
         return []
     try:
         nargs = btf.raw_tracepoint_args(event)
@@ -179,12 +177,10 @@ def _kernel_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> li
     """kprobe:FUNC[+OFFSET] or kprobe:MODULE:FUNC (and kretprobe:...): a
     kernel function, checked against /proc/kallsyms. Target: (function,
     offset)."""
-    func = rest.rpartition(":")[2]
-    func, plus, offset_text = func.partition("+")
-    if not func or "*" in func or "?" in func:
-        diags.error(span, f"invalid {kind} '{kind}:{rest}': expected {kind}:FUNCTION"
-                          " (wildcards are not supported yet)")
+    func = _one_name(kind, "FUNCTION", rest.partition("+")[0], span, diags, shown=rest)
+    if func is None:
         return []
+    plus, offset_text = rest.partition("+")[1:]
     offset = 0
     if plus:
         try:
@@ -237,10 +233,8 @@ def _btf_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> list[
     its arguments are arg0..argN (fexit adds retval). Target: (function,)."""
     from pytrace import btf
 
-    func = rest.rpartition(":")[2]
-    if not func or "*" in func or "?" in func:
-        diags.error(span, f"invalid {kind} '{kind}:{rest}': expected {kind}:FUNCTION"
-                          " (wildcards are not supported yet)")
+    func = _one_name(kind, "FUNCTION", rest, span, diags)
+    if func is None:
         return []
     try:
         nargs = btf.func_args(func)
@@ -251,3 +245,16 @@ def _btf_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> list[
         diags.error(span, f"kernel function not found in BTF: {func}")
         return []
     return [AttachTarget(kind, f"{kind}:{func}", (func,), span, nargs=nargs)]
+
+
+def _one_name(kind: str, what: str, rest: str, span: Span, diags: Diagnostics, shown: str | None = None):
+    """The last `:` part of an attach point that names one thing (an
+    optional MODULE: before it is ignored), or None after reporting it
+    missing or a wildcard."""
+    name = rest.rpartition(":")[2]
+    if not name or "*" in name or "?" in name:
+        diags.error(span, f"invalid {'raw tracepoint' if kind == 'rawtracepoint' else kind}"
+                          f" '{kind}:{shown if shown is not None else rest}': expected {kind}:{what}"
+                          " (wildcards are not supported yet)")
+        return None
+    return name
