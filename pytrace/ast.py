@@ -70,6 +70,19 @@ class Variable(Expr):
 
 
 @dataclass
+class Positional(Expr):
+    """A positional parameter, `$1`: a word of the command line after the
+    script (an integer when it reads as one, else a string)."""
+
+    index: int
+
+
+@dataclass
+class ParamCount(Expr):
+    """`$#`: how many positional parameters were given."""
+
+
+@dataclass
 class MapRef(Expr):
     """`@name` or `@name[k1, k2]`; the bare `@` is the map named "@"."""
 

@@ -23,6 +23,8 @@ A bpftrace-compatible dynamic tracer.
 options:
   -e PROGRAM        the program to run
   -c CMD            run CMD once the probes are attached; stop when it exits
+  -p PID            trace process PID: uprobes and USDT attach to it, other
+                    probes fire only in it; stop when it exits
   -l [PATTERN]      list the probes matching PATTERN
   -f text|json      output format: bpftrace's text (default) or its JSON lines
   -o FILE           write the program's output to FILE instead of stdout
@@ -81,6 +83,7 @@ class Options:
         self.quiet = False
         self.buffering = "line"
         self.style = "0.17"
+        self.pid: int | None = None
 
 
 class UsageError(Exception):
@@ -99,7 +102,7 @@ _FLAG = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug", "--dry-run
          "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet"}
 _CHOICES = {"-f": ("format", ("text", "json")), "-B": ("buffering", ("line", "full", "none")),
             "--output-style": ("style", ("0.17", "upstream"))}
-_LATER = {"-p": "-p PID", "--pid": "--pid", "-I": "-I DIR", "--include": "--include", "-k": "-k",
+_LATER = {"-I": "-I DIR", "--include": "--include", "-k": "-k",
           "--usdt-file-activation": "--usdt-file-activation", "--info": "--info"}
 _ACCEPTED = ("--unsafe", "--no-warnings")
 
@@ -125,6 +128,10 @@ def parse_args(argv: list[str]) -> Options:
             listing = True
         elif name in ("-d", "--dump"):
             opts.dump.append(value)
+        elif name in ("-p", "--pid"):
+            if not value.isdigit() or int(value) == 0:
+                raise UsageError(f'invalid process id "{value}": -p takes a number > 0')
+            opts.pid = int(value)
         elif name in _VALUE:
             setattr(opts, _VALUE[name], value)
         elif name in _FLAG:
@@ -219,9 +226,8 @@ def _main(args: Options) -> int:
     try:
         if args.list is not None:
             return _list(args.list)
-        if args.args:
-            raise UserError(f"pytrace does not support positional parameters ($1, $2, ...) yet;"
-                            f" remove the arguments after the script: {' '.join(args.args)}")
+        if args.pid is not None and args.command is not None:
+            raise UserError("-p and -c cannot be used together: trace a running process (-p) or start one (-c)")
         source = _read_source(args)
         _need_root()
         compiled = _compile(source, args)
@@ -273,7 +279,10 @@ def _compile(source, args: Options):
     unknown = dump - set(STAGES)
     if unknown:
         raise UserError(f"unknown --dump stage '{sorted(unknown)[0]}'; stages: {', '.join(STAGES)}")
-    options = CompileOptions(dump=dump, use_cache=not args.no_cache)
+    if args.pid is not None and not os.path.exists(f"/proc/{args.pid}"):
+        raise UserError(f"cannot trace process {args.pid} (-p): there is no such process")
+    options = CompileOptions(dump=dump, use_cache=not args.no_cache, pid=args.pid or -1,
+                             params=tuple(args.args))
     return compile_source(source, options)
 
 
@@ -287,7 +296,7 @@ def _run(compiled, args: Options, source) -> int:
     output, stream = _make_output(args)  # (the output's stream, stdout's)
     try:
         return run(compiled, RunOptions(command=command, output=output, verbose=args.verbose,
-                                        quiet=args.quiet))
+                                        quiet=args.quiet, pid=args.pid))
     except VerifierError as err:
         from pytrace.diagnostics import Diagnostic
 

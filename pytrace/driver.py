@@ -30,11 +30,13 @@ class CompileOptions:
     from the environment unless given)."""
 
     def __init__(self, dump: set[str] | None = None, dump_out=None, use_cache: bool = True,
-                 strlen: int | None = None):
+                 strlen: int | None = None, pid: int = -1, params: tuple[str, ...] = ()):
         self.dump = dump or set()
         self.dump_out = dump_out or sys.stdout
         self.use_cache = use_cache
         self.strlen = strlen if strlen is not None else strlen_from_env()
+        self.pid = pid          # -p: uprobes resolve in its maps; other probes filter on it
+        self.params = tuple(params)  # $1, $2, ...: constants in the code
 
 
 def strlen_from_env(environ=None) -> int:
@@ -62,7 +64,11 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
     options = options or CompileOptions()
     cacheable = options.use_cache and not options.dump
     # The settings that change the code are part of the cache key.
-    key = source.text if options.strlen == STRLEN_DEFAULT else f"strlen={options.strlen}\0{source.text}"
+    key = source.text
+    if options.strlen != STRLEN_DEFAULT:
+        key = f"strlen={options.strlen}\0{key}"
+    if options.pid > 0 or options.params:
+        key = f"pid={options.pid}\0params={options.params!r}\0{key}"
     if cacheable:
         compiled = cache.load(key)
         if compiled is not None:
@@ -90,7 +96,9 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     program = parser.parse(source)
     tap("ast", lambda: ast.dump(program))
     diags = Diagnostics(source)
-    checked = check(program, diags, options.strlen)
+    from pytrace.sema.probes import Given
+
+    checked = check(program, diags, options.strlen, Given(options.pid, options.params))
     if diags.has_errors:
         raise CompileError(diags)
     module = lower(checked)

@@ -195,6 +195,14 @@ class _ToAst(Transformer_NonRecursive):
         (tok,) = children
         return ast.Variable(str(tok), span=_token_span(tok))
 
+    def positional(self, meta, children):
+        (tok,) = children
+        return ast.Positional(int(str(tok)[1:]), span=_token_span(tok))
+
+    def param_count(self, meta, children):
+        (tok,) = children
+        return ast.ParamCount(span=_token_span(tok))
+
     def builtin(self, meta, children):
         (tok,) = children
         return ast.Builtin(str(tok), span=_token_span(tok))
@@ -290,6 +298,8 @@ _PHRASES = {
     "ATTACH_POINT": "an attach point",
     "NAME": "an identifier",
     "VAR": "a variable",
+    "POSITIONAL": "a positional parameter",
+    "PARAM_COUNT": "$#",
     "MAP": "a map",
     "INT": "a number",
     "STRING": "a string",
@@ -300,6 +310,8 @@ _TOKEN_KINDS = {
     "ATTACH_POINT": "attach point",
     "NAME": "identifier",
     "VAR": "variable",
+    "POSITIONAL": "positional parameter",
+    "PARAM_COUNT": "parameter count",
     "MAP": "map",
     "INT": "number",
     "STRING": "string",
@@ -307,7 +319,7 @@ _TOKEN_KINDS = {
 }
 
 # Keys that can start an expression; together they read "an expression".
-_EXPR_START = {"INT", "STRING", "NAME", "VAR", "MAP", "(", "-", "!", "~", "++", "--",
+_EXPR_START = {"INT", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--",
                "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
 # What could extend a complete expression (or make it an assignment target).
 _CONTINUE_EXPR = {"||", "&&", "|", "^", "&", "==", "!=", "<", ">", "<=", ">=", "<<", ">>",
@@ -386,8 +398,10 @@ def _expected_keys(e: UnexpectedToken) -> set[str]:
 
 # Parse-tree values that are (or end with) a complete expression.
 _EXPR_TREES = {"ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field",
-               "arrow_field", "call", "map", "variable", "builtin", "integer", "string"}
-_EXPR_END_KEYS = {"INT", "STRING", "NAME", "VAR", "MAP", ")", "]", "++", "--"}
+               "arrow_field", "call", "map", "variable", "positional", "param_count", "builtin",
+               "integer", "string"}
+_EXPR_END_KEYS = {"INT", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", ")", "]", "++",
+                  "--"}
 
 
 def _after_expression(e: UnexpectedToken) -> bool:

@@ -44,14 +44,17 @@ class ProbeKind(Record):
                (fentry, fexit: with the BTF id of the function), or 0
     cookie     attached through perf events with a BPF cookie: `probe` reads
                it (bpf_get_attach_cookie), so expansions can share code
+    per_process  -p attaches it to that process (uprobes, USDT, watchpoints);
+               the other event kinds fire everywhere and -p filters them
     """
 
     __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach", "context",
-                 "load_attach", "cookie")
+                 "load_attach", "cookie", "per_process")
 
     def __init__(self, name: str, *, aliases=(), prog_type: int = 0, phase: str = "event",
                  rate: str = "high", expand: str | None = None, attach: str | None = None,
-                 context: str = "none", load_attach: int = 0, cookie: bool = False):
+                 context: str = "none", load_attach: int = 0, cookie: bool = False,
+                 per_process: bool = False):
         self.name = name
         self.aliases = tuple(aliases)
         self.prog_type = prog_type
@@ -62,6 +65,7 @@ class ProbeKind(Record):
         self.context = context
         self.load_attach = load_attach
         self.cookie = cookie
+        self.per_process = per_process
 
     @property
     def supported(self) -> bool:
@@ -82,8 +86,10 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
               attach="kprobe", context="regs", cookie=True),
     ProbeKind("kretprobe", aliases=("kr",), prog_type=prog.PROG_KPROBE, expand="kretprobe",
               attach="kprobe", context="regs_ret", cookie=True),
-    ProbeKind("uprobe", aliases=("u",)),
-    ProbeKind("uretprobe", aliases=("ur",)),
+    ProbeKind("uprobe", aliases=("u",), prog_type=prog.PROG_KPROBE, expand="uprobe", attach="uprobe",
+              context="regs", cookie=True, per_process=True),
+    ProbeKind("uretprobe", aliases=("ur",), prog_type=prog.PROG_KPROBE, expand="uretprobe",
+              attach="uprobe", context="regs_ret", cookie=True, per_process=True),
     ProbeKind("usdt", aliases=("U",)),
     ProbeKind("profile", aliases=("p",), prog_type=prog.PROG_PERF_EVENT, expand="profile",
               attach="profile", cookie=True),

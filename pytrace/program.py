@@ -35,9 +35,13 @@ ATTACH_TRACE_FENTRY = 24
 ATTACH_TRACE_FEXIT = 25
 
 # Every ring-buffer record starts with a u64 record id: RECORD_EXIT asks the
-# runtime to stop; id n >= RECORD_OUTPUT_BASE is outputs[n - RECORD_OUTPUT_BASE].
+# runtime to stop; RECORD_PID (then the pid) says a process's user-space
+# addresses were seen for the first time (the runtime reads its memory map
+# at once, so its symbols resolve even after it exits); id n >=
+# RECORD_OUTPUT_BASE is outputs[n - RECORD_OUTPUT_BASE].
 RECORD_EXIT = 0
-RECORD_OUTPUT_BASE = 1
+RECORD_PID = 1
+RECORD_OUTPUT_BASE = 2
 
 # Symbols whose 64-bit immediate the loader fills in at load time (the code
 # reads them as `ld_imm64` constants, so they cost nothing per event and the
@@ -71,11 +75,13 @@ RINGBUF_SIZE_SMALL = 1 << 18
 #   word 0       records the full ring buffer had no room for ("Lost N events")
 #   word 1       strings str() read that filled their whole buffer (cut short,
 #                unless they were exactly that long)
-#   word 2 + i   updates of user map i the kernel refused (the map was full)
+#   word 2       stacks the stack map had no room for
+#   word 3 + i   updates of user map i the kernel refused (the map was full)
 COUNTERS_NAME = "__pytrace_counters"
 COUNTER_LOST = 0
 COUNTER_TRUNCATED = 1
-COUNTER_WORDS_BEFORE_MAPS = 2
+COUNTER_STACKS = 2
+COUNTER_WORDS_BEFORE_MAPS = 3
 
 
 def counter_dropped(map_index: int) -> int:
@@ -87,6 +93,21 @@ VALUE_SYMBOLS = (COUNTERS_NAME,)
 # A one-element array of zeros, as big as the largest aggregation value: a new
 # key of a value too big for the stack (a histogram) is created from it.
 ZERO_NAME = "__pytrace_zero"
+# Stacks (kstack, ustack): the code copies the frames with bpf_get_stack into
+# a per-CPU scratch value, hashes them, and stores them in the stack map
+# under that 64-bit hash (once per distinct stack); map keys and records
+# carry the hash (a ustack also the pid). A value is the byte count
+# bpf_get_stack returned, then up to STACK_FRAMES_MAX addresses. Unlike the
+# kernel's stack-trace maps (one stack per hash bucket, a colliding stack
+# dropped or overwritten), distinct stacks never replace each other.
+STACKS_NAME = "__pytrace_stacks"
+SCRATCH_NAME = "__pytrace_scratch"
+STACK_FRAMES_MAX = 127
+STACK_VALUE_SIZE = 8 + 8 * STACK_FRAMES_MAX
+STACKS_MAX = 65536
+# The processes whose user-space addresses the code has reported (RECORD_PID).
+PIDS_NAME = "__pytrace_pids"
+PIDS_MAX = 65536
 # One past the highest possible CPU id, a load-time constant: reading an
 # aggregation in a probe adds up every CPU's slot, by CPU id (ids without a
 # CPU have no slot and are skipped).
@@ -97,6 +118,11 @@ KFUNC_MAP_ELEM_COUNT = "bpf_map_sum_elem_count"
 KFUNCS = (KFUNC_MAP_ELEM_COUNT,)
 
 
+# Field kinds whose bytes are ids or addresses the runtime resolves into
+# names, stacks and symbols when it prints them (sema.types.Resolved).
+RESOLVED_FIELDS = ("probe", "func", "kstack", "ustack", "ksym", "usym")
+
+
 class Field(Record):
     """One value in a key, a map value or a record.
 
@@ -105,7 +131,8 @@ class Field(Record):
     kind "timestamp": a u64 of nanoseconds (CLOCK_MONOTONIC) that prints as
     wall-clock time in the strftime format `fmt` (strftime()).
     kind "probe": a u64 probe id that prints as the probe's name
-    (CompiledProgram.probe_names).
+    (CompiledProgram.probe_names); the other RESOLVED_FIELDS likewise print
+    as what their ids or addresses stand for (`fmt` is a stack's mode).
     """
 
     __slots__ = ("kind", "offset", "size", "signed", "fmt")
@@ -293,17 +320,18 @@ class OutputSpec(Record):
 class CompiledProgram(Record):
     """Everything a run needs; `elf` is the object the probes came from."""
 
-    __slots__ = ("source_name", "probes", "maps", "outputs", "elf", "probe_names")
+    __slots__ = ("source_name", "probes", "maps", "outputs", "elf", "probe_names", "probe_funcs")
 
     def __init__(self, source_name: str, probes: list[ProbeSpec], maps: list[MapSpec],
                  outputs: list[OutputSpec] | None = None, elf: bytes = b"",
-                 probe_names: dict[int, str] | None = None):
+                 probe_names: dict[int, str] | None = None, probe_funcs: dict[int, str] | None = None):
         self.source_name = source_name
         self.probes = probes
         self.maps = maps
         self.outputs = outputs if outputs is not None else []
         self.elf = elf
         self.probe_names = probe_names if probe_names is not None else {}  # `probe` id -> name
+        self.probe_funcs = probe_funcs if probe_funcs is not None else {}  # `probe` id -> `func`
 
     def map_by_symbol(self, symbol: str) -> MapSpec:
         for spec in self.maps:

@@ -112,3 +112,61 @@ class Histogram:
 
     def __repr__(self):
         return f"Histogram({self.kind}{self.params}, {self.buckets!r})"
+
+
+class Frame:
+    """One frame of a stack: its address and, when it resolved, the
+    function (`name`, demangled), the offset into it and the module (the
+    binary's path, or "[kernel.kallsyms]")."""
+
+    __slots__ = ("address", "name", "offset", "module")
+
+    def __init__(self, address: int, name: str | None = None, offset: int = 0, module: str = ""):
+        self.address = address
+        self.name = name
+        self.offset = offset
+        self.module = module
+
+    def __str__(self) -> str:
+        """`name+offset` as bpftrace prints a frame, or the address in hex."""
+        return f"{self.name}+{self.offset}" if self.name is not None else f"0x{self.address:x}"
+
+    def __eq__(self, other):
+        return isinstance(other, Frame) and (self.address, self.name, self.offset, self.module) == (
+            other.address, other.name, other.offset, other.module)
+
+    def __hash__(self):
+        return hash((self.address, self.name, self.offset))
+
+    def __repr__(self):
+        return f"Frame({self.address:#x}, {self.name!r}, {self.offset}, {self.module!r})"
+
+
+class Stack:
+    """A kstack or ustack: `frames` innermost first; `kind` "kstack" or
+    "ustack", `mode` how bpftrace prints it ("bpftrace", "perf", "raw"),
+    `pid` the process of a ustack (0 for a kstack). Two stacks are the same
+    key only with the same frames, in the same process."""
+
+    __slots__ = ("frames", "kind", "mode", "pid")
+
+    def __init__(self, frames, kind: str = "kstack", mode: str = "bpftrace", pid: int = 0):
+        self.frames = tuple(frames)
+        self.kind = kind
+        self.mode = mode
+        self.pid = pid
+
+    def _key(self):
+        return (self.kind, self.mode, self.pid, tuple(f.address for f in self.frames))
+
+    def __eq__(self, other):
+        return isinstance(other, Stack) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __lt__(self, other):
+        return self._key() < other._key()
+
+    def __repr__(self):
+        return f"Stack({self.kind}, pid={self.pid}, {[str(f) for f in self.frames]!r})"

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Set up pytrace's development environment from a fresh clone; safe to run again.
+# Set up pytrace from a fresh clone; safe to run again.
+#
+#   scripts/setup.sh          what pytrace needs to run (the demo)
+#   scripts/setup.sh --test   that, and what the tests and benchmarks need
 #
 #   1. Debian packages (apt-get, only the missing ones): python3-bpfcc (libbcc and
-#      its Python module), gcc and libc6-dev (tests build small C programs), and
-#      bpftrace (the reference tracer for the benchmark; optional: a failure to
-#      install it is only a warning).
-#   2. .venv with `pip install -e '.[dev]'`, skipped when a stamp in .venv says
-#      the same pyproject.toml was already installed by the same Python.
+#      its Python module). With --test also gcc, g++ and libc6-dev (tests build
+#      small C and C++ programs), systemtap-sdt-dev (<sys/sdt.h>, for USDT test
+#      programs) and bpftrace (the reference tracer for the benchmarks and the
+#      recorded outputs; optional: a failure to install it is only a warning).
+#   2. .venv with `pip install -e .` (--test: `.[dev]`, which adds pytest),
+#      skipped when a stamp in .venv says the same pyproject.toml was already
+#      installed, with the same extras, by the same Python.
 #   3. Debian's `bcc` module linked into the venv's site-packages (never the PyPI
 #      package called "bcc": it is unrelated).
 #
-# Leaves .venv/bin/pytrace and .venv/bin/pytest. Environment knobs:
+# Leaves .venv/bin/pytrace (and with --test .venv/bin/pytest). Environment knobs:
 #   PYTRACE_PYTHON=/path/to/python3   interpreter for a new venv (default: python3 on PATH
 #                                     when it is >= 3.11, else /usr/bin/python3)
 #   PYTRACE_SETUP_QUIET=1             say nothing when there is nothing to do
@@ -19,8 +24,18 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="$root/.venv"
 stamp="$venv/.pytrace-setup-stamp"
-required_debs=(python3-bpfcc gcc libc6-dev)
-optional_debs=(bpftrace)
+mode=run
+if [ "${1:-}" = --test ]; then mode=test; shift; fi
+[ "$#" -eq 0 ] || { echo "usage: scripts/setup.sh [--test]" >&2; exit 2; }
+
+required_debs=(python3-bpfcc)
+optional_debs=()
+extras=""
+if [ "$mode" = test ]; then
+    required_debs+=(gcc g++ libc6-dev systemtap-sdt-dev)
+    optional_debs+=(bpftrace)
+    extras="[dev]"
+fi
 
 changed=0
 say() { changed=1; [ "${PYTRACE_SETUP_QUIET:-}" = 1 ] || echo "setup: $*" >&2; }
@@ -66,13 +81,13 @@ if command -v dpkg-query >/dev/null 2>&1; then
     if [ "${#missing[@]}" -gt 0 ]; then
         apt_install "${missing[@]}" || die "could not install: ${missing[*]}"
     fi
-    mapfile -t missing < <(missing_debs "${optional_debs[@]}")
+    mapfile -t missing < <(missing_debs "${optional_debs[@]+"${optional_debs[@]}"}")
     if [ "${#missing[@]}" -gt 0 ]; then
         apt_install "${missing[@]}" \
             || say "warning: could not install ${missing[*]} (bpftrace is only the reference for the benchmark)"
     fi
 else
-    say "warning: not a Debian system; install libbcc's Python module, gcc and bpftrace yourself"
+    say "warning: not a Debian system; install libbcc's Python module (and for the tests gcc, g++, <sys/sdt.h> and bpftrace) yourself"
 fi
 
 # ---- virtualenv ----------------------------------------------------------------
@@ -118,17 +133,19 @@ vpy="$venv/bin/python"
 
 # The install depends only on pyproject.toml (the code is linked, not copied) and
 # on the interpreter, so that is what the stamp records.
-want_stamp="compat $(sha256sum "$root/pyproject.toml" | cut -d' ' -f1) $("$vpy" -c 'import sys; print(sys.version)' | head -n1)"
-if [ -x "$venv/bin/pytrace" ] && [ -x "$venv/bin/pytest" ] \
-        && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ]; then
+want_stamp="compat$extras $(sha256sum "$root/pyproject.toml" | cut -d' ' -f1) $("$vpy" -c 'import sys; print(sys.version)' | head -n1)"
+# A test set-up also satisfies the demo: the run mode accepts either stamp.
+have_stamp=$(cat "$stamp" 2>/dev/null || true)
+if [ -x "$venv/bin/pytrace" ] && { [ "$have_stamp" = "$want_stamp" ] \
+        || { [ "$mode" = run ] && [ "$have_stamp" = "${want_stamp/compat /compat[dev] }" ]; }; }; then
     :
 else
-    say "pip install -e '.[dev]'"
+    say "pip install -e '.$extras'"
     rm -f "$stamp"
     # compat mode links the checkout with a plain .pth path entry: the
     # default import-hook finder costs ~20 ms at every pytrace start.
     PIP_DISABLE_PIP_VERSION_CHECK=1 "$vpy" -m pip install -q \
-        --config-settings editable_mode=compat -e "$root[dev]" </dev/null
+        --config-settings editable_mode=compat -e "$root$extras" </dev/null
     printf '%s\n' "$want_stamp" >"$stamp"
 fi
 

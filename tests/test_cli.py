@@ -62,7 +62,7 @@ def test_long_options_with_equals_and_repeats():
     (["--dry-run=1"], "option --dry-run takes no value"),
     (["-f", "yaml", "-e", "x"], 'invalid output format "yaml": -f takes text or json'),
     (["-B", "some"], 'invalid buffering mode "some": -B takes line, full or none'),
-    (["-p", "1", "-e", "x"], "option -p PID is not supported by pytrace yet"),
+    (["-p", "x1", "-e", "x"], 'invalid process id "x1": -p takes a number > 0'),
 ])
 def test_bad_command_lines(argv, message):
     with pytest.raises(UsageError, match=message):

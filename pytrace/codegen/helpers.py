@@ -15,8 +15,15 @@ PROBE_READ_STR = 45
 PROBE_READ_USER_STR = 114
 PROBE_READ_KERNEL = 113
 GET_ATTACH_COOKIE = 174
+GET_STACK = 67
 PROBE_READ_KERNEL_STR = 115
 RINGBUF_OUTPUT = 130
+
+# Flags of get_stack.
+BPF_F_USER_STACK = 1 << 8
+
+# Flags of ringbuf_output.
+BPF_RB_FORCE_WAKEUP = 1 << 1
 
 # Flags of map_update_elem.
 BPF_ANY = 0

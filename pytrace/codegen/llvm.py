@@ -27,7 +27,7 @@ from pytrace.aggregations import AGGREGATIONS, MASK64, log2_buckets
 from pytrace.codegen import helpers as h
 from pytrace.ir import nodes as ir
 from pytrace.ir.layout import align8
-from pytrace.sema.types import Agg, Str
+from pytrace.sema.types import Agg, Str, byte_size, in_buffer
 
 I1 = ll.IntType(1)
 I8 = ll.IntType(8)
@@ -117,6 +117,20 @@ def needs_zero_map(module: ir.Module) -> int:
                 and isinstance(d.value_type, Agg)), default=0)
 
 
+def extra_maps(module: ir.Module) -> set[str]:
+    """The runtime's own maps the code uses besides the ring buffer and the
+    counters: the stack map and its scratch value, the reported pids."""
+    used = set()
+    for fn in module.functions:
+        for block in fn.blocks:
+            for instr in block.instrs:
+                if isinstance(instr, ir.GetStack):
+                    used |= {prog.STACKS_NAME, prog.SCRATCH_NAME}
+                elif isinstance(instr, ir.WithPid):
+                    used.add(prog.PIDS_NAME)
+    return used
+
+
 class _Globals:
     """Map symbols, the ring buffer, the runtime's counters and the
     load-time constants."""
@@ -129,6 +143,10 @@ class _Globals:
         self.counters = ll.GlobalVariable(out, counters, name=prog.COUNTERS_NAME)
         self.counters.align = 8
         self.zero = self._map(prog.ZERO_NAME) if needs_zero_map(module) else None
+        used = extra_maps(module)
+        self.stacks = self._map(prog.STACKS_NAME) if prog.STACKS_NAME in used else None
+        self.scratch = self._map(prog.SCRATCH_NAME) if prog.SCRATCH_NAME in used else None
+        self.pids = self._map(prog.PIDS_NAME) if prog.PIDS_NAME in used else None
         self.consts = {}
 
     def _map(self, symbol: str) -> ll.GlobalVariable:
@@ -206,7 +224,9 @@ class _FunctionEmitter:
             self.zero(dst, size, align8(dst_size))
 
     def map_ptr(self, symbol: str) -> ll.Value:
-        var = self.globals.ringbuf if symbol == prog.RINGBUF_NAME else self.globals.maps[symbol]
+        own = {prog.RINGBUF_NAME: self.globals.ringbuf, prog.STACKS_NAME: self.globals.stacks,
+               prog.SCRATCH_NAME: self.globals.scratch, prog.PIDS_NAME: self.globals.pids}
+        var = own.get(symbol) or self.globals.maps[symbol]
         return self.b.bitcast(var, PTR)
 
     def const(self, symbol: str) -> ll.Value:
@@ -246,7 +266,7 @@ class _FunctionEmitter:
 
     def slot(self, slot: ir.Slot) -> ll.Value:
         if id(slot) not in self.slots:
-            size = align8(slot.type.size) if isinstance(slot.type, Str) else 8
+            size = align8(byte_size(slot.type))
             self.slots[id(slot)] = self.alloca(size, slot.name.lstrip("$"))
         return self.slots[id(slot)]
 
@@ -444,15 +464,16 @@ class _FunctionEmitter:
 
     def _emit_LoadSlot(self, instr: ir.LoadSlot) -> ll.Value:
         ptr = self.slot(instr.slot)
-        if isinstance(instr.slot.type, Str):
+        if in_buffer(instr.slot.type):
             return ptr
         return self.load64(ptr)
 
     def _emit_StoreSlot(self, instr: ir.StoreSlot) -> None:
         ptr = self.slot(instr.slot)
         value = self.value(instr.value)
-        if isinstance(instr.slot.type, Str):
-            self.copy(ptr, value, min(instr.value.type.size, instr.slot.type.size), instr.slot.type.size)
+        if in_buffer(instr.slot.type):
+            size = byte_size(instr.slot.type)
+            self.copy(ptr, value, min(byte_size(instr.value.type), size), size)
         else:
             self.store64(value, ptr)
 
@@ -469,8 +490,8 @@ class _FunctionEmitter:
             return buf
         for fld, key in zip(decl.key_fields, keys):
             value = self.value(key)
-            if fld.kind == "str":
-                size = min(key.type.size, fld.size)
+            if in_buffer(key.type):
+                size = min(byte_size(key.type), fld.size)
                 self.copy(self.at(buf, fld.offset, I8), value, size, fld.size)
             else:
                 self.store64(value, buf, fld.offset)
@@ -695,10 +716,10 @@ class _FunctionEmitter:
 
     # -------------------------------------------------------------- output
 
-    def output(self, buf: ll.Value, size: int) -> None:
+    def output(self, buf: ll.Value, size: int, flags: int = 0) -> None:
         """Send a record; when the ring buffer is full, count it as lost."""
         ringbuf = self.map_ptr(prog.RINGBUF_NAME)
-        failed = self.call(h.RINGBUF_OUTPUT, ringbuf, buf, ll.Constant(I64, size), ll.Constant(I64, 0))
+        failed = self.call(h.RINGBUF_OUTPUT, ringbuf, buf, ll.Constant(I64, size), ll.Constant(I64, flags))
         with self.b.if_then(self.b.icmp_unsigned("!=", failed, ll.Constant(I64, 0)), likely=False):
             self.bump(prog.COUNTER_LOST)
 
@@ -708,11 +729,90 @@ class _FunctionEmitter:
         self.store64(ll.Constant(I64, prog.RECORD_OUTPUT_BASE + instr.index), buf)
         for fld, arg in zip(decl.fields, instr.args):
             value = self.value(arg)
-            if fld.kind == "str":
-                self.copy(self.at(buf, fld.offset, I8), value, min(arg.type.size, fld.size), fld.size)
+            if in_buffer(arg.type):
+                self.copy(self.at(buf, fld.offset, I8), value, min(byte_size(arg.type), fld.size), fld.size)
             else:
                 self.store64(value, buf, fld.offset)
         self.output(buf, decl.size)
+
+    # -------------------------------------------------------------- stacks
+
+    def _emit_GetStack(self, instr: ir.GetStack) -> ll.Value:
+        """bpf_get_stack into the per-CPU scratch value (a stack is too big
+        for the BPF stack), a 64-bit hash of the frames it wrote, and the
+        frames stored in the stack map under that hash unless they are
+        there already. A stack the full map refuses is counted."""
+        c = lambda n: ll.Constant(I64, n & MASK64)  # noqa: E731
+        result = self.alloca(8, "stack")
+        self.store64(c(0), result)
+        zkey = self.alloca(8, "scratch_key")
+        self.store64(c(0), zkey)
+        scratch = self.call(h.MAP_LOOKUP_ELEM, self.map_ptr(prog.SCRATCH_NAME), zkey)
+        with self.b.if_then(self.b.icmp_unsigned("!=", scratch, c(0))):
+            buf = self.b.inttoptr(scratch, PTR)
+            flags = h.BPF_F_USER_STACK if instr.user else 0
+            got = self.call(h.GET_STACK, self.ctx, self.at(buf, 8, I8), c(8 * instr.limit), c(flags))
+            nbytes = self.b.select(self.b.icmp_signed("<", got, c(0)), c(0), got)
+            self.store64(nbytes, buf)
+            self.store64(self._hash_frames(buf, nbytes, instr.limit), result)
+            found = self.call(h.MAP_LOOKUP_ELEM, self.map_ptr(prog.STACKS_NAME), result)
+            with self.b.if_then(self.b.icmp_unsigned("==", found, c(0))):
+                ret = self.call(h.MAP_UPDATE_ELEM, self.map_ptr(prog.STACKS_NAME), result, buf, c(h.BPF_NOEXIST))
+                failed = self.b.and_(self.b.icmp_unsigned("!=", ret, c(0)),
+                                     self.b.icmp_unsigned("!=", ret, c(-h.EEXIST)))
+                with self.b.if_then(failed, likely=False):
+                    self.bump(prog.COUNTER_STACKS)
+        return self.load64(result)
+
+    def _hash_frames(self, buf: ll.Value, nbytes: ll.Value, limit: int) -> ll.Value:
+        """A 64-bit hash of the first nbytes / 8 frames (a loop of at most
+        `limit` rounds, which the verifier walks through)."""
+        c = lambda n: ll.Constant(I64, n & MASK64)  # noqa: E731
+        acc = self.alloca(8, "hash")
+        index = self.alloca(8, "frame")
+        self.store64(c(0x9E3779B97F4A7C15), acc)
+        self.store64(c(0), index)
+        cond = self.func.append_basic_block("hash.cond")
+        body = self.func.append_basic_block("hash.body")
+        done = self.func.append_basic_block("hash.done")
+        self.b.branch(cond)
+        self.b.position_at_end(cond)
+        i = self.load64(index)
+        more = self.b.and_(self.b.icmp_unsigned("<", i, c(limit)),
+                           self.b.icmp_unsigned("<", self.b.shl(i, c(3)), nbytes))
+        self.b.cbranch(more, body, done)
+        self.b.position_at_end(body)
+        slot = self.b.gep(self.b.bitcast(self.at(buf, 8, I8), I64.as_pointer()), [self.opaque(i)])
+        frame = self.b.load(slot, align=8)
+        x = self.b.mul(self.b.xor(self.load64(acc), frame), c(0xBF58476D1CE4E5B9))
+        self.store64(self.b.xor(x, self.b.lshr(x, c(31))), acc)
+        self.store64(self.b.add(i, c(1)), index)
+        self.b.branch(cond)
+        self.b.position_at_end(done)
+        x = self.b.mul(self.b.xor(self.load64(acc), nbytes), c(0x94D049BB133111EB))
+        return self.b.xor(x, self.b.lshr(x, c(29)))
+
+    def _emit_WithPid(self, instr: ir.WithPid) -> ll.Value:
+        """[value, pid] in a buffer; a pid not reported before is sent to
+        the runtime (RECORD_PID) once."""
+        c = lambda n: ll.Constant(I64, n & MASK64)  # noqa: E731
+        buf = self.alloca(16, "with_pid")
+        self.store64(self.value(instr.value), buf)
+        pid = self.b.lshr(self.call(h.GET_CURRENT_PID_TGID), c(32))
+        self.store64(pid, buf, 8)
+        key = self.at(buf, 8, I8)
+        seen = self.call(h.MAP_LOOKUP_ELEM, self.map_ptr(prog.PIDS_NAME), key)
+        with self.b.if_then(self.b.icmp_unsigned("==", seen, c(0)), likely=False):
+            one = self.alloca(8, "one")
+            self.store64(c(1), one)
+            ret = self.call(h.MAP_UPDATE_ELEM, self.map_ptr(prog.PIDS_NAME), key, one, c(h.BPF_NOEXIST))
+            with self.b.if_then(self.b.icmp_unsigned("==", ret, c(0))):
+                record = self.alloca(16, "pid_record")
+                self.store64(c(prog.RECORD_PID), record)
+                self.store64(pid, record, 8)
+                # woken at once: the process may not live long
+                self.output(record, 16, h.BPF_RB_FORCE_WAKEUP)
+        return buf
 
     def _emit_Exit(self, instr: ir.Exit) -> None:
         buf = self.alloca(8, "exit")

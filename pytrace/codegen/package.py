@@ -7,7 +7,7 @@ from __future__ import annotations
 from pytrace import probe_kinds
 from pytrace import program as prog
 from pytrace.codegen import objfile
-from pytrace.codegen.llvm import STACK_VALUE_MAX, code_owners, needs_zero_map, section_name
+from pytrace.codegen.llvm import STACK_VALUE_MAX, code_owners, extra_maps, needs_zero_map, section_name
 from pytrace.ir import nodes as ir
 
 
@@ -32,6 +32,21 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
         name=prog.COUNTERS_NAME, symbol=prog.COUNTERS_NAME, map_type=prog.MAP_ARRAY,
         key_size=4, value_size=8 * (prog.COUNTER_WORDS_BEFORE_MAPS + len(module.maps)), max_entries=1,
     ))
+    used = extra_maps(module)
+    if prog.STACKS_NAME in used:
+        maps.append(prog.MapSpec(
+            name=prog.STACKS_NAME, symbol=prog.STACKS_NAME, map_type=prog.MAP_HASH, key_size=8,
+            value_size=prog.STACK_VALUE_SIZE, max_entries=prog.STACKS_MAX, flags=prog.MAP_NO_PREALLOC,
+        ))
+        maps.append(prog.MapSpec(
+            name=prog.SCRATCH_NAME, symbol=prog.SCRATCH_NAME, map_type=prog.MAP_PERCPU_ARRAY, key_size=4,
+            value_size=prog.STACK_VALUE_SIZE, max_entries=1,
+        ))
+    if prog.PIDS_NAME in used:
+        maps.append(prog.MapSpec(
+            name=prog.PIDS_NAME, symbol=prog.PIDS_NAME, map_type=prog.MAP_HASH, key_size=8,
+            value_size=8, max_entries=prog.PIDS_MAX, flags=prog.MAP_NO_PREALLOC,
+        ))
     zero = needs_zero_map(module)
     if zero:
         maps.append(prog.MapSpec(
@@ -40,7 +55,7 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
         ))
     outputs = [_output_spec(decl) for decl in module.outputs]
     return prog.CompiledProgram(source_name=source_name, probes=probes, maps=maps, outputs=outputs, elf=elf,
-                                probe_names=dict(module.probe_names))
+                                probe_names=dict(module.probe_names), probe_funcs=dict(module.probe_funcs))
 
 
 def _output_spec(decl: ir.OutputDecl) -> prog.OutputSpec:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
-from pytrace.sema.types import Agg, Int, ProbeName, Str, Timestamp
+from pytrace.sema.types import Agg, Int, Resolved, Str, Timestamp
 
 
 def align8(n: int) -> int:
@@ -16,7 +16,9 @@ def align8(n: int) -> int:
 
 
 def part_size(t) -> int:
-    return align8(t.size) if isinstance(t, Str) else 8
+    if isinstance(t, Str):
+        return align8(t.size)
+    return 8 * t.words if isinstance(t, Resolved) else 8
 
 
 def fields_for(types: list, start: int = 0) -> tuple[list[Field], int]:
@@ -27,8 +29,8 @@ def fields_for(types: list, start: int = 0) -> tuple[list[Field], int]:
             fields.append(Field("str", offset, t.size))
         elif isinstance(t, Timestamp):
             fields.append(Field("timestamp", offset, 8, fmt=t.fmt))
-        elif isinstance(t, ProbeName):
-            fields.append(Field("probe", offset, 8))
+        elif isinstance(t, Resolved):
+            fields.append(Field(t.kind, offset, 8 * t.words, fmt=t.mode))
         else:
             fields.append(Field("int", offset, 8, t.signed))
         offset += part_size(t)

@@ -21,7 +21,7 @@ from pytrace.ir import nodes as ir
 from pytrace.sema.builtins import arg_index
 from pytrace.sema.check import Checked, Instance, delete_target
 from pytrace.program import PROBE_ID_BASE
-from pytrace.sema.types import BOOL, INT64, PROBE, Agg, Int, ProbeName, Ptr, Str, Timestamp, UINT64, arith_result
+from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -31,9 +31,11 @@ def lower(checked: Checked) -> ir.Module:
         maps[info.name] = _map_decl(index, info)
         module.maps.append(maps[info.name])
     for index, inst in enumerate(checked.instances):
-        module.functions.append(_FunctionLowerer(inst, index, module, maps).lower())
-    for fn in module.functions:
+        module.functions.append(_FunctionLowerer(inst, index, module, maps, checked.given.pid).lower())
+    for fn, inst in zip(module.functions, checked.instances):
         module.probe_names[fn.probe_id] = fn.probe_name
+        if inst.target.func:
+            module.probe_funcs[fn.probe_id] = inst.target.func
     return module
 
 
@@ -49,8 +51,9 @@ def _map_decl(index: int, info) -> ir.MapDecl:
 
 
 class _FunctionLowerer:
-    def __init__(self, inst: Instance, index: int, module: ir.Module, maps: dict):
+    def __init__(self, inst: Instance, index: int, module: ir.Module, maps: dict, pid: int = -1):
         target = inst.target
+        self.pid = pid
         self.inst = inst
         self.module = module
         self.maps = maps
@@ -97,6 +100,15 @@ class _FunctionLowerer:
 
     def lower(self) -> ir.Function:
         probe = self.inst.probe
+        row = probe_kinds.kind(self.inst.target.kind)
+        if self.pid > 0 and row.phase == "event" and not row.per_process:
+            # -p: probes that fire in every process run the body only in that one
+            span = self.inst.target.span
+            mine = self.emit(ir.Cmp(op="==", left=self.emit(ir.Builtin(name="pid", type=UINT64, span=span)),
+                                    right=self.const(self.pid, span=span), signed=False, span=span))
+            body = self.new_block("target")
+            self.terminate(ir.Branch(cond=mine, then=body, otherwise=self.exit_block, span=span))
+            self.block = body
         if probe.predicate is not None:
             cond = self.expr(probe.predicate)
             body = self.new_block("body")
@@ -190,6 +202,10 @@ class _FunctionLowerer:
             return self.emit(ir.Comm(span=e.span))
         if e.name == "probe":
             return self.probe_id(e)
+        if e.name == "func":
+            return self.probe_id(e, FUNC)
+        if e.name in ("kstack", "ustack"):
+            return self.stack(self.type_of(e), e.span)
         context = probe_kinds.kind(self.inst.target.kind).context
         if e.name == "retval":  # pt_regs of a return probe, or after fexit's arguments
             offset = 8 * self.inst.target.nargs if context == "raw_ret" else registers().retval
@@ -201,7 +217,20 @@ class _FunctionLowerer:
             return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
         return self.emit(ir.Builtin(name=e.name, type=self.type_of(e), span=e.span))
 
-    def probe_id(self, e: ast.Builtin) -> ir.Instr:
+    def stack(self, stype: Resolved, span) -> ir.Instr:
+        """A stack's hash in the stack map; a ustack with the pid."""
+        user = stype.kind == "ustack"
+        hashed = self.emit(ir.GetStack(user=user, limit=stype.limit, span=span))
+        if user:
+            return self.emit(ir.WithPid(value=hashed, type=stype, span=span))
+        return self.emit(ir.Retype(value=hashed, type=stype, span=span))
+
+    def call_kstack(self, e: ast.Call) -> ir.Instr:
+        return self.stack(self.type_of(e), e.span)
+
+    call_ustack = call_kstack
+
+    def probe_id(self, e: ast.Builtin, as_type=PROBE) -> ir.Instr:
         """Probes attached through perf events get their id as the attach
         cookie, so the expansions of a wildcard keep one shared body; the
         others have theirs as a constant."""
@@ -209,7 +238,16 @@ class _FunctionLowerer:
             value = self.emit(ir.AttachCookie(span=e.span))
         else:
             value = self.const(self.fn.probe_id, span=e.span)
-        return self.emit(ir.Retype(value=value, type=PROBE, span=e.span))
+        return self.emit(ir.Retype(value=value, type=as_type, span=e.span))
+
+    def expr_Positional(self, e: ast.Positional) -> ir.Instr:
+        (value,) = self.inst.constants[id(e)]
+        if isinstance(value, int):
+            return self.const(value, self.type_of(e), e.span)
+        return self.emit(ir.StrConst(value=value.encode(), type=self.type_of(e), span=e.span))
+
+    def expr_ParamCount(self, e: ast.ParamCount) -> ir.Instr:
+        return self.const(self.inst.constants[id(e)][0], span=e.span)
 
     def expr_Variable(self, e: ast.Variable) -> ir.Instr:
         return self.emit(ir.LoadSlot(slot=self.variable(e.name), span=e.span))
@@ -308,6 +346,9 @@ class _FunctionLowerer:
         return getattr(self, "call_" + e.name)(e)
 
     def call_str(self, e: ast.Call) -> ir.Instr:
+        if id(e) in self.inst.constants:  # str($1)
+            (text,) = self.inst.constants[id(e)]
+            return self.emit(ir.StrConst(value=text.encode(), type=self.type_of(e), span=e.span))
         arg = e.args[0]
         addr = self.expr(arg)
         if isinstance(addr.type, Str):
@@ -380,7 +421,7 @@ class _FunctionLowerer:
 def _record_type(t):
     """How a value travels in a record: strings, timestamps and probe ids as
     they are, integers as 64 bits."""
-    if isinstance(t, (Str, Timestamp, ProbeName)):
+    if isinstance(t, (Str, Timestamp, Resolved)):
         return t
     return Int(64, _int(t).signed)
 
@@ -392,6 +433,6 @@ def _int(t) -> Int:
 def _storage_type(t):
     """Slots hold 64-bit integers or string buffers (a strftime() value
     keeps its type: it is nanoseconds that print as a time)."""
-    if isinstance(t, (Str, Timestamp)):
+    if isinstance(t, (Str, Timestamp, Resolved)):
         return t
     return Int(64, _int(t).signed)

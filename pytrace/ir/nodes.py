@@ -312,6 +312,30 @@ class Retype(Instr):
 
 
 @dataclass(eq=False)
+class GetStack(Instr):
+    """The current kernel (or, `user`, user-space) stack, at most `limit`
+    frames, stored in the stack map: its 64-bit hash there."""
+
+    user: bool = False
+    limit: int = 127
+    type: Int = Int(64, False)
+
+
+@dataclass(eq=False)
+class WithPid(Instr):
+    """A user-space value (a ustack's hash, an address) and the current
+    pid, as a two-word buffer of `type`; the first time a pid is seen the
+    runtime is told (RECORD_PID), so it can read that process's symbols."""
+
+    value: Instr = None
+    type: object = None
+
+    @property
+    def operands(self):
+        return [self.value]
+
+
+@dataclass(eq=False)
 class MapDelete(Instr):
     map: MapDecl = None
     keys: list = field(default_factory=list)
@@ -402,3 +426,4 @@ class Module:
     maps: list[MapDecl] = field(default_factory=list)
     outputs: list[OutputDecl] = field(default_factory=list)
     probe_names: dict[int, str] = field(default_factory=dict)  # `probe` id -> name
+    probe_funcs: dict[int, str] = field(default_factory=dict)  # `probe` id -> its function (`func`)

@@ -107,6 +107,10 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"map_len {decl.name}"
         case ir.Retype(value=value):
             return f"retype {v(value)}"
+        case ir.GetStack(user=user, limit=limit):
+            return f"get_stack {'user' if user else 'kernel'} {limit}"
+        case ir.WithPid(value=value):
+            return f"with_pid {v(value)}"
         case ir.MapDelete(map=decl, keys=k):
             return f"map_delete {decl.name} {keys(k)}"
         case ir.Output(index=index, args=args):

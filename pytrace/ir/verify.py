@@ -4,7 +4,7 @@ it names the function and block so the bug is easy to isolate."""
 from __future__ import annotations
 
 from pytrace.ir import nodes as ir
-from pytrace.sema.types import Int, Str
+from pytrace.sema.types import Int, Str, in_buffer
 
 
 class IrError(Exception):
@@ -67,5 +67,5 @@ def _check_types(instr: ir.Instr, where: str) -> None:
         if len(instr.keys) != len(instr.map.key_types):
             raise IrError(f"{where}: {instr.map.name} takes {len(instr.map.key_types)} keys, got {len(instr.keys)}")
     if isinstance(instr, ir.StoreSlot):
-        if isinstance(instr.slot.type, Str) != isinstance(instr.value.type, Str):
+        if in_buffer(instr.slot.type) != in_buffer(instr.value.type):
             raise IrError(f"{where}: store of {instr.value.type} into slot {instr.slot.name} of {instr.slot.type}")

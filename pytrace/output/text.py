@@ -14,7 +14,7 @@ import struct
 
 from pytrace.aggregations import row
 from pytrace.output import Output, buffered, by_name, sort_entries
-from pytrace.values import Histogram
+from pytrace.values import Histogram, Stack
 
 
 class Style:
@@ -48,15 +48,46 @@ BAR_WIDTH = 52
 
 
 def format_key(key: tuple) -> str:
-    """`[1, abc]` (strings raw, no quotes, as bpftrace prints them)."""
-    return "[" + ", ".join(str(k) for k in key) + "]"
+    """`[1, abc]` (strings raw, no quotes, as bpftrace prints them); a
+    stack as its frames, one a line, indented by 4."""
+    return "[" + ", ".join(key_part(k) for k in key) + "]"
+
+
+def key_part(part) -> str:
+    """One part of a key as text (a stack's frames with a 4-space indent)."""
+    if isinstance(part, Stack):
+        return format_stack(part, KEY_INDENT)
+    return str(part)
 
 
 def format_value(value) -> str:
     """A plain value as print(value) shows it."""
     if isinstance(value, tuple):
         return "(" + ", ".join(format_value(v) for v in value) + ")"
+    if isinstance(value, Stack):
+        return format_stack(value)
     return str(value)
+
+
+KEY_INDENT = 4     # a stack as a map key
+VALUE_INDENT = 8   # a stack in print() and printf("%s")
+
+
+def format_stack(stack: Stack, indent: int = VALUE_INDENT) -> str:
+    """A stack as bpftrace 0.17 prints it: a newline, then a line per frame,
+    innermost first. Mode "bpftrace": `sym+off` (the address in hex when
+    nothing resolves it) after `indent` spaces; "perf": a tab, the address
+    in hex, the symbol and its module in parentheses; "raw": the address."""
+    pad = " " * indent
+    lines = ["\n"]
+    for frame in stack.frames:
+        if stack.mode == "perf":
+            lines.append(f"\t{frame.address:x} {frame} ({frame.module})\n")
+        elif stack.mode == "raw":
+            lines.append(f"{frame.address:x}\n")
+        else:
+            lines.append(f"{pad}{frame}\n")
+    return "".join(lines)
 
 
 def c_div(a: int, b: int) -> int:
@@ -176,7 +207,8 @@ def format_map(spec, entries: list, top: int = 0, div: int = 0, style: Style = V
         return f"{name}: 0\n" if spec.value.kind == "count" and not keyed else "\n"
     if shape == "int" and div > 1:
         items = [(k, c_div(v, div)) for k, v in items]
-    if len(spec.keys) == 1:  # the common case, and the big maps: no join per key
+    if len(spec.keys) == 1 and spec.keys[0].kind in ("int", "str"):
+        # the common case, and the big maps: no join per key
         lines = [f"{name}[{k}]: {v}" for (k,), v in items]
     else:
         lines = [f"{head(k)}: {v}" for k, v in items]

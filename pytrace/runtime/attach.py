@@ -9,6 +9,9 @@ A probe kind's row (pytrace.probe_kinds) names its attach function here,
     software    (config, count)    -> software perf event on every online CPU
     rawtracepoint (event,)         -> BPF_RAW_TRACEPOINT_OPEN (a link fd, not a perf event)
     kprobe      (function, offset) -> the kprobe PMU's perf event (kretprobe: its retprobe bit)
+    uprobe      (path, offset, semaphore) -> the uprobe PMU's perf event (uretprobe: its
+                                   retprobe bit; a USDT semaphore as ref_ctr_offset), in every
+                                   process or, with -p, in that one
     hardware    (config, count)    -> hardware perf event on every online CPU
     begin/end   ()                 -> not attached: run once with BPF_PROG_TEST_RUN
 
@@ -91,13 +94,17 @@ def close_in_background(attachments: list[Attachment]):
     return thread.join
 
 
-def attach(program: Program) -> Attachment:
-    """Attach a probe of an "event" kind with its row's function."""
+def attach(program: Program, pid: int = -1) -> Attachment:
+    """Attach a probe of an "event" kind with its row's function; `pid` is
+    the -p process, for the kinds that attach to one (row.per_process)."""
     spec = program.spec
     row = probe_kinds.kind(spec.kind)
     if row.attach is None:
         raise AttachError(f"pytrace cannot attach probes of kind {spec.kind!r} ({spec.name}).")
-    return globals()["attach_" + row.attach](program)
+    function = globals()["attach_" + row.attach]
+    if row.per_process:
+        return function(program, pid)
+    return function(program)
 
 
 def attach_interval(program: Program) -> Attachment:
@@ -220,6 +227,28 @@ def attach_kprobe(program: Program) -> Attachment:
     name = ct.create_string_buffer(func.encode())
     return _perf_events(program, [dict(cpu=0, bp_addr=ct.addressof(name), bp_len=offset)], ptype, ret,
                         0, 0, "a kprobe")
+
+
+def attach_uprobe(program: Program, pid: int = -1) -> Attachment:
+    """A uprobe (or uretprobe) through the uprobe PMU: perf_event_open with
+    the binary's path in config1 and the file offset in config2; a USDT
+    semaphore's file offset goes in the config's ref_ctr_offset bits (the
+    kernel then counts the probe's users in every process that maps the
+    file). System-wide (any process, on CPU 0's context) or, with -p, in
+    one process on every CPU."""
+    spec = program.spec
+    path, offset, semaphore = spec.target
+    ptype = pmu_type("uprobe")
+    if ptype is None:
+        raise AttachError(f"cannot attach {spec.name}: this kernel has no uprobes (built without"
+                          " CONFIG_UPROBE_EVENTS).")
+    config = 1 << pmu_bit("uprobe", "retprobe") if spec.kind == "uretprobe" else 0
+    if semaphore:
+        config |= semaphore << pmu_bit("uprobe", "ref_ctr_offset")
+    name = ct.create_string_buffer(path.encode())
+    place = dict(pid=pid, cpu=-1) if pid > 0 else dict(cpu=0)
+    return _perf_events(program, [dict(place, bp_addr=ct.addressof(name), bp_len=offset)], ptype, config,
+                        0, 0, "a uprobe")
 
 
 def attach_tracing(program: Program) -> Attachment:

@@ -15,18 +15,19 @@ from __future__ import annotations
 import struct
 
 from pytrace.aggregations import c_string, row
-from pytrace.program import Field, ValueSpec
+from pytrace.program import RESOLVED_FIELDS, Field, ValueSpec
+from pytrace.runtime.names import NO_NAMES
 
 __all__ = ["c_string", "decode_field", "decode_key", "decode_keys", "merge_value", "round_up8",
            "cpu_slots"]
 
 
-def decode_field(field: Field, buf: bytes, names: dict | None = None) -> int | str:
+def decode_field(field: Field, buf: bytes, names=None):
     raw = buf[field.offset:field.offset + field.size]
     if field.kind == "str":
         return c_string(raw)
-    if field.kind == "probe":
-        return probe_name(int.from_bytes(raw, "little"), names)
+    if field.kind in RESOLVED_FIELDS:
+        return (names or NO_NAMES).resolver(field.kind, field.fmt)(raw)
     if field.kind in ("int", "timestamp"):
         return int.from_bytes(raw, "little", signed=field.signed)
     raise ValueError(f"unknown field kind {field.kind!r}")
@@ -41,18 +42,11 @@ _INT = {(8, True): "q", (8, False): "Q", (4, True): "i", (4, False): "I",
         (2, True): "h", (2, False): "H", (1, True): "b", (1, False): "B"}
 
 
-def probe_name(probe_id: int, names: dict | None) -> str:
-    """What `probe` read, as the probe's name."""
-    found = (names or {}).get(probe_id)
-    return found if found is not None else f"probe#{probe_id}"
-
-
-def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int,
-                names: dict | None = None) -> list[tuple]:
+def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int, names=None) -> list[tuple]:
     """`n` keys packed `key_size` apart, decoded in bulk: one struct pass
     over the buffer (or a memoryview cast for one 8-byte integer) instead
-    of a slice and an unpack per key. `names` are the probe names of
-    `probe` keys."""
+    of a slice and an unpack per key. `names` (runtime.names.Names)
+    resolves the ids and addresses of RESOLVED_FIELDS."""
     if not fields:
         return [()] * n
     if len(fields) == 1 and fields[0].kind == "int" and fields[0].size == 8 == key_size:
@@ -64,9 +58,9 @@ def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int,
         if f.kind == "str":
             code.append(f"{f.size}s")
             convert.append((i, c_string))
-        elif f.kind == "probe":
-            code.append("Q")
-            convert.append((i, lambda v: probe_name(v, names)))
+        elif f.kind in RESOLVED_FIELDS:
+            code.append(f"{f.size}s")
+            convert.append((i, (names or NO_NAMES).resolver(f.kind, f.fmt)))
         else:
             code.append(_INT[f.size, f.signed])
         pos = f.offset + f.size

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import struct
 
-from pytrace.program import RECORD_EXIT, RECORD_OUTPUT_BASE, OutputSpec
+from pytrace.program import RECORD_EXIT, RECORD_OUTPUT_BASE, RECORD_PID, OutputSpec
 from pytrace.runtime import libbcc
 from pytrace.runtime.decode import decode_field
 from pytrace.runtime.errors import LoadError, RuntimeFailure
@@ -18,6 +18,7 @@ from pytrace.runtime.printf import Clock, compile_printf
 
 _ID = struct.Struct("<Q").unpack_from
 _EXIT_ID = struct.pack("<Q", RECORD_EXIT)
+_PID_ID = struct.pack("<Q", RECORD_PID)
 
 
 class RingBuffer:
@@ -73,7 +74,7 @@ class RecordHandler:
     after an exit record are dropped (until `resume()`, before END runs)."""
 
     def __init__(self, outputs: list[OutputSpec], output, maps: dict, clock: Clock | None = None,
-                 probe_names: dict | None = None):
+                 names=None):
         self.output = output
         clock = clock or Clock()
         self._renders = {}
@@ -81,9 +82,11 @@ class RecordHandler:
         for i, spec in enumerate(outputs):
             rid = struct.pack("<Q", RECORD_OUTPUT_BASE + i)
             if spec.kind == "printf":
-                self._renders[rid] = compile_printf(spec, clock, probe_names).render
+                self._renders[rid] = compile_printf(spec, clock, names).render
             else:
-                self._actions[rid] = ACTIONS[spec.kind](spec, output, maps, clock, probe_names)
+                self._actions[rid] = ACTIONS[spec.kind](spec, output, maps, clock, names)
+        seen = names.process_seen if names is not None else (lambda pid: None)
+        self._actions[_PID_ID] = lambda rec: seen(_ID(rec, 8)[0])
         self.exit_seen = False
         self._dropping = False
 

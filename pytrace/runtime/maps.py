@@ -39,10 +39,9 @@ def keys_max(environ=os.environ) -> int:
 class Map:
     """One created map: its spec, fd and size."""
 
-    def __init__(self, spec: MapSpec, ncpus: int, max_entries: int = DEFAULT_KEYS_MAX,
-                 probe_names: dict | None = None):
+    def __init__(self, spec: MapSpec, ncpus: int, max_entries: int = DEFAULT_KEYS_MAX, names=None):
         self.spec = spec
-        self.probe_names = probe_names  # for keys of `probe`
+        self.names = names  # resolves keys of ids and addresses (runtime.names.Names)
         self.ncpus = ncpus if spec.per_cpu else 1
         self.fd = -1
         self.max_entries = spec.max_entries or max_entries
@@ -159,7 +158,7 @@ class Map:
         keys, values, n = self.raw()
         if not n:
             return []
-        return list(zip(decode_keys(spec.keys, spec.key_size, keys, n, self.probe_names),
+        return list(zip(decode_keys(spec.keys, spec.key_size, keys, n, self.names),
                         self._values(values, n)))
 
     def _values(self, raw: bytes, n: int) -> list:
@@ -183,6 +182,13 @@ class Map:
         view = memoryview(raw)
         value = spec.value
         return [merge(view[i * stride:(i + 1) * stride].cast("Q"), ncpus, value) for i in range(n)]
+
+    def lookup(self, key: bytes) -> bytes | None:
+        """One element's value (all CPUs' for a per-CPU map), or None."""
+        value = ct.create_string_buffer(max(self.value_stride * self.ncpus, 1))
+        if libbcc.bpf_lookup_elem(self.fd, ct.c_char_p(key), value) != 0:
+            return None
+        return value.raw
 
     def words(self) -> list[int]:
         """The u64 words of a one-element array's value (the counters)."""

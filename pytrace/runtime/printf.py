@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable
 
 from pytrace.aggregations import c_string
-from pytrace.program import Conversion, Field, OutputSpec
+from pytrace.program import RESOLVED_FIELDS, Conversion, Field, OutputSpec
+from pytrace.runtime.names import NO_NAMES
 
 
 class FormatError(ValueError):
@@ -64,7 +65,7 @@ class Printf:
     (a call per argument would cost more than the formatting itself).
     """
 
-    def __init__(self, spec: OutputSpec, clock: Clock | None = None, probe_names: dict | None = None):
+    def __init__(self, spec: OutputSpec, clock: Clock | None = None, names=None):
         pieces = spec.pieces
         self.fmt = fmt = "".join(p if isinstance(p, str) else "%" + p.conv for p in pieces)
         convs = [p for p in pieces if isinstance(p, Conversion)]
@@ -83,9 +84,9 @@ class Printf:
                            "_cint": _c_integer}
         if any(arg.kind == "timestamp" for arg in spec.args):
             namespace["_time"] = (clock or Clock()).format
-        if any(arg.kind == "probe" for arg in spec.args):
-            table = probe_names or {}
-            namespace["_probe"] = lambda v: table.get(v) or f"probe#{v}"
+        for i, arg in enumerate(spec.args):
+            if arg.kind in RESOLVED_FIELDS:
+                namespace[f"_r{i}"] = _as_text((names or NO_NAMES).resolver(arg.kind, arg.fmt), arg.kind)
         parts: list[str] = []
         exprs: list[str] = []
         convs_iter = iter(range(len(convs)))
@@ -114,8 +115,18 @@ class Printf:
         self.render: Callable[[bytes], str] = namespace["render"]
 
 
-def compile_printf(spec: OutputSpec, clock: Clock | None = None, probe_names: dict | None = None) -> Printf:
-    return Printf(spec, clock, probe_names)
+def compile_printf(spec: OutputSpec, clock: Clock | None = None, names=None) -> Printf:
+    return Printf(spec, clock, names)
+
+
+def _as_text(resolve, kind: str):
+    """A resolver whose value printf's %s shows: names as they are, a stack
+    as print() lays it out."""
+    if kind not in ("kstack", "ustack"):
+        return resolve
+    from pytrace.output.text import format_stack
+
+    return lambda raw: format_stack(resolve(raw))
 
 
 def _record_struct(fields: list[Field]) -> struct.Struct:
@@ -130,8 +141,10 @@ def _record_struct(fields: list[Field]) -> struct.Struct:
             code.append(f"{f.offset - pos}x")
         if f.kind == "str":
             code.append(f"{f.size}s")
-        elif f.kind in ("timestamp", "probe"):
+        elif f.kind == "timestamp":
             code.append("Q")
+        elif f.kind in RESOLVED_FIELDS:
+            code.append(f"{f.size}s")
         elif f.kind == "int" and (f.size, f.signed) in _INT_CODES:
             code.append(_INT_CODES[f.size, f.signed])
         else:
@@ -148,8 +161,8 @@ def _conversion(c: Conversion, arg: Field, fmt: str) -> tuple[str, str]:
         spec = f"%{flags}{c.width}{'' if c.precision is None else '.' + c.precision}s"
         if arg.kind == "timestamp":
             return spec, "_time(_f{i}, {v})"
-        if arg.kind == "probe":
-            return spec, "_probe({v})"
+        if arg.kind in RESOLVED_FIELDS:
+            return spec, "_r{i}({v})"
         return spec, "_cstr({v})" if arg.kind == "str" else "{v}"
     if arg.kind != "int":
         raise FormatError(f"printf conversion %{c.conv} in {fmt!r} needs an integer argument")

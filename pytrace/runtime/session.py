@@ -27,7 +27,7 @@ from pytrace.program import (
     COUNTER_LOST, COUNTER_TRUNCATED, COUNTERS_NAME, RINGBUF_NAME, CompiledProgram, counter_dropped,
 )
 from pytrace.runtime.child import HeldChild
-from pytrace.runtime.errors import LoadError, NeedRootError
+from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure
 from pytrace.runtime.signals import StopSignals
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~6 ms to import
@@ -49,7 +49,7 @@ class RunOptions:
     def __init__(self, command: list[str] | None = None, out: TextIO | None = None,
                  verbose: bool = False, err: TextIO | None = None, output=None,
                  quiet: bool = False, map_keys_max: int | None = None, on_ready=None,
-                 duration: float | None = None, stop=None):
+                 duration: float | None = None, stop=None, pid: int | None = None):
         self.command = command
         self.out = out if out is not None else sys.stdout
         self.verbose = verbose          # -v: verifier statistics on `err`
@@ -60,6 +60,7 @@ class RunOptions:
         self.on_ready = on_ready          # called once every probe is attached
         self.duration = duration          # seconds to trace (None: until exit/-c/signal)
         self.stop = stop                  # a StopSignals to use (another thread may request())
+        self.pid = pid                    # -p: the process uprobes attach to; tracing ends when it exits
 
 
 def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
@@ -95,6 +96,31 @@ def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
         return _Session(program, options, output, stack, stop).run()
 
 
+def _stack_reader(stacks):
+    """A stack's frames from the stack map by its hash: the value is the
+    byte count bpf_get_stack wrote, then the addresses."""
+    import struct
+
+    def frames(stack_hash: int) -> list[int]:
+        raw = stacks.lookup(struct.pack("<Q", stack_hash))
+        if raw is None:
+            return []
+        nbytes = int.from_bytes(raw[:8], "little")
+        return list(struct.unpack_from(f"<{nbytes // 8}Q", raw, 8))
+
+    return frames
+
+
+def _watch(pid: int) -> int:
+    """A pidfd of the -p process: readable when it exits."""
+    try:
+        return os.pidfd_open(pid)
+    except ProcessLookupError:
+        raise RuntimeFailure(f"cannot trace process {pid} (-p): there is no such process.") from None
+    except OSError as err:
+        raise RuntimeFailure(f"cannot watch process {pid} (-p): {err.strerror}.") from None
+
+
 def phase(program) -> str:
     """When a program runs: "begin", "event" (attached) or "end"."""
     from pytrace.probe_kinds import kind
@@ -122,16 +148,27 @@ class _Session:
         if self.options.command:
             child = HeldChild(self.options.command)
             stack.callback(child.reap)
+        self.target = None
+        if self.options.pid:
+            self.target = _watch(self.options.pid)
+            stack.callback(os.close, self.target)
 
         ncpus = bpf.possible_cpus()
         cpu_ids = bpf.possible_cpu_ids_end()
         limit = self.options.map_keys_max or keys_max()
         self.keys_limit = limit
+        from pytrace.program import STACKS_NAME
+        from pytrace.runtime.names import Names
+
+        names = Names(program.probe_names, program.probe_funcs)
+        stack.callback(names.close)
         maps: list[Map] = []
         for spec in program.maps:
-            m = Map(spec, ncpus, limit, program.probe_names)
+            m = Map(spec, ncpus, limit, names)
             stack.callback(m.close)
             maps.append(m)
+            if spec.symbol == STACKS_NAME:
+                names.stacks = _stack_reader(m)
         map_fds = {m.spec.symbol: m.fd for m in maps}
         self.maps = maps
         self.ring = None
@@ -145,7 +182,7 @@ class _Session:
                 self.counters = m
         try:
             self.handler = RecordHandler(program.outputs, self.output, {m.spec.symbol: m for m in maps},
-                                         probe_names=program.probe_names)
+                                         names=names)
         except FormatError as err:
             raise LoadError(f"{err} (a pytrace bug).") from None
 
@@ -187,7 +224,7 @@ class _Session:
                 if stop.requested:  # attaching hundreds of probes takes a while
                     break
                 if phase(prog) == "event":
-                    a = attach.attach(prog)
+                    a = attach.attach(prog, self.options.pid or -1)
                     stack.callback(a.close)
                     attachments.append(a)
             if child and not stop.requested:
@@ -260,6 +297,8 @@ class _Session:
         ep.register(self.stop.fd, select.EPOLLIN)
         if child:
             ep.register(child.pidfd, select.EPOLLIN)
+        if self.target is not None:
+            ep.register(self.target, select.EPOLLIN)
         stop = self.stop
         next_lost_check = time.monotonic() + 1.0
         deadline = None if self.options.duration is None else time.monotonic() + self.options.duration
@@ -269,7 +308,7 @@ class _Session:
             for fd, _ in ep.poll(wait):
                 if fd == stop.fd:
                     stop.read_pipe()
-                elif child and fd == child.pidfd:
+                elif (child and fd == child.pidfd) or fd == self.target:
                     child_exited = True
             self._drain(once=True)
             if time.monotonic() >= next_lost_check:

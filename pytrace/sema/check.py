@@ -22,11 +22,12 @@ from pytrace.diagnostics import Diagnostics
 from pytrace.sema import builtins, probes
 from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
-    BOOL, INT64, INT_TYPE_NAMES, PROBE, STRLEN, UINT64, VOID, Agg, Int, ProbeName, Ptr, Str, Timestamp,
+    BOOL, FUNC, INT64, INT_TYPE_NAMES, PROBE, STACK_LIMIT, stack_type, STRLEN, UINT64, VOID, Agg, Int, Resolved, Ptr, Str, Timestamp,
     arith_result, describe, is_int,
 )
 from pytrace.source import Span
 
+STACK_MODES = ("bpftrace", "perf", "raw")
 ARITH_OPS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"}
 COMPARE_OPS = {"==", "!=", "<", ">", "<=", ">="}
 LOGIC_OPS = {"&&", "||"}
@@ -75,14 +76,19 @@ class Checked:
     program: ast.Program
     instances: list[Instance]
     maps: dict[str, MapInfo]
+    given: probes.Given = probes.NOTHING_GIVEN
 
 
-def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN) -> Checked:
+def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
+          given: probes.Given = probes.NOTHING_GIVEN) -> Checked:
     """Resolve attach points and type the program; errors go to `diags`."""
     instances = []
     for probe in program.probes:
         for ap in probe.attach_points:
-            for target in probes.resolve(ap.text, ap.span, diags):
+            text = _with_params(ap, given.params, diags)
+            if text is None:
+                continue
+            for target in probes.resolve(text, ap.span, diags, given):
                 instances.append(Instance(probe, target))
     maps: dict[str, MapInfo] = {}
     # Quiet passes learn map types from every use, then a final pass reports.
@@ -93,8 +99,38 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN) -> Che
             inst.variables.clear()
             inst.formats.clear()
             inst.constants.clear()
-            _Checker(inst, maps, reporter, strlen).check_probe()
-    return Checked(program, instances, maps)
+            _Checker(inst, maps, reporter, strlen, given.params).check_probe()
+    return Checked(program, instances, maps, given)
+
+
+def _with_params(ap: ast.AttachPoint, params: tuple[str, ...], diags: Diagnostics) -> str | None:
+    """The attach point with its positional parameters ($1) replaced by
+    their text (`uprobe:$1:main`), or None after reporting a missing one."""
+    text = ap.text
+    if "$" not in text:
+        return text
+    import re
+
+    missing = [int(n) for n in re.findall(r"\$(\d+)", text) if not 1 <= int(n) <= len(params)]
+    if missing:
+        diags.error(ap.span, f"attach point {text} uses ${missing[0]}, but {_count(len(params), 'positional parameter')}"
+                             f" {'was' if len(params) == 1 else 'were'} given",
+                    "give it after the script: pytrace script.pt ARG1 ARG2 ...")
+        return None
+    return re.sub(r"\$(\d+)", lambda m: params[int(m.group(1)) - 1], text)
+
+
+def param_value(params: tuple[str, ...], index: int) -> int | str:
+    """Positional parameter `index` ($1 is 1) as bpftrace reads it: an
+    integer when its text is one (decimal, or 0x hex), else the text; a
+    parameter not given is 0 (or "" in str())."""
+    if not 1 <= index <= len(params):
+        return 0
+    text = params[index - 1]
+    try:
+        return int(text, 16) if text[:2].lower() == "0x" else int(text, 10)
+    except ValueError:
+        return text
 
 
 class _Reporter:
@@ -117,8 +153,10 @@ class _Reporter:
 
 
 class _Checker:
-    def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter, strlen: int = STRLEN):
+    def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter, strlen: int = STRLEN,
+                 params: tuple[str, ...] = ()):
         self.strlen = strlen  # BPFTRACE_STRLEN: the size of a string str() reads
+        self.params = params  # the positional parameters
         self.inst = inst
         self.maps = maps
         self.report = reporter
@@ -249,7 +287,7 @@ class _Checker:
                 return None
             if isinstance(t, (Int, Ptr)):
                 t = Int(64, t.signed if isinstance(t, Int) else False)
-            elif not isinstance(t, (Str, ProbeName)):
+            elif not isinstance(t, (Str, Resolved)):
                 self.report.error(key.span, f"a map key must be an integer or a string, not {describe(t)}")
                 return None
             types.append(t)
@@ -358,6 +396,14 @@ class _Checker:
             return builtins.VARIABLES[e.name]
         if e.name == "probe":
             return PROBE
+        if e.name in ("kstack", "ustack"):
+            return stack_type(e.name)
+        if e.name == "func":
+            if not self.target.func:
+                self.report.error(e.span, f"func is not available in a {self.target.name} probe",
+                                  "only probes on a function (uprobe, kprobe, fentry and their return probes) have one")
+                return None
+            return FUNC
         context = probe_kinds.kind(self.target.kind).context
         if e.name == "args":
             if context != "tracepoint":
@@ -385,10 +431,21 @@ class _Checker:
                                           f" arg0 to arg{self.target.nargs - 1}")
                 return None
             return UINT64
-        close = difflib.get_close_matches(e.name, list(builtins.VARIABLES) + ["args", "probe", "retval"], n=1)
+        close = difflib.get_close_matches(e.name, list(builtins.VARIABLES) + ["args", "probe", "retval", "func", "kstack", "ustack"], n=1)
         hints = [f"did you mean '{close[0]}'?"] if close else []
         self.report.error(e.span, f"unknown identifier '{e.name}'", *hints)
         return None
+
+    def expr_Positional(self, e: ast.Positional):
+        value = param_value(self.params, e.index)
+        self.inst.constants[id(e)] = (value,)
+        if isinstance(value, int):
+            return INT64 if value < 1 << 63 else UINT64
+        return Str(len(value.encode()) + 1)
+
+    def expr_ParamCount(self, e: ast.ParamCount):
+        self.inst.constants[id(e)] = (len(self.params),)
+        return INT64
 
     def expr_Variable(self, e: ast.Variable):
         t = self.inst.variables.get(e.name)
@@ -501,6 +558,13 @@ class _Checker:
         if not 1 <= len(e.args) <= 2:
             self.report.error(e.span, f"str() takes 1 or 2 arguments, got {len(e.args)}")
             return None
+        if isinstance(e.args[0], ast.Positional) and len(e.args) == 1:
+            # str($1): the parameter's text, whatever it reads as
+            index = e.args[0].index
+            text = self.params[index - 1] if 1 <= index <= len(self.params) else ""
+            self.inst.constants[id(e)] = (text,)
+            self.types_set(e.args[0], Str(len(text.encode()) + 1))
+            return Str(len(text.encode()) + 1)
         t = self.expr(e.args[0])
         if t is not None and not isinstance(t, (Ptr, Int, Str)):
             self.report.error(e.args[0].span, f"str() reads a string from an address, not from {describe(t)}")
@@ -515,6 +579,23 @@ class _Checker:
             else:
                 size = n.value + 1 if n.value < strlen else strlen
         return Str(size) if not isinstance(t, Str) else t
+
+    def call_kstack(self, e: ast.Call):
+        """kstack(N), kstack(MODE), kstack(MODE, N): MODE bpftrace, perf or raw."""
+        mode, limit = "bpftrace", STACK_LIMIT
+        args = list(e.args)
+        if args and isinstance(args[0], ast.Builtin) and args[0].name in STACK_MODES:
+            mode = args.pop(0).name
+        if args:
+            value = _literal(args[0])
+            if len(args) > 1 or value is None or not 1 <= value <= STACK_LIMIT:
+                self.report.error(e.span, f"{e.name}() takes a mode (bpftrace, perf or raw) and/or a"
+                                          f" number of frames from 1 to {STACK_LIMIT}, as in {e.name}(perf, 8)")
+                return None
+            limit = value
+        return stack_type(e.name, mode, limit)
+
+    call_ustack = call_kstack
 
     def call_exit(self, e: ast.Call):
         if e.args:
@@ -559,7 +640,7 @@ class _Checker:
                               "top and div apply to a whole map: print(@x, 10)")
             return VOID
         t = self.expr(arg)
-        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp, ProbeName)):
+        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp, Resolved)):
             self.report.error(arg.span, f"print() cannot print {describe(t)}")
         return VOID
 
@@ -628,7 +709,7 @@ class _Checker:
             t = self.expr(arg)
             if t is None:
                 continue
-            if spec.conv == "s" and not isinstance(t, (Str, Timestamp, ProbeName)):
+            if spec.conv == "s" and not isinstance(t, (Str, Timestamp, Resolved)):
                 self.report.error(arg.span, f"printf %s needs a string, not {describe(t)}", "use str() to read a string from an address")
             elif spec.conv != "s" and not is_int(t):
                 self.report.error(arg.span, f"printf %{spec.conv} needs an integer, not {describe(t)}")

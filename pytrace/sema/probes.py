@@ -11,6 +11,8 @@ expander here (`_expand_<name>`) that reads the rest of the text.
 
 from __future__ import annotations
 
+import fnmatch
+import os
 from dataclasses import dataclass, field
 
 from pytrace import probe_kinds, tracefs
@@ -31,9 +33,24 @@ class AttachTarget:
     fields: dict[str, tracefs.TracepointField] = field(default_factory=dict)
     nargs: int | None = None  # how many argN a raw tracepoint passes
     event_id: int | None = None  # a tracepoint's id (its records' common_type)
+    func: str = ""      # the function it is on (uprobe, kprobe, fentry): what `func` reads
+    usdt_args: tuple = ()  # a USDT location's arguments (pytrace.symbols.UsdtArgument)
 
 
-def resolve(text: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+class Given:
+    """What the command line gives a script besides its text: the -p
+    process (-1 for none; uprobes on libraries are found in its maps) and
+    the positional parameters ($1, $2, ...)."""
+
+    def __init__(self, pid: int = -1, params: tuple[str, ...] = ()):
+        self.pid = pid
+        self.params = tuple(params)
+
+
+NOTHING_GIVEN = Given()
+
+
+def resolve(text: str, span: Span, diags: Diagnostics, given: Given = NOTHING_GIVEN) -> list[AttachTarget]:
     """Every target an attach point names; [] after reporting an error."""
     spelling, _, rest = text.partition(":")
     row = probe_kinds.provider(spelling)
@@ -45,7 +62,10 @@ def resolve(text: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
     if not row.supported:
         diags.error(span, f"probe type '{row.name}' is not supported by pytrace yet")
         return []
-    return globals()["_expand_" + row.expand](rest, span, diags)
+    expand = globals()["_expand_" + row.expand]
+    if row.expand in _NEEDS_GIVEN:
+        return expand(rest, span, diags, given)
+    return expand(rest, span, diags)
 
 
 def _expand_begin(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
@@ -200,7 +220,7 @@ def _kernel_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> li
         diags.error(span, f"kernel function not found: {func}", "is it spelled as in /proc/kallsyms?")
         return []
     name = f"{kind}:{func}" + (f"+{offset}" if offset else "")
-    return [AttachTarget(kind, name, (func, offset), span)]
+    return [AttachTarget(kind, name, (func, offset), span, func=func)]
 
 
 _kernel_functions: set[str] | None = None
@@ -244,7 +264,7 @@ def _btf_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> list[
     if nargs is None:
         diags.error(span, f"kernel function not found in BTF: {func}")
         return []
-    return [AttachTarget(kind, f"{kind}:{func}", (func,), span, nargs=nargs)]
+    return [AttachTarget(kind, f"{kind}:{func}", (func,), span, nargs=nargs, func=func)]
 
 
 def _one_name(kind: str, what: str, rest: str, span: Span, diags: Diagnostics, shown: str | None = None):
@@ -258,3 +278,131 @@ def _one_name(kind: str, what: str, rest: str, span: Span, diags: Diagnostics, s
                           " (wildcards are not supported yet)")
         return None
     return name
+
+
+# ------------------------------------------------------------------ uprobes
+
+_NEEDS_GIVEN = {"uprobe", "uretprobe", "usdt"}
+
+
+def _expand_uprobe(rest: str, span: Span, diags: Diagnostics, given: Given) -> list[AttachTarget]:
+    return _user_function("uprobe", rest, span, diags, given)
+
+
+def _expand_uretprobe(rest: str, span: Span, diags: Diagnostics, given: Given) -> list[AttachTarget]:
+    return _user_function("uretprobe", rest, span, diags, given)
+
+
+def _user_function(kind: str, rest: str, span: Span, diags: Diagnostics, given: Given) -> list[AttachTarget]:
+    """uprobe:BINARY:FUNCTION, with FUNCTION a name, a wildcard, NAME+OFFSET,
+    an address (0x...), a quoted name ("ns::f(int)") or cpp:NAME (matched
+    against demangled C++ names); BINARY a path (wildcards allowed), a
+    program in PATH or a library by name (libc). Target: (path, file
+    offset, 0 = no semaphore)."""
+    from pytrace import symbols
+
+    binary, sep, spec = rest.partition(":")
+    if not sep or not binary or not spec:
+        diags.error(span, f"invalid {kind} '{kind}:{rest}': expected {kind}:BINARY:FUNCTION")
+        return []
+    try:
+        paths = _binaries(binary, given.pid)
+    except symbols.SymbolError as err:
+        diags.error(span, f"cannot use {kind} '{kind}:{rest}': {err}")
+        return []
+    if not paths:
+        diags.error(span, f"binary not found: {binary}",
+                    "give its path, the name of a program in PATH, or a library's name (libc)")
+        return []
+    targets = []
+    for path in paths:
+        try:
+            places = _functions_in(kind, path, spec, span, diags)
+        except symbols.SymbolError as err:
+            diags.error(span, f"cannot use {kind} '{kind}:{rest}': {err}")
+            return []
+        if places is None:
+            return []
+        shown = binary if len(paths) == 1 and not _is_wildcard(binary) else path
+        for label, func, offset in places:
+            targets.append(AttachTarget(kind, f"{kind}:{shown}:{label}", (path, offset, 0), span, func=func))
+    if not targets:
+        diags.error(span, f"no function of {binary} matches {spec}",
+                    f"list them with: pytrace -l '{kind}:{binary}:*'")
+    return targets
+
+
+def _is_wildcard(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def _binaries(binary: str, pid: int) -> list[str]:
+    """The files a uprobe's BINARY names (several for a wildcard)."""
+    from pytrace import symbols
+
+    if _is_wildcard(binary):
+        import glob
+
+        return sorted(os.path.abspath(p) for p in glob.glob(binary) if os.path.isfile(p))
+    found = symbols.find_binary(binary, pid)
+    return [found] if found else []
+
+
+def _functions_in(kind: str, path: str, spec: str, span: Span, diags: Diagnostics):
+    """[(label, function, file offset)] for the FUNCTION part, or None after
+    an error. The label is how the probe is named: the function as the
+    script wrote it (a wildcard's matches by their own names)."""
+    from pytrace import symbols
+
+    name, cpp = spec, False
+    if name.startswith("cpp:"):
+        name, cpp = name[4:], True
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1]
+    if name[:1].isdigit():
+        try:
+            address = int(name, 0)
+        except ValueError:
+            diags.error(span, f"invalid address '{name}' in {kind}:{path}:{spec}")
+            return None
+        return [(name, name, symbols.file_offset(path, address=address))]
+    base, plus, extra = name.partition("+")
+    offset = 0
+    if plus:
+        if kind == "uretprobe":
+            diags.error(span, f"invalid uretprobe '{kind}:{path}:{spec}': a uretprobe takes no offset")
+            return None
+        try:
+            offset = int(extra, 0)
+        except ValueError:
+            diags.error(span, f"invalid offset '{extra}' in {kind}:{path}:{spec}: expected a number")
+            return None
+    funcs = symbols.functions(path)
+    wildcard = _is_wildcard(base)
+    matches = []
+    for sym in funcs:
+        if sym.address == 0:
+            continue
+        readable = symbols.demangle(sym.name)
+        names = (sym.name, readable, readable.split("(")[0]) if (cpp or readable != sym.name) else (sym.name,)
+        if any(fnmatch.fnmatchcase(n, base) if wildcard else n == base for n in names):
+            matches.append((sym, readable))
+    if not matches:
+        if wildcard:
+            return []
+        diags.error(span, f"function not found: {base} in {path}",
+                    f"list its functions with: pytrace -l '{kind}:{path}:*'")
+        return None
+    places = []
+    seen = set()
+    for sym, readable in matches:
+        if sym.address in seen:
+            continue  # aliases of one function: one probe
+        seen.add(sym.address)
+        if offset and offset >= max(sym.size, 1):
+            diags.error(span, f"offset {offset} is past the end of {readable} ({sym.size} bytes)")
+            return None
+        where = symbols.file_offset(path, address=sym.address) + offset
+        label = (sym.name if wildcard else base) + (f"+{offset}" if plus else "")
+        places.append((label, readable, where))
+    return places

@@ -70,15 +70,41 @@ class Timestamp:
 
 
 @dataclass(frozen=True)
-class ProbeName:
-    """The `probe` builtin: a u64 id that prints as the probe's name (a
-    tracepoint's id in the code, so a wildcard's expansions share theirs)."""
+class Resolved:
+    """A value the code sends as ids or addresses and the runtime turns
+    into text when it prints it (the kernel side cannot: names and symbols
+    live in user space). `kind` is its Field kind, one of:
+
+        probe   the probe's id -> its name (the attach cookie, so a
+                wildcard's expansions share code)
+        func    the probe's id -> the function it is on (uprobe, kprobe)
+        kstack  a stack's hash in the stack map -> its frames, symbolised
+        ustack  the same, and the pid, whose symbols the frames are
+        ksym    a kernel address -> its symbol
+        usym    a user address and the pid -> its symbol
+
+    `words` u64s travel (2 for the user-space kinds: the pid follows);
+    stacks print in `mode` ("bpftrace", "perf", "raw") with at most
+    `limit` frames."""
+
+    kind: str
+    words: int = 1
+    mode: str = ""
+    limit: int = 0
 
     def __str__(self) -> str:
-        return "probe"
+        if self.kind in ("kstack", "ustack") and (self.mode != "bpftrace" or self.limit != STACK_LIMIT):
+            return f"{self.kind}({self.mode}, {self.limit})"
+        return self.kind
 
 
-PROBE = ProbeName()
+STACK_LIMIT = 127  # frames of a stack by default (the kernel's perf_event_max_stack)
+PROBE = Resolved("probe")
+FUNC = Resolved("func")
+
+
+def stack_type(kind: str, mode: str = "bpftrace", limit: int = STACK_LIMIT) -> Resolved:
+    return Resolved(kind, 2 if kind == "ustack" else 1, mode, limit)
 
 
 @dataclass(frozen=True)
@@ -99,6 +125,21 @@ INT_TYPE_NAMES = {
     for bits in (8, 16, 32, 64)
     for prefix in ("", "u")
 }
+
+
+def in_buffer(t: object) -> bool:
+    """Whether a value of this type lives in a stack buffer (the code passes
+    its address) rather than in a register: strings, and two-word ids."""
+    return isinstance(t, Str) or (isinstance(t, Resolved) and t.words > 1)
+
+
+def byte_size(t: object) -> int:
+    """How many bytes a value of this type takes in a buffer, key or record."""
+    if isinstance(t, Str):
+        return t.size
+    if isinstance(t, Resolved):
+        return 8 * t.words
+    return 8
 
 
 def is_int(t: object) -> bool:

@@ -38,16 +38,24 @@ def errors(text: str) -> str:
 
 
 @pytest.mark.parametrize("text, rendered", [
-    ("uprobe:/bin/sh:main", "t.pt:1:1: error: probe type 'uprobe' is not supported by pytrace yet\n"
-                            "uprobe:/bin/sh:main\n^~~~~~~~~~~~~~~~~~~"),
-    ("ur:/bin/sh:main", "t.pt:1:1: error: probe type 'uretprobe' is not supported by pytrace yet\n"
-                        "ur:/bin/sh:main\n^~~~~~~~~~~~~~~"),
+    ("uprobe:/nonexistent/bin:main", "t.pt:1:1: error: binary not found: /nonexistent/bin\n"
+                                     "uprobe:/nonexistent/bin:main\n^~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
+                                     "hint: give its path, the name of a program in PATH, or a library's name (libc)"),
+    ("ur:libc:no_such_function", "t.pt:1:1: error: function not found: no_such_function in LIBC\n"
+                                 "ur:libc:no_such_function\n^~~~~~~~~~~~~~~~~~~~~~~~\n"
+                                 "hint: list its functions with: pytrace -l 'uretprobe:LIBC:*'"),
+    ("uprobe:/bin/sh", "t.pt:1:1: error: invalid uprobe 'uprobe:/bin/sh': expected uprobe:BINARY:FUNCTION\n"
+                       "uprobe:/bin/sh\n^~~~~~~~~~~~~~"),
+    ("ur:libc:getpid+4", "t.pt:1:1: error: invalid uretprobe 'uretprobe:LIBC:getpid+4': a uretprobe takes no offset\n"
+                         "ur:libc:getpid+4\n^~~~~~~~~~~~~~~~"),
     ("bogus:x", "t.pt:1:1: error: unknown probe type 'bogus' in attach point 'bogus:x'\n"
-                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, kprobe, kretprobe, profile, software, hardware, rawtracepoint, fentry, fexit"),
+                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, kprobe, kretprobe, uprobe, uretprobe, profile, software, hardware, rawtracepoint, fentry, fexit"),
     ("BEGIN:x", "t.pt:1:1: error: BEGIN takes nothing after it: write BEGIN { ... }\nBEGIN:x\n^~~~~~~"),
 ])
 def test_attach_point_errors(text, rendered):
-    assert errors(text) == rendered
+    from pytrace import symbols
+
+    assert errors(text) == rendered.replace("LIBC", symbols.find_binary("libc") or "LIBC")
 
 
 def test_case_insensitive_providers_expand():
