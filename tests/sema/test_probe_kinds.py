@@ -39,7 +39,7 @@ def errors(text: str) -> str:
 
 @pytest.mark.parametrize("text, rendered", [
     ("uprobe:/nonexistent/bin:main", "t.pt:1:1: error: binary not found: /nonexistent/bin\n"
-                                     "uprobe:/nonexistent/bin:main\n^~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
+                                     "uprobe:/nonexistent/bin:main\n^" + "~" * 27 + "\n"
                                      "hint: give its path, the name of a program in PATH, or a library's name (libc)"),
     ("ur:libc:no_such_function", "t.pt:1:1: error: function not found: no_such_function in LIBC\n"
                                  "ur:libc:no_such_function\n^~~~~~~~~~~~~~~~~~~~~~~~\n"
