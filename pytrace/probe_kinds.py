@@ -39,7 +39,8 @@ class ProbeKind(Record):
                u64 arguments of a raw tracepoint), "regs" (`arg0`..`argN` from
                the argument registers of pt_regs, see pytrace.arch), "regs_ret"
                (`retval` from pt_regs), "raw_ret" (a u64 array of the arguments
-               and then `retval`: fexit), or "none"
+               and then `retval`: fexit), "usdt" (`arg0`..`argN` where the
+               USDT note says each is at its location), or "none"
     load_attach  the expected_attach_type a tracing program is loaded with
                (fentry, fexit: with the BTF id of the function), or 0
     cookie     attached through perf events with a BPF cookie: `probe` reads
@@ -90,7 +91,8 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
               context="regs", cookie=True, per_process=True),
     ProbeKind("uretprobe", aliases=("ur",), prog_type=prog.PROG_KPROBE, expand="uretprobe",
               attach="uprobe", context="regs_ret", cookie=True, per_process=True),
-    ProbeKind("usdt", aliases=("U",)),
+    ProbeKind("usdt", aliases=("U",), prog_type=prog.PROG_KPROBE, expand="usdt", attach="uprobe",
+              context="usdt", cookie=True, per_process=True),
     ProbeKind("profile", aliases=("p",), prog_type=prog.PROG_PERF_EVENT, expand="profile",
               attach="profile", cookie=True),
     ProbeKind("software", aliases=("s",), prog_type=prog.PROG_PERF_EVENT, expand="software",

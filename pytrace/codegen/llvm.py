@@ -23,6 +23,7 @@ from __future__ import annotations
 from llvmlite import ir as ll
 
 from pytrace import program as prog
+from pytrace.arch import registers
 from pytrace.aggregations import AGGREGATIONS, MASK64, log2_buckets
 from pytrace.codegen import helpers as h
 from pytrace.ir import nodes as ir
@@ -320,6 +321,41 @@ class _FunctionEmitter:
         if instr.size == 8:
             return value
         return self.b.sext(value, I64) if instr.type.signed else self.b.zext(value, I64)
+
+    def _emit_UsdtArg(self, instr: ir.UsdtArg) -> ll.Value:
+        """Register (+ index * scale) + offset, read from user memory when
+        the note says so; then cut to the argument's size and extended."""
+        arg = instr.arg
+        regs = registers().by_name
+        c = lambda n: ll.Constant(I64, n & MASK64)  # noqa: E731
+        if arg.base is None:
+            value = c(arg.constant)
+        else:
+            value = self.load64(self.ctx, regs[arg.base])
+            if arg.index:
+                value = self.b.add(value, self.b.mul(self.load64(self.ctx, regs[arg.index]), c(arg.scale)))
+            if arg.offset:
+                value = self.b.add(value, c(arg.offset))
+            if arg.deref:
+                buf = self.alloca(8, "usdt_arg")
+                self.store64(c(0), buf)
+                self.call(h.PROBE_READ_USER, buf, c(abs(arg.size)), self.b.inttoptr(value, PTR))
+                value = self.load64(buf)
+        size = abs(arg.size)
+        if size >= 8:
+            return value
+        narrow = self.b.trunc(value, ll.IntType(size * 8))
+        return self.b.sext(narrow, I64) if arg.size < 0 else self.b.zext(narrow, I64)
+
+    def _emit_StackArg(self, instr: ir.StackArg) -> ll.Value:
+        """The u64 at sp + 8 * (index + 1): past the return address."""
+        sp = self.load64(self.ctx, registers().sp)
+        addr = self.b.add(sp, ll.Constant(I64, 8 * (instr.index + 1)))
+        buf = self.alloca(8, "sarg")
+        self.store64(ll.Constant(I64, 0), buf)
+        helper = h.PROBE_READ_USER if instr.user else h.PROBE_READ_KERNEL
+        self.call(helper, buf, ll.Constant(I64, 8), self.b.inttoptr(addr, PTR))
+        return self.load64(buf)
 
     def _emit_AttachCookie(self, instr: ir.AttachCookie) -> ll.Value:
         return self.call(h.GET_ATTACH_COOKIE, self.ctx)

@@ -18,7 +18,7 @@ from pytrace.aggregations import AGGREGATIONS
 from pytrace.arch import registers
 from pytrace.ir import layout
 from pytrace.ir import nodes as ir
-from pytrace.sema.builtins import arg_index
+from pytrace.sema.builtins import arg_index, sarg_index
 from pytrace.sema.check import Checked, Instance, delete_target
 from pytrace.program import PROBE_ID_BASE
 from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
@@ -30,8 +30,10 @@ def lower(checked: Checked) -> ir.Module:
     for index, info in enumerate(checked.maps.values()):
         maps[info.name] = _map_decl(index, info)
         module.maps.append(maps[info.name])
+    ids: dict[str, int] = {}  # one `probe` id per name: a USDT probe's locations share theirs
     for index, inst in enumerate(checked.instances):
-        module.functions.append(_FunctionLowerer(inst, index, module, maps, checked.given.pid).lower())
+        probe_id = ids.setdefault(inst.target.name, PROBE_ID_BASE + len(ids))
+        module.functions.append(_FunctionLowerer(inst, index, module, maps, checked.given.pid, probe_id).lower())
     for fn, inst in zip(module.functions, checked.instances):
         module.probe_names[fn.probe_id] = fn.probe_name
         if inst.target.func:
@@ -51,13 +53,13 @@ def _map_decl(index: int, info) -> ir.MapDecl:
 
 
 class _FunctionLowerer:
-    def __init__(self, inst: Instance, index: int, module: ir.Module, maps: dict, pid: int = -1):
+    def __init__(self, inst: Instance, index: int, module: ir.Module, maps: dict, pid: int = -1,
+                 probe_id: int = PROBE_ID_BASE):
         target = inst.target
         self.pid = pid
         self.inst = inst
         self.module = module
         self.maps = maps
-        probe_id = PROBE_ID_BASE + index
         self.fn = ir.Function(
             name=f"{target.kind}_{index}", kind=target.kind, probe_name=target.name,
             target=target.target, span=target.span, probe_id=probe_id,
@@ -210,7 +212,13 @@ class _FunctionLowerer:
         if e.name == "retval":  # pt_regs of a return probe, or after fexit's arguments
             offset = 8 * self.inst.target.nargs if context == "raw_ret" else registers().retval
             return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
+        index = sarg_index(e.name)
+        if index is not None:
+            return self.emit(ir.StackArg(index=index, user=self.inst.target.kind.startswith("u"), span=e.span))
         index = arg_index(e.name)
+        if index is not None and context == "usdt":
+            arg = self.inst.target.usdt_args[index]
+            return self.emit(ir.UsdtArg(arg=arg, type=self.type_of(e), span=e.span))
         if index is not None:
             # raw tracepoints and fentry/fexit: u64 args[]; a kprobe: pt_regs
             offset = registers().args[index] if context == "regs" else 8 * index

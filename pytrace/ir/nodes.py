@@ -123,6 +123,26 @@ class CtxLoad(Instr):
 
 
 @dataclass(eq=False)
+class UsdtArg(Instr):
+    """A USDT argument, read where its note says it is at this location
+    (pytrace.symbols.UsdtArgument: a constant, a register, or memory at
+    register + offset), extended from its size to 64 bits."""
+
+    arg: object = None
+    type: Int = Int()
+
+
+@dataclass(eq=False)
+class StackArg(Instr):
+    """The `index`th argument passed on the stack (sargN): the u64 above the
+    return address, in user (`user`) or kernel memory."""
+
+    index: int = 0
+    user: bool = True
+    type: Int = Int(64, False)
+
+
+@dataclass(eq=False)
 class AttachCookie(Instr):
     """The BPF cookie the probe was attached with (bpf_get_attach_cookie)."""
 

@@ -74,6 +74,12 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return "comm"
         case ir.CtxLoad(offset=offset, size=size):
             return f"ctx_load +{offset} size {size}"
+        case ir.UsdtArg(arg=arg):
+            where = (f"{arg.base}" + (f"+{arg.index}*{arg.scale}" if arg.index else "")
+                     + (f"{arg.offset:+d}" if arg.offset else "")) if arg.base else f"${arg.constant}"
+            return f"usdt_arg {'*' if arg.deref else ''}{where} size {arg.size}"
+        case ir.StackArg(index=index, user=user):
+            return f"stack_arg {index} {'user' if user else 'kernel'}"
         case ir.AttachCookie():
             return "attach_cookie"
         case ir.CtxStr(offset=offset):

@@ -32,6 +32,14 @@ FUNCTIONS = {"printf", "exit", "str", "delete", "print", "clear", "zero", "len",
 ALL_CALLABLE = sorted(set(AGGREGATIONS) | FUNCTIONS)
 
 
+def sarg_index(name: str) -> int | None:
+    """`sarg2` -> 2: the arguments a probe reads from the stack (None for
+    other names)."""
+    if name.startswith("sarg") and name[4:].isdigit() and (name == "sarg0" or not name[4:].startswith("0")):
+        return int(name[4:])
+    return None
+
+
 def arg_index(name: str) -> int | None:
     """`arg3` -> 3: the positional arguments some probes give (None for
     other names)."""

@@ -416,7 +416,21 @@ class _Checker:
                                   "only return probes (kretprobe, uretprobe, fexit) have one")
                 return None
             return UINT64
+        index = builtins.sarg_index(e.name)
+        if index is not None:
+            if context != "regs":
+                self.report.error(e.span, f"{e.name} is not available in a {self.target.name} probe",
+                                  "sarg0, sarg1, ... read the stack of a uprobe or kprobe")
+                return None
+            return UINT64
         index = builtins.arg_index(e.name)
+        if index is not None and context == "usdt":
+            args = self.target.usdt_args
+            if index >= len(args):
+                self.report.error(e.span, f"{self.target.name} has {_count(len(args), 'argument')}"
+                                          + (f": arg0 to arg{len(args) - 1}" if args else ""))
+                return None
+            return Int(64, args[index].size < 0)
         if index is not None:
             if context not in ("raw", "raw_ret", "regs"):
                 self.report.error(e.span, f"{e.name} is not available in a {self.target.name} probe")

@@ -285,6 +285,44 @@ def _one_name(kind: str, what: str, rest: str, span: Span, diags: Diagnostics, s
 _NEEDS_GIVEN = {"uprobe", "uretprobe", "usdt"}
 
 
+def _expand_usdt(rest: str, span: Span, diags: Diagnostics, given: Given) -> list[AttachTarget]:
+    """usdt:BINARY:PROVIDER:NAME or usdt:BINARY:NAME (any provider),
+    wildcards in each part; with -p, the process's libraries count too.
+    One target per location of every matching probe (each location has its
+    own argument places). Target: (path, file offset, semaphore offset)."""
+    from pytrace import symbols
+
+    binary, sep, spec = rest.partition(":")
+    if not sep or not binary or not spec or spec.count(":") > 1:
+        diags.error(span, f"invalid usdt probe 'usdt:{rest}': expected usdt:BINARY:[PROVIDER:]NAME")
+        return []
+    provider, _, name = spec.rpartition(":")
+    try:
+        paths = _binaries(binary, given.pid)
+        if not paths:
+            diags.error(span, f"binary not found: {binary}",
+                        "give its path, the name of a program in PATH, or a library's name (libc)")
+            return []
+        probes = [p for path in paths for p in symbols.usdt_probes(path, given.pid if len(paths) == 1 else -1)]
+    except symbols.SymbolError as err:
+        diags.error(span, f"cannot use usdt 'usdt:{rest}': {err}")
+        return []
+    targets = []
+    for probe in probes:
+        if provider and not fnmatch.fnmatchcase(probe.provider, provider):
+            continue
+        if not fnmatch.fnmatchcase(probe.name, name):
+            continue
+        for location in probe.locations:
+            targets.append(AttachTarget(
+                "usdt", f"usdt:{probe.path}:{probe.provider}:{probe.name}",
+                (location.path, location.offset, probe.semaphore), span, usdt_args=location.args))
+    if not targets:
+        diags.error(span, f"usdt probe not found: {spec} in {binary}",
+                    f"list its probes with: pytrace -l 'usdt:{binary}:*'")
+    return targets
+
+
 def _expand_uprobe(rest: str, span: Span, diags: Diagnostics, given: Given) -> list[AttachTarget]:
     return _user_function("uprobe", rest, span, diags, given)
 
