@@ -26,7 +26,10 @@ options:
   -p PID            trace process PID: uprobes and USDT attach to it, other
                     probes fire only in it; stop when it exits
   -l [PATTERN]      list the probes matching PATTERN
-  -f text|json      output format: bpftrace's text (default) or its JSON lines
+  -f text|json|folded
+                    output format: bpftrace's text (default), its JSON lines,
+                    or stack-keyed maps as folded stacks for flame graph tools
+  --flamegraph FILE write the stack-keyed maps as an SVG flame graph at exit
   -o FILE           write the program's output to FILE instead of stdout
   -q                quiet: no "Attaching N probes..." line
   -B line|full|none output buffering: flushed as events come (line, the
@@ -84,6 +87,7 @@ class Options:
         self.buffering = "line"
         self.style = "0.17"
         self.pid: int | None = None
+        self.flamegraph: str | None = None
 
 
 class UsageError(Exception):
@@ -93,14 +97,14 @@ class UsageError(Exception):
 # getopt's spelling of bpftrace's options (its getopt_long string is
 # "dbB:f:e:hlp:vqc:Vo:I:k"); -d takes a stage, as upstream's does.
 _SHORT = "B:f:e:hlp:vqc:Vo:I:kd:"
-_LONG = ["help", "version", "debug", "dump=", "emit-elf=", "dry-run", "no-cache",
+_LONG = ["help", "version", "debug", "dump=", "emit-elf=", "dry-run", "no-cache", "flamegraph=",
          "output-style=", "unsafe", "no-warnings", "include=", "usdt-file-activation", "info",
          "cmd=", "list", "output=", "quiet", "verbose", "pid="]  # upstream's long spellings
 _VALUE = {"-e": "program", "-c": "command", "--cmd": "command", "-o": "output", "--output": "output",
-          "--emit-elf": "emit_elf"}
+          "--emit-elf": "emit_elf", "--flamegraph": "flamegraph"}
 _FLAG = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug", "--dry-run": "dry_run",
          "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet"}
-_CHOICES = {"-f": ("format", ("text", "json")), "-B": ("buffering", ("line", "full", "none")),
+_CHOICES = {"-f": ("format", ("text", "json", "folded")), "-B": ("buffering", ("line", "full", "none")),
             "--output-style": ("style", ("0.17", "upstream"))}
 _LATER = {"-I": "-I DIR", "--include": "--include", "-k": "-k",
           "--usdt-file-activation": "--usdt-file-activation", "--info": "--info"}
@@ -349,11 +353,25 @@ def _make_output(args: Options):
 
         output = JsonOutput(stream, sys.stderr, console=console, buffering=args.buffering,
                             upstream=args.style == "upstream")
-        return output, (stream, console)
-    from pytrace.output.text import STYLES, TextOutput
+    elif args.format == "folded":
+        from pytrace.output.folded import FoldedOutput
+        from pytrace.output.text import STYLES
 
-    output = TextOutput(stream, sys.stderr, console=console, style=STYLES[args.style],
-                        buffering=args.buffering)
+        output = FoldedOutput(stream, sys.stderr, console=console, style=STYLES[args.style],
+                              buffering=args.buffering)
+    else:
+        from pytrace.output.text import STYLES, TextOutput
+
+        output = TextOutput(stream, sys.stderr, console=console, style=STYLES[args.style],
+                            buffering=args.buffering)
+    if args.flamegraph:
+        from pytrace.output.folded import FlameGraphFile
+
+        try:  # opened now: a path that cannot be written fails before tracing, not after
+            svg = open(args.flamegraph, "w", encoding="utf-8")
+        except OSError as err:
+            raise UserError(f"cannot open flame graph file '{args.flamegraph}': {err.strerror}") from None
+        return FlameGraphFile(output, svg), (stream, console, svg)
     return output, (stream, console)
 
 

@@ -60,7 +60,7 @@ def test_long_options_with_equals_and_repeats():
     (["-e"], "option -e needs a value"),
     (["--bogus=1"], "unknown option '--bogus'"),
     (["--dry-run=1"], "option --dry-run takes no value"),
-    (["-f", "yaml", "-e", "x"], 'invalid output format "yaml": -f takes text or json'),
+    (["-f", "yaml", "-e", "x"], 'invalid output format "yaml": -f takes text, json or folded'),
     (["-B", "some"], 'invalid buffering mode "some": -B takes line, full or none'),
     (["-p", "x1", "-e", "x"], 'invalid process id "x1": -p takes a number > 0'),
 ])
