@@ -94,14 +94,17 @@ def close_in_background(attachments: list[Attachment]):
     return thread.join
 
 
-def attach(program: Program, pid: int = -1) -> Attachment:
+def attach(program: Program, pid: int = -1, child: int = -1) -> Attachment:
     """Attach a probe of an "event" kind with its row's function; `pid` is
-    the -p process, for the kinds that attach to one (row.per_process)."""
+    the -p process, for the kinds that attach to one (row.per_process), and
+    `child` the -c command's (a watchpoint without -p watches that one)."""
     spec = program.spec
     row = probe_kinds.kind(spec.kind)
     if row.attach is None:
         raise AttachError(f"pytrace cannot attach probes of kind {spec.kind!r} ({spec.name}).")
     function = globals()["attach_" + row.attach]
+    if row.name == "watchpoint" and pid <= 0:
+        return function(program, child, on_exec=True)
     if row.per_process:
         return function(program, pid)
     return function(program)
@@ -142,8 +145,9 @@ def _per_cpu(program: Program, ev_type: int, config: int, period: int, freq: int
 def _perf_events(program: Program, places: list[dict], ev_type: int, config: int, period: int,
                  freq: int, what: str) -> Attachment:
     """Perf events at `places` (perf_event_open's pid/cpu, and bp_addr/bp_len
-    where the event takes them), each running the program through a link;
-    all closed again when one fails."""
+    where the event takes them; on_exec: enabled when the process execs),
+    each running the program through a link; all closed again when one
+    fails."""
     attachment = Attachment(program, [])
     try:
         for place in places:
@@ -153,20 +157,20 @@ def _perf_events(program: Program, places: list[dict], ev_type: int, config: int
                 raise _attach_failure(program.spec.name, err.errno, what,
                                       hardware=ev_type == probe_kinds.PERF_TYPE_HARDWARE) from None
             attachment.perf_fds.append(fd)
-            link(attachment, fd)
+            link(attachment, fd, enable=not place.get("on_exec"))
     except BaseException:
         attachment.close()
         raise
     return attachment
 
 
-def link(attachment: Attachment, perf_fd: int) -> None:
+def link(attachment: Attachment, perf_fd: int, enable: bool = True) -> None:
     """Run the attachment's program on a perf event, its probe's id as the
     cookie (what `probe` reads where a wildcard's expansions share one
     program)."""
     spec = attachment.program.spec
     try:
-        attachment.links.append(bpf.attach_perf_event(perf_fd, attachment.program.fd, spec.probe_id))
+        attachment.links.append(bpf.attach_perf_event(perf_fd, attachment.program.fd, spec.probe_id, enable))
     except OSError as err:
         raise _attach_failure(spec.name, err.errno, "its perf event") from None
 
@@ -249,6 +253,23 @@ def attach_uprobe(program: Program, pid: int = -1) -> Attachment:
     place = dict(pid=pid, cpu=-1) if pid > 0 else dict(cpu=0)
     return _perf_events(program, [dict(place, bp_addr=ct.addressof(name), bp_len=offset)], ptype, config,
                         0, 0, "a uprobe")
+
+
+PERF_TYPE_BREAKPOINT = 5
+
+
+def attach_watchpoint(program: Program, pid: int = -1, on_exec: bool = False) -> Attachment:
+    """A hardware breakpoint (the breakpoint PMU) on the address, in the -p
+    process, every access; in the -c command from its exec on (before it,
+    the held child is still a copy of pytrace, whose memory is not the
+    command's)."""
+    spec = program.spec
+    address, length, bp_type = spec.target
+    if pid <= 0:
+        raise AttachError(f"cannot attach {spec.name}: a watchpoint watches one process's memory; give its"
+                          " pid with -p PID, or start it with -c CMD.")
+    place = dict(pid=pid, cpu=-1, bp_type=bp_type, bp_addr=address, bp_len=length, on_exec=on_exec)
+    return _perf_events(program, [place], PERF_TYPE_BREAKPOINT, 0, 1, 0, "a hardware breakpoint")
 
 
 def attach_tracing(program: Program) -> Attachment:

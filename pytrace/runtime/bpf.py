@@ -234,6 +234,7 @@ class _PerfEventAttr(ct.Structure):
 
 PERF_FLAG_DISABLED = 1 << 0
 PERF_FLAG_FREQ = 1 << 10
+PERF_FLAG_ENABLE_ON_EXEC = 1 << 12
 PERF_EVENT_IOC_ENABLE = 0x2400
 PERF_EVENT_IOC_SET_BPF = 0x40042408
 _SYS_PERF_EVENT_OPEN = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "ppc64le": 319, "s390x": 331}.get(
@@ -242,8 +243,10 @@ _SYS_PERF_EVENT_OPEN = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "ppc64le"
 
 
 def perf_event_open(ev_type: int, config: int, *, period: int = 0, freq: int = 0, pid: int = -1,
-                    cpu: int = -1, bp_type: int = 0, bp_addr: int = 0, bp_len: int = 0) -> int:
+                    cpu: int = -1, bp_type: int = 0, bp_addr: int = 0, bp_len: int = 0,
+                    on_exec: bool = False) -> int:
     """A disabled perf event (perf_event_open(2)); raises OSError(errno).
+    `on_exec`: the kernel enables it when the process next calls exec.
     Called directly rather than through bcc, whose wrapper prints its own
     message to stderr when the kernel refuses."""
     attr = _PerfEventAttr()
@@ -251,7 +254,7 @@ def perf_event_open(ev_type: int, config: int, *, period: int = 0, freq: int = 0
     attr.size = ct.sizeof(attr)
     attr.config = config
     attr.sample_period = freq or period
-    attr.flags = PERF_FLAG_DISABLED | (PERF_FLAG_FREQ if freq else 0)
+    attr.flags = PERF_FLAG_DISABLED | (PERF_FLAG_FREQ if freq else 0) | (PERF_FLAG_ENABLE_ON_EXEC if on_exec else 0)
     attr.wakeup_events = 1
     attr.bp_type, attr.bp_addr, attr.bp_len = bp_type, bp_addr, bp_len
     fd = libbcc.syscall_perf_event_open(_SYS_PERF_EVENT_OPEN, ct.byref(attr), pid, cpu, -1, 0x8)
@@ -268,10 +271,11 @@ class _LinkCreateAttr(ct.Structure):
                 ("flags", ct.c_uint32), ("bpf_cookie", ct.c_uint64), ("_pad", ct.c_uint64 * 4)]
 
 
-def attach_perf_event(perf_fd: int, prog_fd: int, cookie: int) -> int:
+def attach_perf_event(perf_fd: int, prog_fd: int, cookie: int, enable: bool = True) -> int:
     """Run the program on each of the event's samples, with `cookie` for
     bpf_get_attach_cookie (which probe of a shared program fired), and
-    enable it: the link's fd (BPF_LINK_CREATE, Linux 5.15+)."""
+    enable it (unless the kernel will, at exec): the link's fd
+    (BPF_LINK_CREATE, Linux 5.15+)."""
     import fcntl
 
     attr = _LinkCreateAttr()
@@ -280,6 +284,8 @@ def attach_perf_event(perf_fd: int, prog_fd: int, cookie: int) -> int:
     attr.attach_type = BPF_PERF_EVENT
     attr.bpf_cookie = cookie
     link = _sys_bpf(BPF_LINK_CREATE, attr)
+    if not enable:
+        return link
     try:
         fcntl.ioctl(perf_fd, PERF_EVENT_IOC_ENABLE, 0)
     except OSError:

@@ -224,7 +224,7 @@ class _Session:
                 if stop.requested:  # attaching hundreds of probes takes a while
                     break
                 if phase(prog) == "event":
-                    a = attach.attach(prog, self.options.pid or -1)
+                    a = attach.attach(prog, self.options.pid or -1, child.pid if child else -1)
                     stack.callback(a.close)
                     attachments.append(a)
             if child and not stop.requested:

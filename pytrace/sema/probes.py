@@ -164,6 +164,37 @@ def _perf_counter(kind: str, table, rest: str, span: Span, diags: Diagnostics) -
     return [AttachTarget(kind, f"{kind}:{rest}", (event.config, n), span)]
 
 
+WATCH_MODES = {"r": 1, "w": 2, "rw": 3, "x": 4}  # HW_BREAKPOINT_R, _W, _RW, _X
+WATCH_LENGTHS = (1, 2, 4, 8)
+
+
+def _expand_watchpoint(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    """watchpoint:ADDRESS:LENGTH:MODE: a hardware breakpoint on LENGTH
+    bytes at ADDRESS (in the -p or -c process), firing on reads (r),
+    writes (w), both (rw) or execution (x). Target: (address, length,
+    bp_type)."""
+    parts = rest.split(":")
+    bad = f"invalid watchpoint 'watchpoint:{rest}': expected watchpoint:ADDRESS:LENGTH:MODE"
+    if len(parts) != 3:
+        diags.error(span, bad, "for example watchpoint:0x404028:8:w (MODE r, w, rw or x)")
+        return []
+    text, length_text, mode = parts
+    try:
+        address = int(text, 0)
+        length = int(length_text, 0)
+    except ValueError:
+        diags.error(span, bad, "ADDRESS and LENGTH are numbers, as in watchpoint:0x404028:8:w")
+        return []
+    if length not in WATCH_LENGTHS:
+        diags.error(span, f"invalid watchpoint length {length}: it must be 1, 2, 4 or 8 bytes")
+        return []
+    if mode not in WATCH_MODES:
+        diags.error(span, f"invalid watchpoint mode '{mode}': it must be r, w, rw or x")
+        return []
+    name = f"watchpoint:0x{address:x}:{length}:{mode}"
+    return [AttachTarget("watchpoint", name, (address, length, WATCH_MODES[mode]), span)]
+
+
 def _expand_rawtracepoint(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
     """rawtracepoint:EVENT (or MODULE:EVENT): the kernel's tracepoint before
     its record is made, arguments arg0..argN as the kernel passes them
