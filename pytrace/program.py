@@ -54,6 +54,18 @@ CONST_START_NS = "pytrace_const_start_ns"
 # one program; a constant in the code otherwise).
 PROBE_ID_BASE = 1 << 32
 
+# Many syscalls:sys_enter_X (or sys_exit_X) tracepoints are not attached one
+# by one: each tracepoint's detach waits out an RCU grace period (~80 ms,
+# half a minute for all of them), so from DISPATCH_MIN of them on, one
+# program on raw_syscalls:sys_enter (sys_exit), whose records have the same
+# layout, tail-calls each probe's code from a program table indexed by the
+# system call number. `probe` there is DISPATCH_ID_BASE[event] + the number.
+DISPATCH_MIN = 8
+DISPATCH_TABLES = {"sys_enter": "__pytrace_sys_enter", "sys_exit": "__pytrace_sys_exit"}
+DISPATCH_SLOTS = 1024
+DISPATCH_ID_BASE = {"sys_enter": PROBE_ID_BASE + (1 << 20), "sys_exit": PROBE_ID_BASE + (2 << 20)}
+MAP_PROG_ARRAY = 3
+
 # bpftrace 0.17's default string size (BPFTRACE_STRLEN changes it).
 STRLEN_DEFAULT = 64
 
@@ -239,11 +251,12 @@ class ProbeSpec(Record):
     """
 
     __slots__ = ("kind", "name", "target", "prog_type", "function", "insns", "relocations", "span", "lines",
-                 "probe_id")
+                 "probe_id", "dispatch", "internal")
 
     def __init__(self, kind: str, name: str, target: tuple, prog_type: int, function: str,
                  insns: bytes = b"", relocations: list[Relocation] | None = None, span: Span = NO_SPAN,
-                 lines: list[tuple[int, int, int]] | None = None, probe_id: int = 0):
+                 lines: list[tuple[int, int, int]] | None = None, probe_id: int = 0,
+                 dispatch: tuple | None = None, internal: bool = False):
         self.kind = kind
         self.name = name
         self.target = target
@@ -254,6 +267,10 @@ class ProbeSpec(Record):
         self.span = span
         self.lines = lines if lines is not None else []
         self.probe_id = probe_id  # what `probe` reads: the attach cookie, or a constant
+        # (program table symbol, index): not attached but put in that table,
+        # which a dispatcher (internal: not one of the script's probes) runs
+        self.dispatch = dispatch
+        self.internal = internal
 
     def span_of(self, insn: int) -> Span:
         """Where in the script instruction `insn` came from (the attach
@@ -342,5 +359,5 @@ class CompiledProgram(Record):
     @property
     def attached_count(self) -> int:
         """The number in "Attaching N probes...": every probe, BEGIN and
-        END included, as bpftrace counts them."""
-        return len(self.probes)
+        END included, as bpftrace counts them (a dispatcher is not one)."""
+        return sum(1 for p in self.probes if not p.internal)

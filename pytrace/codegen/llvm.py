@@ -120,7 +120,8 @@ def needs_zero_map(module: ir.Module) -> int:
 
 def extra_maps(module: ir.Module) -> set[str]:
     """The runtime's own maps the code uses besides the ring buffer and the
-    counters: the stack map and its scratch value, the reported pids."""
+    counters: the stack map and its scratch value, the reported pids, the
+    syscall dispatchers' program tables."""
     used = set()
     for fn in module.functions:
         for block in fn.blocks:
@@ -129,6 +130,8 @@ def extra_maps(module: ir.Module) -> set[str]:
                     used |= {prog.STACKS_NAME, prog.SCRATCH_NAME}
                 elif isinstance(instr, ir.WithPid):
                     used.add(prog.PIDS_NAME)
+                elif isinstance(instr, ir.TailCall):
+                    used.add(instr.table)
     return used
 
 
@@ -144,10 +147,9 @@ class _Globals:
         self.counters = ll.GlobalVariable(out, counters, name=prog.COUNTERS_NAME)
         self.counters.align = 8
         self.zero = self._map(prog.ZERO_NAME) if needs_zero_map(module) else None
-        used = extra_maps(module)
-        self.stacks = self._map(prog.STACKS_NAME) if prog.STACKS_NAME in used else None
-        self.scratch = self._map(prog.SCRATCH_NAME) if prog.SCRATCH_NAME in used else None
-        self.pids = self._map(prog.PIDS_NAME) if prog.PIDS_NAME in used else None
+        # the runtime's own maps, by symbol (see extra_maps)
+        self.own = {symbol: self._map(symbol) for symbol in sorted(extra_maps(module))}
+        self.own[prog.RINGBUF_NAME] = self.ringbuf
         self.consts = {}
 
     def _map(self, symbol: str) -> ll.GlobalVariable:
@@ -225,9 +227,7 @@ class _FunctionEmitter:
             self.zero(dst, size, align8(dst_size))
 
     def map_ptr(self, symbol: str) -> ll.Value:
-        own = {prog.RINGBUF_NAME: self.globals.ringbuf, prog.STACKS_NAME: self.globals.stacks,
-               prog.SCRATCH_NAME: self.globals.scratch, prog.PIDS_NAME: self.globals.pids}
-        var = own.get(symbol) or self.globals.maps[symbol]
+        var = self.globals.own.get(symbol) or self.globals.maps[symbol]
         return self.b.bitcast(var, PTR)
 
     def const(self, symbol: str) -> ll.Value:
@@ -849,6 +849,10 @@ class _FunctionEmitter:
                 # woken at once: the process may not live long
                 self.output(record, 16, h.BPF_RB_FORCE_WAKEUP)
         return buf
+
+    def _emit_TailCall(self, instr: ir.TailCall) -> None:
+        index = self.b.and_(self.value(instr.index), ll.Constant(I64, 0xFFFFFFFF))
+        self.call(h.TAIL_CALL, self.ctx, self.map_ptr(instr.table), index)
 
     def _emit_Exit(self, instr: ir.Exit) -> None:
         buf = self.alloca(8, "exit")

@@ -21,7 +21,7 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
         probes.append(prog.ProbeSpec(
             kind=fn.kind, name=fn.probe_name, target=fn.target, prog_type=probe_kinds.kind(fn.kind).prog_type,
             function=owner, insns=insns, relocations=relocations, span=fn.span, lines=lines,
-            probe_id=fn.probe_id,
+            probe_id=fn.probe_id, dispatch=fn.dispatch, internal=fn.internal,
         ))
     maps = [_map_spec(decl) for decl in module.maps]
     maps.append(prog.MapSpec(
@@ -41,6 +41,11 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
         maps.append(prog.MapSpec(
             name=prog.SCRATCH_NAME, symbol=prog.SCRATCH_NAME, map_type=prog.MAP_PERCPU_ARRAY, key_size=4,
             value_size=prog.STACK_VALUE_SIZE, max_entries=1,
+        ))
+    for symbol in sorted(used & set(prog.DISPATCH_TABLES.values())):
+        maps.append(prog.MapSpec(
+            name=symbol, symbol=symbol, map_type=prog.MAP_PROG_ARRAY, key_size=4, value_size=4,
+            max_entries=prog.DISPATCH_SLOTS,
         ))
     if prog.PIDS_NAME in used:
         maps.append(prog.MapSpec(

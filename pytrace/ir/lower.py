@@ -20,7 +20,8 @@ from pytrace.ir import layout
 from pytrace.ir import nodes as ir
 from pytrace.sema.builtins import arg_index, sarg_index
 from pytrace.sema.check import Checked, Instance, delete_target
-from pytrace.program import PROBE_ID_BASE
+from pytrace.program import DISPATCH_ID_BASE, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
+from pytrace.source import NO_SPAN
 from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
 
 
@@ -31,14 +32,57 @@ def lower(checked: Checked) -> ir.Module:
         maps[info.name] = _map_decl(index, info)
         module.maps.append(maps[info.name])
     ids: dict[str, int] = {}  # one `probe` id per name: a USDT probe's locations share theirs
+    dispatched = _dispatch_plan(checked.instances)
     for index, inst in enumerate(checked.instances):
-        probe_id = ids.setdefault(inst.target.name, PROBE_ID_BASE + len(ids))
-        module.functions.append(_FunctionLowerer(inst, index, module, maps, checked.given.pid, probe_id).lower())
+        dispatch = dispatched.get(id(inst))
+        if dispatch is not None:
+            event, nr = dispatch
+            probe_id = ids.setdefault(inst.target.name, DISPATCH_ID_BASE[event] + nr)
+        else:
+            probe_id = ids.setdefault(inst.target.name, PROBE_ID_BASE + len(ids))
+        lowerer = _FunctionLowerer(inst, index, module, maps, checked.given.pid, probe_id)
+        if dispatch is not None:
+            lowerer.fn.dispatch = (DISPATCH_TABLES[dispatch[0]], dispatch[1])
+        module.functions.append(lowerer.lower())
+    for event in sorted({event for event, _ in dispatched.values()}):
+        module.functions.append(_dispatcher(event, len(module.functions)))
     for fn, inst in zip(module.functions, checked.instances):
         module.probe_names[fn.probe_id] = fn.probe_name
         if inst.target.func:
             module.probe_funcs[fn.probe_id] = inst.target.func
     return module
+
+
+def _dispatch_plan(instances: list[Instance]) -> dict[int, tuple[str, int]]:
+    """Which syscall tracepoint bodies run from a dispatcher (see
+    program.DISPATCH_MIN): id(instance) -> (event, system call number), for
+    an event with DISPATCH_MIN bodies or more, each number's only body (a
+    number two probes trace is attached as itself, twice)."""
+    by_event: dict[str, dict[int, list[Instance]]] = {}
+    for inst in instances:
+        nr = inst.target.syscall_nr
+        if nr is not None and 0 <= nr < DISPATCH_SLOTS:
+            event = "sys_enter" if inst.target.target[1].startswith("sys_enter_") else "sys_exit"
+            by_event.setdefault(event, {}).setdefault(nr, []).append(inst)
+    plan = {}
+    for event, by_nr in by_event.items():
+        single = {nr: insts[0] for nr, insts in by_nr.items() if len(insts) == 1}
+        if len(single) >= DISPATCH_MIN:
+            plan.update({id(inst): (event, nr) for nr, inst in single.items()})
+    return plan
+
+
+def _dispatcher(event: str, index: int) -> ir.Function:
+    """tracepoint:raw_syscalls:EVENT { tail call table[args->id] }: the
+    `id` of raw_syscalls' records is at offset 8, where the syscalls
+    tracepoints have __syscall_nr."""
+    fn = ir.Function(name=f"dispatch_{index}", kind="tracepoint", probe_name=f"tracepoint:raw_syscalls:{event}",
+                     target=("raw_syscalls", event), span=NO_SPAN, internal=True)
+    entry = ir.Block("entry")
+    nr = ir.CtxLoad(offset=8, size=8, type=INT64)
+    entry.instrs += [nr, ir.TailCall(table=DISPATCH_TABLES[event], index=nr), ir.Return()]
+    fn.blocks.append(entry)
+    return fn
 
 
 def _map_decl(index: int, info) -> ir.MapDecl:
@@ -242,7 +286,11 @@ class _FunctionLowerer:
         """Probes attached through perf events get their id as the attach
         cookie, so the expansions of a wildcard keep one shared body; the
         others have theirs as a constant."""
-        if probe_kinds.kind(self.inst.target.kind).cookie:
+        if self.fn.dispatch is not None:  # run by a dispatcher: the id follows the syscall number
+            nr = self.emit(ir.CtxLoad(offset=8, size=8, type=INT64, span=e.span))
+            base = self.const(self.fn.probe_id - self.inst.target.syscall_nr, span=e.span)
+            value = self.emit(ir.BinOp(op="+", left=nr, right=base, type=UINT64, span=e.span))
+        elif probe_kinds.kind(self.inst.target.kind).cookie:
             value = self.emit(ir.AttachCookie(span=e.span))
         else:
             value = self.const(self.fn.probe_id, span=e.span)

@@ -380,6 +380,19 @@ class Output(Instr):
 
 
 @dataclass(eq=False)
+class TailCall(Instr):
+    """Run the program at `index` of the program table `table` (a symbol)
+    in place of this one; go on when the slot is empty."""
+
+    table: str = ""
+    index: Instr = None
+
+    @property
+    def operands(self):
+        return [self.index]
+
+
+@dataclass(eq=False)
 class Exit(Instr):
     """Send the exit record; the runtime stops tracing when it reads it."""
 
@@ -438,6 +451,10 @@ class Function:
     probe_id: int = 0    # what `probe` reads here (a tracepoint's id, else PROBE_ID_BASE + n)
     blocks: list[Block] = field(default_factory=list)
     slots: list[Slot] = field(default_factory=list)
+    # Run from a dispatcher instead of attached: (its table's symbol, the
+    # index: the system call number); `internal` marks the dispatcher itself.
+    dispatch: tuple | None = None
+    internal: bool = False
 
 
 @dataclass(eq=False)

@@ -123,6 +123,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"output {index}" + "".join(f", {v(a)}" for a in args)
         case ir.Exit():
             return "exit"
+        case ir.TailCall(table=table, index=index):
+            return f"tail_call {table} [{v(index)}]"
         case ir.Jump(target=target):
             return f"jump {target.label}"
         case ir.Branch(cond=cond, then=then, otherwise=otherwise):

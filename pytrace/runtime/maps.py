@@ -183,6 +183,14 @@ class Map:
         value = spec.value
         return [merge(view[i * stride:(i + 1) * stride].cast("Q"), ncpus, value) for i in range(n)]
 
+    def put(self, index: int, value: int) -> None:
+        """Set a u32 slot of an array-like map (a program table's entry to a
+        program's fd)."""
+        key, val = ct.c_uint32(index), ct.c_uint32(value)
+        if libbcc.bpf_update_elem(self.fd, ct.byref(key), ct.byref(val), 0) != 0:
+            err = libbcc.errno()
+            raise LoadError(f"cannot set entry {index} of {self.spec.name}: {os.strerror(err)}.")
+
     def lookup(self, key: bytes) -> bytes | None:
         """One element's value (all CPUs' for a per-CPU map), or None."""
         value = ct.create_string_buffer(max(self.value_stride * self.ncpus, 1))

@@ -219,11 +219,15 @@ class _Session:
             held = []
 
         attachments = []
+        by_symbol = {m.spec.symbol: m for m in maps}
         if not self.handler.exit_seen and not stop.requested:
             for prog in programs:
                 if stop.requested:  # attaching hundreds of probes takes a while
                     break
-                if phase(prog) == "event":
+                if phase(prog) == "event" and prog.spec.dispatch is not None:
+                    table, index = prog.spec.dispatch
+                    by_symbol[table].put(index, prog.fd)  # its dispatcher runs it
+                elif phase(prog) == "event":
                     a = attach.attach(prog, self.options.pid or -1, child.pid if child else -1)
                     stack.callback(a.close)
                     attachments.append(a)

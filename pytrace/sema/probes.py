@@ -33,6 +33,7 @@ class AttachTarget:
     fields: dict[str, tracefs.TracepointField] = field(default_factory=dict)
     nargs: int | None = None  # how many argN a raw tracepoint passes
     event_id: int | None = None  # a tracepoint's id (its records' common_type)
+    syscall_nr: int | None = None  # a syscalls:sys_enter_X/sys_exit_X tracepoint's system call number
     func: str = ""      # the function it is on (uprobe, kprobe, fentry): what `func` reads
     usdt_args: tuple = ()  # a USDT location's arguments (pytrace.symbols.UsdtArgument)
 
@@ -107,8 +108,18 @@ def _expand_tracepoint(rest: str, span: Span, diags: Diagnostics) -> list[Attach
     for cat, ev in pairs:
         fields = {f.name: f for f in tracefs.read_format(cat, ev)}
         targets.append(AttachTarget("tracepoint", f"tracepoint:{cat}:{ev}", (cat, ev), span, fields,
-                                    event_id=tracefs.event_id(cat, ev)))
+                                    event_id=tracefs.event_id(cat, ev), syscall_nr=_syscall_nr(cat, ev)))
     return targets
+
+
+def _syscall_nr(category: str, event: str) -> int | None:
+    """The system call a syscalls:sys_enter_X or sys_exit_X tracepoint is
+    for (pytrace.syscall_table), or None."""
+    if category != "syscalls" or not event.startswith(("sys_enter_", "sys_exit_")):
+        return None
+    from pytrace.syscall_table import syscall_number
+
+    return syscall_number(event.split("_", 2)[2], os.uname().machine)
 
 
 def _expand_interval(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:

@@ -80,7 +80,7 @@ def test_aggregation_outside_a_map_assignment():
         ('BEGIN { if (comm == 1) { } }', "cannot compare string[16] with int64"),
         ("BEGIN { @x = args.foo; }", "args is not available in a BEGIN probe"),
         ("interval:xs:5 { }", "invalid interval 'interval:xs:5'"),
-        ("watchpoint:0x1000:8:w { }", "probe type 'watchpoint' is not supported by pytrace yet"),
+        ("iter:task { }", "probe type 'iter' is not supported by pytrace yet"),
         ("BEGIN { exit(1); }", "exit() takes no arguments"),
         ("BEGIN { @a = hist(1); @b = @a; }", "@a holds a hist() aggregation, which a probe cannot read"),
     ],

@@ -49,7 +49,7 @@ def errors(text: str) -> str:
     ("ur:libc:getpid+4", "t.pt:1:1: error: invalid uretprobe 'uretprobe:LIBC:getpid+4': a uretprobe takes no offset\n"
                          "ur:libc:getpid+4\n^~~~~~~~~~~~~~~~"),
     ("bogus:x", "t.pt:1:1: error: unknown probe type 'bogus' in attach point 'bogus:x'\n"
-                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, kprobe, kretprobe, uprobe, uretprobe, usdt, profile, software, hardware, rawtracepoint, fentry, fexit"),
+                "bogus:x\n^~~~~~~\nhint: pytrace knows: begin, end, tracepoint, interval, kprobe, kretprobe, uprobe, uretprobe, usdt, profile, software, hardware, watchpoint, rawtracepoint, fentry, fexit"),
     ("BEGIN:x", "t.pt:1:1: error: BEGIN takes nothing after it: write BEGIN { ... }\nBEGIN:x\n^~~~~~~"),
 ])
 def test_attach_point_errors(text, rendered):
