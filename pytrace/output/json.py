@@ -18,8 +18,8 @@ from json.encoder import encode_basestring  # the C encoder, without dumps()'s c
 
 from pytrace.aggregations import row
 from pytrace.output import Output, buffered, by_name, sort_entries
-from pytrace.output.text import c_div
-from pytrace.values import Histogram
+from pytrace.output.text import c_div, format_stack, key_part
+from pytrace.values import Histogram, Stack
 
 
 def record(kind: str, data) -> str:
@@ -58,12 +58,15 @@ def json_value(value) -> str:
         return "[" + ",".join(json_value(v) for v in value) + "]"
     if isinstance(value, str):
         return string(value)
+    if isinstance(value, Stack):
+        return string(format_stack(value))
     return str(value)
 
 
 def json_key(key: tuple) -> str:
-    """A map key as an object key: the parts joined by "," (0.17)."""
-    return string(",".join(str(k) for k in key))
+    """A map key as an object key: the parts joined by "," (0.17); a stack
+    as the text key of a text map (frames indented by 4)."""
+    return string(",".join(key_part(k) for k in key))
 
 
 def json_histogram(hist: Histogram, div: int = 0) -> str:

@@ -75,14 +75,18 @@ VALUE_INDENT = 8   # a stack in print() and printf("%s")
 
 def format_stack(stack: Stack, indent: int = VALUE_INDENT) -> str:
     """A stack as bpftrace 0.17 prints it: a newline, then a line per frame,
-    innermost first. Mode "bpftrace": `sym+off` (the address in hex when
-    nothing resolves it) after `indent` spaces; "perf": a tab, the address
-    in hex, the symbol and its module in parentheses; "raw": the address."""
+    innermost first (nothing at all for an empty stack). Mode "bpftrace":
+    `sym+off` (the address in hex when nothing resolves it) after `indent`
+    spaces; "perf": a tab, the address in hex and the symbol, and for a user
+    stack its module in parentheses; "raw" (upstream's): the address."""
+    if not stack.frames:
+        return ""
     pad = " " * indent
     lines = ["\n"]
     for frame in stack.frames:
         if stack.mode == "perf":
-            lines.append(f"\t{frame.address:x} {frame} ({frame.module})\n")
+            module = f" ({frame.module})" if stack.kind == "ustack" else ""
+            lines.append(f"\t{frame.address:x} {frame}{module}\n")
         elif stack.mode == "raw":
             lines.append(f"{frame.address:x}\n")
         else:
