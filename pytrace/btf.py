@@ -83,6 +83,18 @@ def _load(path: str) -> _Types:
     return _types[path]
 
 
+def names(kind: int, path: str = VMLINUX) -> list[str]:
+    """The names of every type of one kind (KIND_FUNC: the kernel's
+    functions; KIND_TYPEDEF: btf_trace_<event> among others), sorted."""
+    types = _load(path)
+    found = set()
+    for type_id in range(1, len(types.offsets)):
+        k, _, name_off, _ = types.record(type_id)
+        if k == kind and name_off:
+            found.add(types.strings[name_off:types.strings.index(b"\0", name_off)].decode())
+    return sorted(found)
+
+
 def raw_tracepoint_args(event: str, path: str = VMLINUX) -> int | None:
     """How many arguments raw tracepoint `event` passes, or None when the
     kernel has no such raw tracepoint (raises BtfError without BTF)."""

@@ -229,7 +229,7 @@ def _main(args: Options) -> int:
 
     try:
         if args.list is not None:
-            return _list(args.list)
+            return _list(args)
         if args.pid is not None and args.command is not None:
             raise UserError("-p and -c cannot be used together: trace a running process (-p) or start one (-c)")
         source = _read_source(args)
@@ -375,19 +375,19 @@ def _make_output(args: Options):
     return output, (stream, console)
 
 
-def _list(pattern: str) -> int:
-    """Print the probes matching a glob, one per line, as bpftrace -l does."""
-    import fnmatch
-
-    from pytrace import tracefs
+def _list(args: Options) -> int:
+    """Print the probes matching a pattern, one per line (-lv: with their
+    arguments), as bpftrace -l does."""
+    from pytrace.listing import ListError, list_probes
 
     _need_root()
-    if pattern.startswith("t:"):
-        pattern = "tracepoint:" + pattern[2:]
-    for category, event in tracefs.list_tracepoints("*:*"):
-        name = f"tracepoint:{category}:{event}"
-        if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name, "tracepoint:" + pattern):
-            print(name)
+    try:
+        lines = list_probes(None if args.list == "*" else args.list, args.verbose, args.pid or -1)
+    except ListError as err:
+        from pytrace.diagnostics import UserError
+
+        raise UserError(str(err)) from None
+    sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 
 

@@ -47,15 +47,17 @@ class ProbeKind(Record):
                it (bpf_get_attach_cookie), so expansions can share code
     per_process  -p attaches it to that process (uprobes, USDT, watchpoints);
                the other event kinds fire everywhere and -p filters them
+    listing    the pytrace.listing lister (`_list_<listing>`) that -l uses,
+               None for kinds there is nothing to list of
     """
 
     __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach", "context",
-                 "load_attach", "cookie", "per_process")
+                 "load_attach", "cookie", "per_process", "listing")
 
     def __init__(self, name: str, *, aliases=(), prog_type: int = 0, phase: str = "event",
                  rate: str = "high", expand: str | None = None, attach: str | None = None,
                  context: str = "none", load_attach: int = 0, cookie: bool = False,
-                 per_process: bool = False):
+                 per_process: bool = False, listing: str | None = None):
         self.name = name
         self.aliases = tuple(aliases)
         self.prog_type = prog_type
@@ -67,6 +69,7 @@ class ProbeKind(Record):
         self.load_attach = load_attach
         self.cookie = cookie
         self.per_process = per_process
+        self.listing = listing
 
     @property
     def supported(self) -> bool:
@@ -79,35 +82,35 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("end", aliases=("END",), prog_type=prog.PROG_RAW_TRACEPOINT, phase="end",
               rate="low", expand="end"),
     ProbeKind("tracepoint", aliases=("t",), prog_type=prog.PROG_TRACEPOINT, expand="tracepoint",
-              attach="tracepoint", context="tracepoint", cookie=True),
+              attach="tracepoint", context="tracepoint", cookie=True, listing="tracepoint"),
     ProbeKind("interval", aliases=("i",), prog_type=prog.PROG_PERF_EVENT, rate="low",
               expand="interval", attach="interval", cookie=True),
     # bpftrace's other probe types: named, not built yet.
     ProbeKind("kprobe", aliases=("k",), prog_type=prog.PROG_KPROBE, expand="kprobe",
-              attach="kprobe", context="regs", cookie=True),
+              attach="kprobe", context="regs", cookie=True, listing="kprobe"),
     ProbeKind("kretprobe", aliases=("kr",), prog_type=prog.PROG_KPROBE, expand="kretprobe",
-              attach="kprobe", context="regs_ret", cookie=True),
+              attach="kprobe", context="regs_ret", cookie=True, listing="kprobe"),
     ProbeKind("uprobe", aliases=("u",), prog_type=prog.PROG_KPROBE, expand="uprobe", attach="uprobe",
-              context="regs", cookie=True, per_process=True),
+              context="regs", cookie=True, per_process=True, listing="uprobe"),
     ProbeKind("uretprobe", aliases=("ur",), prog_type=prog.PROG_KPROBE, expand="uretprobe",
-              attach="uprobe", context="regs_ret", cookie=True, per_process=True),
+              attach="uprobe", context="regs_ret", cookie=True, per_process=True, listing="uprobe"),
     ProbeKind("usdt", aliases=("U",), prog_type=prog.PROG_KPROBE, expand="usdt", attach="uprobe",
-              context="usdt", cookie=True, per_process=True),
+              context="usdt", cookie=True, per_process=True, listing="usdt"),
     ProbeKind("profile", aliases=("p",), prog_type=prog.PROG_PERF_EVENT, expand="profile",
               attach="profile", cookie=True),
     ProbeKind("software", aliases=("s",), prog_type=prog.PROG_PERF_EVENT, expand="software",
-              attach="software", cookie=True),
+              attach="software", cookie=True, listing="software"),
     ProbeKind("hardware", aliases=("h",), prog_type=prog.PROG_PERF_EVENT, expand="hardware",
-              attach="hardware", cookie=True),
+              attach="hardware", cookie=True, listing="hardware"),
     ProbeKind("watchpoint", aliases=("w",), prog_type=prog.PROG_PERF_EVENT, expand="watchpoint",
               attach="watchpoint", cookie=True, per_process=True),
     ProbeKind("asyncwatchpoint", aliases=("aw",)),
     ProbeKind("rawtracepoint", aliases=("rt",), prog_type=prog.PROG_RAW_TRACEPOINT,
-              expand="rawtracepoint", attach="rawtracepoint", context="raw"),
+              expand="rawtracepoint", attach="rawtracepoint", context="raw", listing="rawtracepoint"),
     ProbeKind("fentry", aliases=("f", "kfunc"), prog_type=prog.PROG_TRACING, expand="fentry",
-              attach="tracing", context="raw", load_attach=prog.ATTACH_TRACE_FENTRY),
+              attach="tracing", context="raw", load_attach=prog.ATTACH_TRACE_FENTRY, listing="fentry"),
     ProbeKind("fexit", aliases=("fr", "kretfunc"), prog_type=prog.PROG_TRACING, expand="fexit",
-              attach="tracing", context="raw_ret", load_attach=prog.ATTACH_TRACE_FEXIT),
+              attach="tracing", context="raw_ret", load_attach=prog.ATTACH_TRACE_FEXIT, listing="fentry"),
     ProbeKind("iter", aliases=("it",)),
 )}
 
