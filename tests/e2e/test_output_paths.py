@@ -56,7 +56,7 @@ def test_bad_output_options_are_errors(run_pytrace, tmp_path):
     assert result.rc == 1
     assert result.stderr == f"error: cannot open output file '{tmp_path}/no/such/dir': No such file or directory\n"
     result = run_pytrace(["-f", "xml", "-e", "BEGIN { exit(); }"], timeout=20)
-    assert result.rc == 1 and result.stderr == 'error: invalid output format "xml": -f takes text or json\n'
+    assert result.rc == 1 and result.stderr == 'error: invalid output format "xml": -f takes text, json or folded\n'
 
 
 def _start(pytrace_cmd, args, **kw):
@@ -206,9 +206,10 @@ def test_begin_output_is_flushed_before_any_event(pytrace_cmd):
     (["-c", 'sh -c "echo hi', "-e", "BEGIN { exit(); }"],
      "error: cannot read the -c command 'sh -c \"echo hi': No closing quotation.\n"),
     (["-c", " ", "-e", "BEGIN { exit(); }"], "error: the -c command is empty.\n"),
-    (["-e", "BEGIN { exit(); }", "1", "two"],
-     "error: pytrace does not support positional parameters ($1, $2, ...) yet;"
-     " remove the arguments after the script: 1 two\n"),
+    (["-p", "1", "-c", "true", "-e", "BEGIN { exit(); }"],
+     "error: -p and -c cannot be used together: trace a running process (-p) or start one (-c)\n"),
+    (["-p", "999999999", "-e", "BEGIN { exit(); }"],
+     "error: cannot trace process 999999999 (-p): there is no such process\n"),
 ])
 def test_command_line_mistakes_are_one_sentence(args, message, run_pytrace):
     result = run_pytrace(args, timeout=20)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import bpf_asm
+from pytrace.program import RECORD_OUTPUT_BASE
 from pytrace.runtime.errors import AttachError, RuntimeFailure, VerifierError
 from pytrace.runtime.session import RunOptions, run
 
@@ -158,7 +159,7 @@ def test_ring_buffer_bursts_in_batches(clean):
     a.mov(bpf_asm.R6, 0)
     a.label("loop")
     a.stx(bpf_asm.FP, -8, bpf_asm.R6)
-    a.st(bpf_asm.FP, -16, 1)
+    a.st(bpf_asm.FP, -16, RECORD_OUTPUT_BASE)
     a.ld_sym(bpf_asm.R1, bpf_asm.RINGBUF_NAME)
     a.mov_reg(bpf_asm.R2, bpf_asm.FP)
     a.add(bpf_asm.R2, -16)
