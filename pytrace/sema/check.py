@@ -451,11 +451,16 @@ class _Checker:
         return None
 
     def expr_Positional(self, e: ast.Positional):
+        if e.index == 0:
+            self.report.error(e.span, "there is no $0: positional parameters count from $1")
+            return None
         value = param_value(self.params, e.index)
+        if not isinstance(value, int):
+            self.report.error(e.span, f'${e.index} used numerically but given "{value}"',
+                              f"read it as a string with str(${e.index})")
+            return None
         self.inst.constants[id(e)] = (value,)
-        if isinstance(value, int):
-            return INT64 if value < 1 << 63 else UINT64
-        return Str(len(value.encode()) + 1)
+        return INT64 if value < 1 << 63 else UINT64
 
     def expr_ParamCount(self, e: ast.ParamCount):
         self.inst.constants[id(e)] = (len(self.params),)
@@ -572,12 +577,9 @@ class _Checker:
         if not 1 <= len(e.args) <= 2:
             self.report.error(e.span, f"str() takes 1 or 2 arguments, got {len(e.args)}")
             return None
-        if isinstance(e.args[0], ast.Positional) and len(e.args) == 1:
-            # str($1): the parameter's text, whatever it reads as
-            index = e.args[0].index
-            text = self.params[index - 1] if 1 <= index <= len(self.params) else ""
+        text = self.param_text(e.args[0]) if len(e.args) == 1 else None
+        if text is not None:  # str($1), str($1 + 2): the parameter's text (from byte 2)
             self.inst.constants[id(e)] = (text,)
-            self.types_set(e.args[0], Str(len(text.encode()) + 1))
             return Str(len(text.encode()) + 1)
         t = self.expr(e.args[0])
         if t is not None and not isinstance(t, (Ptr, Int, Str)):
@@ -610,6 +612,20 @@ class _Checker:
         return stack_type(e.name, mode, limit)
 
     call_ustack = call_kstack
+
+    def param_text(self, arg: ast.Expr) -> str | None:
+        """The text str() reads from `$N` or `$N + K` (K bytes into it), or
+        None when `arg` is neither."""
+        skip = 0
+        if isinstance(arg, ast.Binary) and arg.op == "+" and isinstance(arg.right, ast.Integer):
+            arg, skip = arg.left, arg.right.value
+        if not isinstance(arg, ast.Positional):
+            return None
+        if arg.index == 0:
+            self.report.error(arg.span, "there is no $0: positional parameters count from $1")
+            return ""
+        text = self.params[arg.index - 1] if arg.index <= len(self.params) else ""
+        return text.encode()[skip:].decode(errors="replace")
 
     def call_exit(self, e: ast.Call):
         if e.args:
