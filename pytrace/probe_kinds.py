@@ -49,15 +49,17 @@ class ProbeKind(Record):
                the other event kinds fire everywhere and -p filters them
     listing    the pytrace.listing lister (`_list_<listing>`) that -l uses,
                None for kinds there is nothing to list of
+    pid_filter -p runs the probe only in that process: false for kinds that
+               do not fire in a process of their own (interval timers)
     """
 
     __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach", "context",
-                 "load_attach", "cookie", "per_process", "listing")
+                 "load_attach", "cookie", "per_process", "listing", "pid_filter")
 
     def __init__(self, name: str, *, aliases=(), prog_type: int = 0, phase: str = "event",
                  rate: str = "high", expand: str | None = None, attach: str | None = None,
                  context: str = "none", load_attach: int = 0, cookie: bool = False,
-                 per_process: bool = False, listing: str | None = None):
+                 per_process: bool = False, listing: str | None = None, pid_filter: bool = True):
         self.name = name
         self.aliases = tuple(aliases)
         self.prog_type = prog_type
@@ -70,6 +72,7 @@ class ProbeKind(Record):
         self.cookie = cookie
         self.per_process = per_process
         self.listing = listing
+        self.pid_filter = pid_filter
 
     @property
     def supported(self) -> bool:
@@ -84,7 +87,7 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("tracepoint", aliases=("t",), prog_type=prog.PROG_TRACEPOINT, expand="tracepoint",
               attach="tracepoint", context="tracepoint", cookie=True, listing="tracepoint"),
     ProbeKind("interval", aliases=("i",), prog_type=prog.PROG_PERF_EVENT, rate="low",
-              expand="interval", attach="interval", cookie=True),
+              expand="interval", attach="interval", cookie=True, pid_filter=False),
     # bpftrace's other probe types: named, not built yet.
     ProbeKind("kprobe", aliases=("k",), prog_type=prog.PROG_KPROBE, expand="kprobe",
               attach="kprobe", context="regs", cookie=True, listing="kprobe"),

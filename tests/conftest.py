@@ -256,26 +256,35 @@ def run_pytrace(pytrace_cmd: list[str]) -> Callable[..., PytraceResult]:
 
 @pytest.fixture
 def build_c(tmp_path: Path) -> Callable[..., Path]:
-    """`build_c(source, name="prog", flags=())` -> path of the built binary.
+    """`build_c(source, name="prog", flags=(), cxx=False, extra={})` -> path
+    of the built binary.
 
     Compiles the C source text with `gcc -g -O0 -pthread` (like the shared
-    conformance cases) into the test's tmp_path. Skips when gcc is missing.
+    conformance cases; `cxx`: C++ with g++) into the test's tmp_path, with
+    the `extra` sources ({file name: text}) linked in. Skips when the
+    compiler is missing.
     """
 
-    def build(source: str, name: str = "prog", flags: Sequence[str] = ()) -> Path:
-        gcc = shutil.which("gcc")
-        if gcc is None:
-            pytest.skip("gcc not found (scripts/setup.sh installs it)")
-        src = tmp_path / f"{name}.c"
+    def build(source: str, name: str = "prog", flags: Sequence[str] = (), cxx: bool = False,
+              extra: dict[str, str] | None = None) -> Path:
+        compiler = shutil.which("g++" if cxx else "gcc")
+        if compiler is None:
+            pytest.skip("gcc/g++ not found (scripts/setup.sh --test installs them)")
+        src = tmp_path / f"{name}.{'cc' if cxx else 'c'}"
         exe = tmp_path / name
         src.write_text(source)
+        others = []
+        for file_name, text in (extra or {}).items():
+            path = tmp_path / file_name
+            path.write_text(text)
+            others.append(str(path))
         proc = subprocess.run(
-            [gcc, "-g", "-O0", "-pthread", "-o", str(exe), str(src), *flags],
+            [compiler, "-g", "-O0", "-pthread", "-o", str(exe), str(src), *others, *flags],
             capture_output=True,
             text=True,
         )
         if proc.returncode != 0:
-            pytest.fail(f"gcc failed on {src}:\n{proc.stderr}", pytrace=False)
+            pytest.fail(f"{compiler} failed on {src}:\n{proc.stderr}", pytrace=False)
         return exe
 
     return build

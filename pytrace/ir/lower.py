@@ -147,7 +147,7 @@ class _FunctionLowerer:
     def lower(self) -> ir.Function:
         probe = self.inst.probe
         row = probe_kinds.kind(self.inst.target.kind)
-        if self.pid > 0 and row.phase == "event" and not row.per_process:
+        if self.pid > 0 and row.phase == "event" and row.pid_filter and not row.per_process:
             # -p: probes that fire in every process run the body only in that one
             span = self.inst.target.span
             mine = self.emit(ir.Cmp(op="==", left=self.emit(ir.Builtin(name="pid", type=UINT64, span=span)),

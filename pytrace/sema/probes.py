@@ -403,7 +403,8 @@ def _user_function(kind: str, rest: str, span: Span, diags: Diagnostics, given: 
             return []
         if places is None:
             return []
-        shown = binary if len(paths) == 1 and not _is_wildcard(binary) else path
+        # named as bpftrace names it: a path as written, a library or program by where it was found
+        shown = binary if "/" in binary and not _is_wildcard(binary) else path
         for label, func, offset in places:
             targets.append(AttachTarget(kind, f"{kind}:{shown}:{label}", (path, offset, 0), span, func=func))
     if not targets:
@@ -445,7 +446,9 @@ def _functions_in(kind: str, path: str, spec: str, span: Span, diags: Diagnostic
         except ValueError:
             diags.error(span, f"invalid address '{name}' in {kind}:{path}:{spec}")
             return None
-        return [(name, name, symbols.file_offset(path, address=address))]
+        inside = [sym for sym in symbols.functions(path) if sym.address <= address < sym.address + max(sym.size, 1)]
+        func = symbols.demangle(inside[0].name) if inside else name
+        return [(str(address), func, symbols.file_offset(path, address=address))]
     base, plus, extra = name.partition("+")
     offset = 0
     if plus:
