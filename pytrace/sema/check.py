@@ -427,8 +427,8 @@ class _Checker:
         if index is not None and context == "usdt":
             args = self.target.usdt_args
             if index >= len(args):
-                self.report.error(e.span, f"{self.target.name} has {_count(len(args), 'argument')}"
-                                          + (f": arg0 to arg{len(args) - 1}" if args else ""))
+                names = {0: "", 1: ": arg0"}.get(len(args), f": arg0 to arg{len(args) - 1}")
+                self.report.error(e.span, f"{self.target.name} has {_count(len(args), 'argument')}{names}")
                 return None
             return Int(64, args[index].size < 0)
         if index is not None:
