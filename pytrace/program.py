@@ -47,6 +47,9 @@ RECORD_OUTPUT_BASE = 2
 # reads them as `ld_imm64` constants, so they cost nothing per event and the
 # object stays reusable from the compile cache).
 CONST_CPID = "pytrace_const_cpid"
+# kaddr("vfs_read"): KADDR_PREFIX + the name, filled with the symbol's
+# address in /proc/kallsyms when loaded (KASLR moves it every boot).
+KADDR_PREFIX = "pytrace_kaddr_"
 CONST_START_NS = "pytrace_const_start_ns"
 
 # What the `probe` builtin reads: this plus the probe's index (through the

@@ -4,7 +4,7 @@
     functions("./app")                      -> [Symbol("handle_open", 0x1139, 11), ...]
     file_offset("./app", "handle_open")     -> 0x1139   (where a uprobe goes)
     usdt_probes("./app")                    -> [UsdtProbe("myprov", "start", ...)]
-    SymbolCache(pid).resolve(0x55d0...139)  -> ("hot_loop", 22, "/tmp/app")
+    ProcessSymbols(pid).resolve(0x55d0...139) -> Resolved("hot_loop", 22, "/tmp/app")
 
 Both the compiler (uprobe and USDT attach points, -l) and the runtime
 (symbolising stacks, usym(), ksym()) use it, so it lives outside both.
@@ -14,10 +14,10 @@ tracepoint one-liner never pays for it.
 From bcc: finding a library by name (ld.so.cache, or a process's maps),
 ELF symbol tables (with debug files), turning a function or an address into
 the file offset a uprobe needs, the USDT notes and their argument
-locations, and the per-process and kernel symbol caches (bcc_symcache_*).
-Written here: C++ demangling of names for matching and listing (libstdc++'s
-__cxa_demangle), and the file offset of a USDT semaphore (bcc translates
-only addresses in executable segments; a semaphore is data).
+locations, the kernel's symbol cache (bcc_symcache_*). Written here: a
+process's symbols (see ProcessSymbols for why), C++ demangling
+(libstdc++'s __cxa_demangle), and the file offset of a USDT semaphore (bcc
+translates only addresses in executable segments; a semaphore is data).
 """
 
 from __future__ import annotations
@@ -131,6 +131,7 @@ ARG_CONSTANT, ARG_DEREF_OFFSET, ARG_DEREF_IDENT, ARG_BASE, ARG_INDEX, ARG_SCALE 
 
 _SYM_CB = ct.CFUNCTYPE(ct.c_int, ct.c_char_p, ct.c_ulonglong, ct.c_ulonglong, ct.c_void_p)
 _USDT_CB = ct.CFUNCTYPE(None, ct.POINTER(_Usdt))
+_SECTION_CB = ct.CFUNCTYPE(ct.c_int, ct.c_ulonglong, ct.c_ulonglong, ct.c_ulonglong, ct.c_void_p)
 
 
 class _Lib:
@@ -158,6 +159,9 @@ class _Lib:
                                     ct.POINTER(_BccSymbol))
         self.foreach_sym = bind("bcc_elf_foreach_sym", ct.c_int, ct.c_char_p, _SYM_CB, ct.c_void_p,
                                 ct.c_void_p)
+        self.foreach_load_section = bind("bcc_elf_foreach_load_section", ct.c_int, ct.c_char_p,
+                                         _SECTION_CB, ct.c_void_p)
+        self.foreach_vdso_sym = bind("bcc_elf_foreach_vdso_sym", ct.c_int, _SYM_CB, ct.c_void_p)
         self.symcache_new = bind("bcc_symcache_new", ct.c_void_p, ct.c_int, ct.POINTER(_SymbolOption))
         self.free_symcache = bind("bcc_free_symcache", None, ct.c_void_p, ct.c_int)
         self.symcache_resolve = bind("bcc_symcache_resolve", ct.c_int, ct.c_void_p, ct.c_ulonglong,
@@ -234,6 +238,24 @@ def functions(path: str) -> list[Symbol]:
     if lib().foreach_sym(path.encode(), callback, ct.byref(option), None) < 0:
         raise SymbolError(f"cannot read the symbols of {path}")
     return found
+
+
+def symbol_address(path: str, name: str) -> int | None:
+    """The address of any symbol (a function, a variable) of an ELF file, as
+    the file gives it (a PIE binary's is relative to where it loads)."""
+    found = []
+
+    def each(sym_name, address, size, _payload):
+        if sym_name == name.encode():
+            found.append(address)
+            return -1
+        return 0
+
+    option = _SymbolOption(1, 1, 1, 0xFFFF)
+    callback = _SYM_CB(each)
+    if lib().foreach_sym(path.encode(), callback, ct.byref(option), None) < 0:
+        raise SymbolError(f"cannot read the symbols of {path}")
+    return found[0] if found else None
 
 
 def file_offset(path: str, function: str | None = None, address: int = 0, pid: int = -1) -> int:
@@ -359,36 +381,136 @@ class Resolved(Record):
         self.module = module
 
 
-class SymbolCache:
-    """bcc's symbol cache of one process (its maps are read when made, so
-    make it while the process lives: its addresses resolve after it exits,
-    from the same files) or of the kernel (pid -1: /proc/kallsyms)."""
+class KernelSymbols:
+    """bcc's cache of the kernel's symbols (/proc/kallsyms)."""
 
-    def __init__(self, pid: int = -1):
-        self.pid = pid
-        self._cache = lib().symcache_new(pid, None)
+    def __init__(self):
+        self._cache = lib().symcache_new(-1, None)
         self._memo: dict[int, Resolved] = {}
 
-    def resolve(self, address: int, demangle: bool = True) -> Resolved:
+    def resolve(self, address: int) -> Resolved:
         found = self._memo.get(address)
-        if found is not None:
-            return found
-        sym = _BccSymbol()
-        call = lib().symcache_resolve if demangle else lib().symcache_resolve_no_demangle
-        ok = self._cache and call(self._cache, address, ct.byref(sym)) == 0
-        module = ct.cast(sym.module, ct.c_char_p).value if sym.module else None
-        module_name = module.decode(errors="replace") if module else ("[kernel]" if self.pid < 0 else "")
-        if ok:
-            raw = sym.demangle_name if demangle and sym.demangle_name else sym.name
-            found = Resolved(raw.decode(errors="replace") if raw else None, sym.offset, module_name)
-            if demangle:
-                lib().free_demangle(ct.byref(sym))
-        else:
-            found = Resolved(None, 0, module_name)
-        self._memo[address] = found
+        if found is None:
+            sym = _BccSymbol()
+            if self._cache and lib().symcache_resolve(self._cache, address, ct.byref(sym)) == 0 and sym.name:
+                found = Resolved(sym.name.decode(errors="replace"), sym.offset, "[kernel]")
+            else:
+                found = Resolved(None, 0, "[kernel]")
+            self._memo[address] = found
         return found
 
     def close(self) -> None:
         if self._cache:
-            lib().free_symcache(self._cache, self.pid)
+            lib().free_symcache(self._cache, -1)
             self._cache = None
+
+
+class ProcessSymbols:
+    """A process's executable mappings, read from /proc/PID/maps when made
+    (make it while the process lives: its addresses resolve after it exits,
+    from the same files), and the symbols of the files mapped there.
+
+    Written here rather than taken from bcc's per-process cache: Debian's
+    bcc 0.26 closes a file descriptor it does not own when that cache reads
+    a process's modules (ProcSyms::ModulePath), and its caches share no
+    symbol table between processes running the same binaries."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.mappings: list[tuple[int, int, int, str]] = []  # start, end, file offset, path
+        try:
+            with open(f"/proc/{pid}/maps") as f:
+                for line in f:
+                    parts = line.split(None, 5)
+                    if len(parts) == 6 and "x" in parts[1]:
+                        low, _, high = parts[0].partition("-")
+                        path = parts[5].strip()
+                        if path.startswith("/") or path == "[vdso]":
+                            self.mappings.append((int(low, 16), int(high, 16), int(parts[2], 16), path))
+        except OSError:
+            pass  # gone already: nothing resolves
+        self._memo: dict[int, Resolved] = {}
+
+    def resolve(self, address: int) -> Resolved:
+        found = self._memo.get(address)
+        if found is None:
+            found = self._resolve(address)
+            self._memo[address] = found
+        return found
+
+    def _resolve(self, address: int) -> Resolved:
+        for start, end, offset, path in self.mappings:
+            if start <= address < end:
+                table = _file_table(path, self.pid)
+                if table is None:
+                    return Resolved(None, 0, path)
+                name, into = table.lookup(address - start + offset)
+                return Resolved(name, into, path)
+        return Resolved(None, 0, "")
+
+    def close(self) -> None:
+        self.mappings = []
+
+
+class _FileTable:
+    """One file's functions, found by file offset (its executable segments
+    map file offsets to the addresses its symbols have)."""
+
+    def __init__(self, symbols: list[Symbol], segments: list[tuple[int, int, int]]):
+        symbols = sorted((s for s in symbols if s.size), key=lambda s: s.address)
+        self.starts = [s.address for s in symbols]
+        self.symbols = symbols
+        self.segments = segments  # (address, size, file offset)
+
+    def lookup(self, file_offset: int) -> tuple[str | None, int]:
+        import bisect
+
+        address = file_offset
+        for vaddr, size, offset in self.segments:
+            if offset <= file_offset < offset + size:
+                address = vaddr + file_offset - offset
+                break
+        i = bisect.bisect_right(self.starts, address) - 1
+        if i >= 0:
+            sym = self.symbols[i]
+            if address < sym.address + sym.size:
+                return demangle(sym.name), address - sym.address
+        return None, 0
+
+
+_tables: dict[str, _FileTable | None] = {}
+
+
+def _file_table(path: str, pid: int) -> _FileTable | None:
+    """The symbol table of a mapped file, read once per run (through the
+    process's own root when the path is not in ours: another mount
+    namespace, while the process still runs)."""
+    if path in _tables:
+        return _tables[path]
+    table = None
+    try:
+        if path == "[vdso]":
+            found: list[Symbol] = []
+
+            def each(name, address, size, _payload):
+                found.append(Symbol(name.decode(errors="replace"), address, size))
+                return 0
+
+            vdso_callback = _SYM_CB(each)
+            lib().foreach_vdso_sym(vdso_callback, None)
+            table = _FileTable(found, [])
+        else:
+            where = path if os.path.exists(path) else f"/proc/{pid}/root{path}"
+            segments: list[tuple[int, int, int]] = []
+
+            def section(vaddr, size, offset, _payload):
+                segments.append((vaddr, size, offset))
+                return 0
+
+            section_callback = _SECTION_CB(section)
+            lib().foreach_load_section(where.encode(), section_callback, None)
+            table = _FileTable(functions(where), segments)
+    except (SymbolError, OSError):
+        table = None
+    _tables[path] = table
+    return table

@@ -357,6 +357,9 @@ class _FunctionEmitter:
         self.call(helper, buf, ll.Constant(I64, 8), self.b.inttoptr(addr, PTR))
         return self.load64(buf)
 
+    def _emit_LoadConst(self, instr: ir.LoadConst) -> ll.Value:
+        return self.const(instr.symbol)
+
     def _emit_AttachCookie(self, instr: ir.AttachCookie) -> ll.Value:
         return self.call(h.GET_ATTACH_COOKIE, self.ctx)
 

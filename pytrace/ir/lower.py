@@ -20,7 +20,7 @@ from pytrace.ir import layout
 from pytrace.ir import nodes as ir
 from pytrace.sema.builtins import arg_index, sarg_index
 from pytrace.sema.check import Checked, Instance, delete_target
-from pytrace.program import DISPATCH_ID_BASE, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
+from pytrace.program import KADDR_PREFIX, DISPATCH_ID_BASE, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.source import NO_SPAN
 from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
 
@@ -276,6 +276,19 @@ class _FunctionLowerer:
         if user:
             return self.emit(ir.WithPid(value=hashed, type=stype, span=span))
         return self.emit(ir.Retype(value=hashed, type=stype, span=span))
+
+    def call_ksym(self, e: ast.Call) -> ir.Instr:
+        return self.emit(ir.Retype(value=self.expr(e.args[0]), type=self.type_of(e), span=e.span))
+
+    def call_usym(self, e: ast.Call) -> ir.Instr:
+        return self.emit(ir.WithPid(value=self.expr(e.args[0]), type=self.type_of(e), span=e.span))
+
+    def call_kaddr(self, e: ast.Call) -> ir.Instr:
+        (name,) = self.inst.constants[id(e)]
+        return self.emit(ir.LoadConst(symbol=KADDR_PREFIX + name, type=UINT64, span=e.span))
+
+    def call_uaddr(self, e: ast.Call) -> ir.Instr:
+        return self.const(self.inst.constants[id(e)][0], UINT64, e.span)
 
     def call_kstack(self, e: ast.Call) -> ir.Instr:
         return self.stack(self.type_of(e), e.span)

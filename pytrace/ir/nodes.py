@@ -143,6 +143,15 @@ class StackArg(Instr):
 
 
 @dataclass(eq=False)
+class LoadConst(Instr):
+    """A value the loader fills in (a program.CONST_* or KADDR_PREFIX
+    symbol), as an ld_imm64: costs nothing per event."""
+
+    symbol: str = ""
+    type: Int = Int(64, False)
+
+
+@dataclass(eq=False)
 class AttachCookie(Instr):
     """The BPF cookie the probe was attached with (bpf_get_attach_cookie)."""
 

@@ -80,6 +80,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"usdt_arg {'*' if arg.deref else ''}{where} size {arg.size}"
         case ir.StackArg(index=index, user=user):
             return f"stack_arg {index} {'user' if user else 'kernel'}"
+        case ir.LoadConst(symbol=symbol):
+            return f"load_const {symbol}"
         case ir.AttachCookie():
             return "attach_cookie"
         case ir.CtxStr(offset=offset):

@@ -13,7 +13,9 @@ import errno as E
 import os
 
 from pytrace import probe_kinds
-from pytrace.program import CONST_CPID, CONST_NCPUS, CONST_START_NS, KFUNCS, VALUE_SYMBOLS, ProbeSpec
+from pytrace.program import (
+    CONST_CPID, CONST_NCPUS, CONST_START_NS, KADDR_PREFIX, KFUNCS, VALUE_SYMBOLS, ProbeSpec,
+)
 from pytrace.runtime import bpf
 from pytrace.runtime.errors import LoadError, NeedRootError, VerifierError
 
@@ -51,6 +53,8 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
             value, is_map = map_fds[reloc.symbol], True
         elif reloc.symbol in consts:
             value, is_map = consts[reloc.symbol], False
+        elif reloc.symbol.startswith(KADDR_PREFIX):
+            value, is_map = kernel_address(reloc.symbol[len(KADDR_PREFIX):], probe), False
         else:
             raise LoadError(
                 f"probe {probe.name} refers to unknown symbol {reloc.symbol!r} (a pytrace bug)."
@@ -63,6 +67,16 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
                 f" {reloc.insn}: {err} (a pytrace bug)."
             ) from None
     return bytes(insns)
+
+
+def kernel_address(name: str, probe: ProbeSpec) -> int:
+    """A kernel symbol's address now (kaddr())."""
+    with open("/proc/kallsyms") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == name:
+                return int(parts[0], 16)
+    raise LoadError(f"cannot load {probe.name}: the kernel has no symbol {name} (kaddr).")
 
 
 def _attach_btf_id(probe: ProbeSpec) -> int:

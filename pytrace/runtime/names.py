@@ -5,10 +5,10 @@ types.Resolved kinds: probe names, function names, stacks and symbols.
     Field("ustack", 8, 16)   (hash, 1234)        -> Stack([Frame(0x401136, "leaf", 0, "/tmp/app"), ...])
     Field("ksym", 8, 8)      0xffffffff811c5e20  -> "vfs_read"
 
-One `Names` per run. Symbols come from bcc's caches (pytrace.symbols),
-opened only when a field needs them: one for the kernel, one per process,
-made when the code first reports the process (RECORD_PID), while it still
-runs, so its stacks resolve after it exits.
+One `Names` per run. Symbols come from pytrace.symbols, read only when a
+field needs them: the kernel's, and one set per process, whose memory map
+is read when the code first reports the process (RECORD_PID), while it
+still runs, so its stacks resolve after it exits.
 """
 
 from __future__ import annotations
@@ -63,10 +63,10 @@ class Names:
             self._processes[pid] = self._cache(pid)
 
     def _cache(self, pid: int):
-        from pytrace.symbols import SymbolCache, SymbolError
+        from pytrace.symbols import KernelSymbols, ProcessSymbols, SymbolError
 
         try:
-            return SymbolCache(pid)
+            return KernelSymbols() if pid < 0 else ProcessSymbols(pid)
         except SymbolError:
             return None
 

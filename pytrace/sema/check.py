@@ -755,6 +755,57 @@ class _Checker:
             self.types_set(e.args[0], self.expr_String(e.args[0]))
         return VOID
 
+    def call_ksym(self, e: ast.Call):
+        """ksym(addr), usym(addr): the symbol an address is in, as text."""
+        if len(e.args) != 1:
+            self.report.error(e.span, f"{e.name}() takes 1 argument, an address, got {len(e.args)}")
+            return None
+        self.expect_int(e.args[0], f"the address given to {e.name}()")
+        return Resolved("ksym") if e.name == "ksym" else Resolved("usym", 2)
+
+    call_usym = call_ksym
+
+    def call_kaddr(self, e: ast.Call):
+        """kaddr("name"): a kernel symbol's address (found at load: KASLR
+        moves it every boot); uaddr("name"): a symbol's address in the
+        binary a uprobe or USDT probe is on."""
+        if len(e.args) != 1 or not isinstance(e.args[0], ast.String):
+            self.report.error(e.span, f'{e.name}() takes a symbol name as a string literal, as in {e.name}("name")')
+            return None
+        name = e.args[0].value
+        self.types_set(e.args[0], self.expr_String(e.args[0]))
+        if e.name == "kaddr":
+            from pytrace.sema.probes import kernel_symbols
+
+            try:
+                known = name in kernel_symbols()
+            except OSError as err:
+                self.report.error(e.span, f"cannot read the kernel's symbols: {err.strerror}")
+                return None
+            if not known:
+                self.report.error(e.args[0].span, f"kernel symbol not found: {name}")
+                return None
+            self.inst.constants[id(e)] = (name,)
+            return UINT64
+        if self.target.kind not in ("uprobe", "uretprobe", "usdt"):
+            self.report.error(e.span, f"uaddr() is not available in a {self.target.name} probe",
+                              "it finds a symbol in the binary of a uprobe or usdt probe")
+            return None
+        from pytrace import symbols
+
+        address = None
+        try:
+            address = symbols.symbol_address(self.target.target[0], name)
+        except symbols.SymbolError:
+            pass
+        if address is None:
+            self.report.error(e.args[0].span, f"symbol not found in {self.target.target[0]}: {name}")
+            return None
+        self.inst.constants[id(e)] = (address,)
+        return UINT64
+
+    call_uaddr = call_kaddr
+
     def call_strftime(self, e: ast.Call):
         if len(e.args) != 2 or not isinstance(e.args[0], ast.String):
             self.report.error(e.span, "strftime() takes a format string literal and a time in nanoseconds, as in strftime(\"%H:%M:%S\", nsecs)")

@@ -265,21 +265,26 @@ def _kernel_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> li
     return [AttachTarget(kind, name, (func, offset), span, func=func)]
 
 
-_kernel_functions: set[str] | None = None
+_kallsyms: dict[str, str] | None = None
+
+
+def kernel_symbols() -> dict[str, str]:
+    """The kernel's symbols (/proc/kallsyms, built-in ones): name -> type letter."""
+    global _kallsyms
+    if _kallsyms is None:
+        names = {}
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3:
+                    names.setdefault(parts[2], parts[1])
+        _kallsyms = names
+    return _kallsyms
 
 
 def kernel_functions() -> set[str]:
     """The names of the kernel's functions (text symbols of /proc/kallsyms)."""
-    global _kernel_functions
-    if _kernel_functions is None:
-        names = set()
-        with open("/proc/kallsyms") as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 3 and parts[1] in ("t", "T"):
-                    names.add(parts[2])
-        _kernel_functions = names
-    return _kernel_functions
+    return {name for name, kind in kernel_symbols().items() if kind in ("t", "T")}
 
 
 def _expand_fentry(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
