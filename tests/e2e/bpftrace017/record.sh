@@ -18,3 +18,9 @@ for script in *.bt; do
     bpftrace -f text -c "$tmp/values $args" "$script" 2>/dev/null > "$name.txt"
     bpftrace -f json -c "$tmp/values $args" "$script" 2>/dev/null > "$name.json"
 done
+# -l and -lv of tracepoints (the kernel's: re-record on another kernel)
+bpftrace -l 'tracepoint:sched:sched_sw*' > list_sched_sw.txt
+bpftrace -l 'tracepoint:*:sched_switch' > list_any_sched_switch.txt
+bpftrace -lv tracepoint:sched:sched_switch > listv_sched_switch.txt
+bpftrace -lv tracepoint:syscalls:sys_enter_openat > listv_sys_enter_openat.txt
+bpftrace -lv tracepoint:sched:sched_process_exec > listv_sched_process_exec.txt
