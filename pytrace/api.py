@@ -53,23 +53,21 @@ class Result:
         return f"Result(maps={self.maps!r}, lines={len(self.lines)} lines)"
 
 
-def _compile(script: str, args):
+def _compile(script: str, args, pid: int | None):
     from pytrace.diagnostics import CompileError, UserError
     from pytrace.driver import CompileOptions, compile_source
     from pytrace.source import SourceFile
 
-    if args:
-        raise TraceError("pytrace does not support positional parameters ($1, $2, ...) yet")
     source = SourceFile("stdin", script)
     try:
-        return compile_source(source, CompileOptions())
+        return compile_source(source, CompileOptions(params=tuple(str(a) for a in args), pid=pid or -1))
     except CompileError as err:
         raise TraceError(err.diagnostics.render()) from None
     except UserError as err:
         raise TraceError(str(err)) from None
 
 
-def _trace(script: str, compiled, capture, command, duration, stop=None) -> None:
+def _trace(script: str, compiled, capture, command, duration, stop=None, pid: int | None = None) -> None:
     from pytrace.diagnostics import Diagnostic
     from pytrace.runtime.child import split_command
     from pytrace.runtime.errors import RuntimeFailure, VerifierError
@@ -79,7 +77,7 @@ def _trace(script: str, compiled, capture, command, duration, stop=None) -> None
     try:
         argv = split_command(command) if command is not None else None
         run_session(compiled, RunOptions(command=argv, output=capture, quiet=True,
-                                         duration=duration, stop=stop))
+                                         duration=duration, stop=stop, pid=pid))
     except VerifierError as err:
         source = SourceFile(compiled.source_name, script)
         message = f"the BPF verifier rejected probe {err.probe.name}: {err.reason}"
@@ -88,21 +86,23 @@ def _trace(script: str, compiled, capture, command, duration, stop=None) -> None
         raise TraceError(str(err), err.detail) from None
 
 
-def run(script: str, duration: float | None = None, command=None, args=()) -> Result:
+def run(script: str, duration: float | None = None, command=None, args=(), pid: int | None = None) -> Result:
     """Trace until the script calls exit(), `command` (a string or an argv
     list, started once the probes are attached) ends, `duration` seconds
-    pass, or SIGINT/SIGTERM arrive; then return the Result."""
+    pass, the `pid` process (-p: uprobes attach to it, other probes fire
+    only in it) exits, or SIGINT/SIGTERM arrive; then return the Result.
+    `args` are the positional parameters ($1, $2, ...)."""
     from pytrace.output.capture import Capture
 
-    compiled = _compile(script, args)
+    compiled = _compile(script, args, pid)
     lines: list[str] = []
     capture = Capture(lines.append)
-    _trace(script, compiled, capture, command, duration)
+    _trace(script, compiled, capture, command, duration, pid=pid)
     return Result(capture.maps, lines, capture.lost_records, capture.dropped_updates,
                   capture.truncated_strings)
 
 
-def stream(script: str, duration: float | None = None, command=None, args=()):
+def stream(script: str, duration: float | None = None, command=None, args=(), pid: int | None = None):
     """Yield the output lines as they happen, while tracing in a thread of
     its own. Leaving the loop (break, an exception, the generator closed)
     stops the trace and detaches everything before the generator returns."""
@@ -112,7 +112,7 @@ def stream(script: str, duration: float | None = None, command=None, args=()):
     from pytrace.output.capture import Capture
     from pytrace.runtime.signals import StopSignals
 
-    compiled = _compile(script, args)
+    compiled = _compile(script, args, pid)
     items: queue.SimpleQueue = queue.SimpleQueue()
     done = object()
     failure: list[BaseException] = []
@@ -120,7 +120,7 @@ def stream(script: str, duration: float | None = None, command=None, args=()):
 
     def trace() -> None:
         try:
-            _trace(script, compiled, Capture(items.put), command, duration, stop=stop)
+            _trace(script, compiled, Capture(items.put), command, duration, stop=stop, pid=pid)
         except BaseException as err:  # handed to the consumer's thread
             failure.append(err)
         finally:

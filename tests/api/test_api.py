@@ -127,3 +127,26 @@ def test_importing_pytrace_stays_cheap():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
+
+
+CHAIN = r"""
+#include <unistd.h>
+__attribute__((noinline)) void leaf(int i) { (void)i; }
+__attribute__((noinline)) void middle(int i) { leaf(i); }
+int main(void) { for (int i = 0; i < 3; i++) middle(i); usleep(100000); return 0; }
+"""
+
+
+def test_stacks_are_values_and_positional_parameters_are_given(tmp_path):
+    from pytrace.values import Stack
+
+    src, exe = tmp_path / "chain.c", tmp_path / "chain"
+    src.write_text(CHAIN)
+    subprocess.run(["gcc", "-O0", "-fno-omit-frame-pointer", "-o", str(exe), str(src)], check=True)
+    result = pytrace.run("uprobe:$1:leaf { @[ustack] = count(); @arg = sum(arg0 + $2); }",
+                         command=[str(exe)], args=[exe, 10])
+    ((stack, count),) = result.maps["@"].items()
+    assert isinstance(stack, Stack) and count == 3 and stack.kind == "ustack"
+    assert [f.name for f in stack.frames[:3]] == ["leaf", "middle", "main"]
+    assert stack.frames[0].offset == 0 and stack.frames[0].module == str(exe)
+    assert result.maps["@arg"] == 0 + 1 + 2 + 30
