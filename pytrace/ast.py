@@ -201,8 +201,18 @@ class Probe(Node):
 
 
 @dataclass
+class StructDef(Node):
+    """`struct name { int a; char b[4]; };`: the member declarations as
+    written, one string each ("int a", "char b[4]")."""
+
+    name: str
+    members: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Program(Node):
     probes: list[Probe]
+    structs: list[StructDef] = field(default_factory=list)
 
 
 def dump(node: object, indent: int = 0) -> str:
@@ -220,6 +230,8 @@ def dump(node: object, indent: int = 0) -> str:
         if f.name in ("span", "name_span"):
             continue
         value = getattr(node, f.name)
+        if f.name == "structs" and not value:
+            continue  # a program without struct definitions reads as before
         if isinstance(value, (Node, list)) and (
             isinstance(value, Node) or any(isinstance(v, Node) for v in value)
         ):

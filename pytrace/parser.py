@@ -90,8 +90,14 @@ class _ToAst(Transformer_NonRecursive):
 
     # probes
 
-    def program(self, meta, probes):
-        return ast.Program(probes, span=_meta_span(meta))
+    def program(self, meta, items):
+        structs = [i for i in items if isinstance(i, ast.StructDef)]
+        probes = [i for i in items if isinstance(i, ast.Probe)]
+        return ast.Program(probes, structs, span=_meta_span(meta))
+
+    def struct_def(self, meta, children):
+        name, *members = children
+        return ast.StructDef(str(name), [str(m)[:-1].strip() for m in members], span=_meta_span(meta))
 
     def probe(self, meta, children):
         attach_points, predicate, body = children
@@ -167,6 +173,10 @@ class _ToAst(Transformer_NonRecursive):
     def cast(self, meta, children):
         type_name, operand = children
         return ast.Cast(type_name, operand, span=_meta_span(meta))
+
+    def struct_cast(self, meta, children):
+        name, *stars, operand = children
+        return ast.Cast(f"struct {name} " + "*" * len(stars), operand, span=_meta_span(meta))
 
     def cast_type(self, meta, children):
         (tok,) = children
@@ -427,6 +437,8 @@ def _describe_expected(keys: set[str], after_expr: bool) -> str:
     keys = set(keys)
     if after_expr:
         keys -= _CONTINUE_EXPR
+    if "ATTACH_POINT" in keys:
+        keys.discard("struct")  # a struct definition may come first, but a probe is what is missing
     closers = keys & _CLOSERS
     if closers:
         keys = closers | (keys & {";"} if after_expr else set())

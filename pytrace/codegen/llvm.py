@@ -322,6 +322,20 @@ class _FunctionEmitter:
             return value
         return self.b.sext(value, I64) if instr.type.signed else self.b.zext(value, I64)
 
+    def _emit_ReadMem(self, instr: ir.ReadMem) -> ll.Value:
+        buf = self.alloca(instr.size, "mem")
+        self.zero(buf, 0, align8(instr.size))
+        helper = h.PROBE_READ_USER if instr.space == "user" else h.PROBE_READ_KERNEL
+        self.call(helper, buf, ll.Constant(I64, instr.size), self.b.inttoptr(self.value(instr.addr), PTR))
+        if isinstance(instr.type, Str):
+            self.fresh.add(id(buf))
+            return buf
+        value = self.load64(buf)
+        if instr.size >= 8:
+            return value
+        narrow = self.b.trunc(value, ll.IntType(instr.size * 8))
+        return self.b.sext(narrow, I64) if instr.type.signed else self.b.zext(narrow, I64)
+
     def _emit_UsdtArg(self, instr: ir.UsdtArg) -> ll.Value:
         """Register (+ index * scale) + offset, read from user memory when
         the note says so; then cut to the argument's size and extended."""

@@ -19,10 +19,10 @@ from pytrace.arch import registers
 from pytrace.ir import layout
 from pytrace.ir import nodes as ir
 from pytrace.sema.builtins import arg_index, sarg_index
-from pytrace.sema.check import Checked, Instance, delete_target
+from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_target
 from pytrace.program import KADDR_PREFIX, DISPATCH_ID_BASE, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.source import NO_SPAN
-from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
+from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Struct, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -382,6 +382,8 @@ class _FunctionLowerer:
         return self.emit(ir.LoadSlot(slot=slot, span=e.span))
 
     def expr_Cast(self, e: ast.Cast) -> ir.Instr:
+        if isinstance(self.type_of(e), Ptr):  # (struct x *)addr: the same 64 bits, typed by sema
+            return self.emit(ir.Retype(value=self.expr(e.operand), type=UINT64, span=e.span))
         return self.emit(ir.Cast(value=self.expr(e.operand), type=self.type_of(e), span=e.span))
 
     def expr_IncDec(self, e: ast.IncDec) -> ir.Instr:
@@ -402,6 +404,9 @@ class _FunctionLowerer:
         return new if e.prefix else old
 
     def expr_FieldAccess(self, e: ast.FieldAccess) -> ir.Instr:
+        holder = self.type_of(e.obj)
+        if isinstance(holder, (Ptr, Struct)):
+            return self.member(e, holder)
         fld = self.inst.target.fields[e.field]
         ftype = self.type_of(e)
         if fld.data_loc:
@@ -410,6 +415,26 @@ class _FunctionLowerer:
             return self.emit(ir.CtxStr(offset=fld.offset, type=ftype, span=e.span))
         itype = ftype if isinstance(ftype, Int) else UINT64
         return self.emit(ir.CtxLoad(offset=fld.offset, size=fld.size, type=itype, span=e.span))
+
+    def member(self, e: ast.FieldAccess, holder) -> ir.Instr:
+        """A struct member at (the struct's address + its offset): read from
+        memory, or, for a struct member, that address itself."""
+        struct = holder.pointee if isinstance(holder, Ptr) else holder
+        if not struct.members:
+            struct = self.inst.structs[struct.name]
+        _, mtype, offset = struct.member(e.field)
+        base = self.expr(e.obj)
+        addr = base if not offset else self.emit(ir.BinOp(op="+", left=base, right=self.const(offset, span=e.span),
+                                                          type=UINT64, span=e.span))
+        if isinstance(mtype, Struct):
+            return addr
+        space = "user" if (holder.user if isinstance(holder, Ptr) else self.inst.target.kind in USER_SPACE_KINDS) \
+            else "kernel"
+        if isinstance(mtype, Str):
+            return self.emit(ir.ReadMem(addr=addr, size=mtype.size, space=space, type=mtype, span=e.span))
+        size = 8 if isinstance(mtype, Ptr) else mtype.bits // 8
+        itype = Int(64, mtype.signed) if isinstance(mtype, Int) else UINT64
+        return self.emit(ir.ReadMem(addr=addr, size=size, space=space, type=itype, span=e.span))
 
     def expr_Call(self, e: ast.Call) -> ir.Instr | None:
         return getattr(self, "call_" + e.name)(e)

@@ -190,6 +190,22 @@ class ReadStr(Instr):
 
 
 @dataclass(eq=False)
+class ReadMem(Instr):
+    """`size` bytes at an address in user or kernel memory (a struct's
+    member): an integer, extended from `size` to 64 bits by `type`'s sign,
+    or a string buffer (zeros when the read fails)."""
+
+    addr: Instr = None
+    size: int = 8
+    space: str = "kernel"
+    type: object = None
+
+    @property
+    def operands(self):
+        return [self.addr]
+
+
+@dataclass(eq=False)
 class BinOp(Instr):
     """Integer arithmetic: + - * / % & | ^ << >> (signedness from `type`)."""
 

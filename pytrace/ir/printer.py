@@ -88,6 +88,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"ctx_str +{offset}"
         case ir.CtxDataLocStr(offset=offset):
             return f"ctx_data_loc_str +{offset}"
+        case ir.ReadMem(addr=addr, size=size, space=space):
+            return f"read_mem {space} {v(addr)} size {size}"
         case ir.ReadStr(addr=addr, space=space):
             return f"read_str {space} {v(addr)}"
         case ir.BinOp(op=op, left=left, right=right):

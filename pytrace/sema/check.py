@@ -22,12 +22,14 @@ from pytrace.diagnostics import Diagnostics
 from pytrace.sema import builtins, probes
 from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
-    BOOL, FUNC, INT64, INT_TYPE_NAMES, PROBE, STACK_LIMIT, stack_type, STRLEN, UINT64, VOID, Agg, Int, Resolved, Ptr, Str, Timestamp,
-    arith_result, describe, is_int,
+    BOOL, FUNC, INT64, INT_TYPE_NAMES, PROBE, STACK_LIMIT, STRLEN, UINT64, VOID, Agg, CArray, Int, Ptr, Resolved,
+    Str, Struct, Timestamp, arith_result, describe, is_int, stack_type,
 )
 from pytrace.source import Span
 
 STACK_MODES = ("bpftrace", "perf", "raw")
+# Probes on user-space code: a pointer cast there points into user memory.
+USER_SPACE_KINDS = ("uprobe", "uretprobe", "usdt")
 ARITH_OPS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"}
 COMPARE_OPS = {"==", "!=", "<", ">", "<=", ">="}
 LOGIC_OPS = {"&&", "||"}
@@ -66,6 +68,7 @@ class Instance:
     formats: dict[int, list] = field(default_factory=dict)
     # calls with constant arguments (print's top/div): id(call) -> values
     constants: dict[int, tuple] = field(default_factory=dict)
+    structs: dict = field(default_factory=dict)  # the script's structs, by name
 
     def type_of(self, expr: ast.Expr):
         return self.types[id(expr)]
@@ -82,6 +85,7 @@ class Checked:
 def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
           given: probes.Given = probes.NOTHING_GIVEN) -> Checked:
     """Resolve attach points and type the program; errors go to `diags`."""
+    structs = _structs(program, diags)
     instances = []
     for probe in program.probes:
         for ap in probe.attach_points:
@@ -89,7 +93,7 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             if text is None:
                 continue
             for target in probes.resolve(text, ap.span, diags, given):
-                instances.append(Instance(probe, target))
+                instances.append(Instance(probe, target, structs=structs))
     maps: dict[str, MapInfo] = {}
     # Quiet passes learn map types from every use, then a final pass reports.
     for final in (False, False, True):
@@ -99,8 +103,24 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             inst.variables.clear()
             inst.formats.clear()
             inst.constants.clear()
-            _Checker(inst, maps, reporter, strlen, given.params).check_probe()
+            _Checker(inst, maps, reporter, strlen, given.params, structs).check_probe()
     return Checked(program, instances, maps, given)
+
+
+def _structs(program: ast.Program, diags: Diagnostics) -> dict:
+    """The script's struct definitions, laid out, by name."""
+    from pytrace.sema.cdecl import DeclError, define
+
+    structs: dict = {}
+    for sdef in program.structs:
+        if sdef.name in structs:
+            diags.error(sdef.span, f"struct {sdef.name} is defined twice")
+            continue
+        try:
+            structs[sdef.name] = define(sdef.name, sdef.members, structs)
+        except DeclError as err:
+            diags.error(sdef.span, str(err))
+    return structs
 
 
 def _with_params(ap: ast.AttachPoint, params: tuple[str, ...], diags: Diagnostics) -> str | None:
@@ -154,7 +174,8 @@ class _Reporter:
 
 class _Checker:
     def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter, strlen: int = STRLEN,
-                 params: tuple[str, ...] = ()):
+                 params: tuple[str, ...] = (), structs: dict | None = None):
+        self.structs = structs or {}  # the script's struct definitions
         self.strlen = strlen  # BPFTRACE_STRLEN: the size of a string str() reads
         self.params = params  # the positional parameters
         self.inst = inst
@@ -356,12 +377,12 @@ class _Checker:
 
     def value_expr(self, expr: ast.Expr, what: str, timestamp: bool = False):
         """An expression whose value is stored: an integer or a string (or,
-        in a variable, a strftime() value)."""
+        in a variable, a strftime() value or a pointer that keeps its type)."""
         t = self.expr(expr)
         if t is None:
             return None
         if isinstance(t, Ptr):
-            return UINT64
+            return t if timestamp else UINT64
         if timestamp and isinstance(t, Timestamp):
             return t
         if not isinstance(t, (Int, Str)):
@@ -520,6 +541,19 @@ class _Checker:
 
     def expr_Cast(self, e: ast.Cast):
         self.expect_int(e.operand, f"a cast to {e.type_name}")
+        if e.type_name.startswith("struct "):
+            name = e.type_name.split()[1]
+            struct = self.structs.get(name)
+            if struct is None:
+                known = ", ".join(sorted(self.structs)) or "none"
+                self.report.error(e.span, f"struct {name} is not defined",
+                                  f"define it before the probes, as in C: struct {name} {{ int x; }}; (defined: {known})")
+                return None
+            user = self.target.kind in USER_SPACE_KINDS
+            pointee = struct
+            for _ in range(e.type_name.count("*") - 1):
+                pointee = Ptr(f"struct {name}", user, pointee)
+            return Ptr(f"struct {name}", user, pointee)
         return INT_TYPE_NAMES.get(e.type_name, INT64)
 
     def expr_IncDec(self, e: ast.IncDec):
@@ -545,6 +579,8 @@ class _Checker:
         obj = self.expr(e.obj)
         if obj is None:
             return None
+        if isinstance(obj, (Ptr, Struct)):
+            return self.member(e, obj)
         if obj is not ARGS:
             self.report.error(e.span, f"{describe(obj)} has no fields")
             return None
@@ -556,6 +592,34 @@ class _Checker:
             self.report.error(e.span, f"{self.target.name} has no field '{e.field}'", hint)
             return None
         return field_type(fld, self.target.target[0], self.strlen)
+
+    def member(self, e: ast.FieldAccess, obj):
+        """`p->m` of a pointer to a script struct (or `p.m`, which follows
+        the pointer as upstream bpftrace does), `s.m` of a struct member."""
+        struct = obj.pointee if isinstance(obj, Ptr) else obj
+        if isinstance(struct, Struct) and not struct.members and struct.name in self.structs:
+            struct = self.structs[struct.name]  # a struct's pointer to its own kind
+        if not isinstance(struct, Struct):
+            self.report.error(e.span, f"{describe(obj)} has no fields")
+            return None
+        if isinstance(obj, Struct) and e.arrow:
+            self.report.error(e.span, f"{describe(obj)} is not a pointer: write .{e.field}")
+            return None
+        found = struct.member(e.field)
+        if found is None:
+            names = [m[0] for m in struct.members]
+            close = difflib.get_close_matches(e.field, names, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"its members: {', '.join(names)}"
+            self.report.error(e.span, f"struct {struct.name} has no member '{e.field}'", hint)
+            return None
+        mtype = found[1]
+        if isinstance(mtype, CArray):
+            self.report.error(e.span, f"{e.field} is an array of {mtype.element}, which pytrace cannot read yet")
+            return None
+        if isinstance(mtype, Ptr):
+            user = obj.user if isinstance(obj, Ptr) else self.target.kind in USER_SPACE_KINDS
+            return Ptr(mtype.target, user, mtype.pointee)
+        return mtype
 
     def expr_Call(self, e: ast.Call, statement: bool = False):
         name = e.name

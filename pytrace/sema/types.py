@@ -35,13 +35,47 @@ class Str:
 @dataclass(frozen=True)
 class Ptr:
     """An address, as `const char *` tracepoint fields are; `user` says
-    which address space `str()` must read it from."""
+    which address space `str()` must read it from; `pointee` is the type
+    at the address when known (a script's struct: `->` reads its members)."""
 
     target: str
     user: bool = False
+    pointee: object = None
 
     def __str__(self) -> str:
         return f"{self.target} *"
+
+
+@dataclass(frozen=True)
+class Struct:
+    """A C struct the script defines: `members` are (name, type, offset).
+    An expression of a struct type is the struct in memory: its value is
+    the address, and `.member` reads from there."""
+
+    name: str
+    size: int
+    members: tuple = ()
+    align: int = 1
+
+    def member(self, name: str):
+        for member in self.members:
+            if member[0] == name:
+                return member
+        return None
+
+    def __str__(self) -> str:
+        return f"struct {self.name}"
+
+
+@dataclass(frozen=True)
+class CArray:
+    """A C array member other than a char array (which reads as a string)."""
+
+    element: object
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.element}[{self.count}]"
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,46 @@ def test_mistakes(text, first_line, run_pytrace, build_c):
     first_line = first_line.replace("COL", str(text.find("retval") + 1))
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr.splitlines()[0] == first_line
+
+
+STRUCTS = r"""
+struct point { short x; short y; };
+struct item { char tag; struct point at; unsigned long long big; struct item *next; char name[5]; int neg; };
+__attribute__((noinline)) void visit(struct item *it) { (void)it; }
+int main(void)
+{
+    struct item b = { 'b', {3, -4}, 1ULL << 40, 0, "bee", -7 };
+    struct item a = { 'a', {1, 2}, 99, &b, "ay", -1 };
+    visit(&a);
+    return 0;
+}
+"""
+
+
+def test_struct_arguments_read_through_the_scripts_definitions(run_pytrace, build_c):
+    prog = build_c(STRUCTS, name="items")
+    script = ("struct point { short x; short y; };\n"
+              "struct item { char tag; struct point at; unsigned long long big; struct item *next;"
+              " char name[5]; int neg; };\n"
+              f"uprobe:{prog}:visit {{ $i = (struct item *)arg0;"
+              ' printf("%c %d %d %lu %s %d | %c %d %s %d\\n", $i->tag, $i->at.x, $i->at.y, $i->big, $i->name,'
+              " $i->neg, $i->next->tag, $i->next->at.y, $i->next.name, $i->next->neg);"
+              " @[$i->next->name] = sum($i->at.x + $i->next->at.x); }")
+    result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "a 1 2 99 ay -1 | b -4 bee -7"
+    assert "@[bee]: 4\n" in result.stdout
+
+
+def test_struct_mistakes(run_pytrace):
+    result = run_pytrace(["-e", "struct a { int x; };\nBEGIN { $p = (struct a *)0; @ = $p->y; }"], timeout=20)
+    assert result.rc == 1 and result.stderr == (
+        "stdin:2:33: error: struct a has no member 'y'\n"
+        "BEGIN { $p = (struct a *)0; @ = $p->y; }\n"
+        "                                ^~~~~\n"
+        "hint: its members: x\n")
+    result = run_pytrace(["-e", "struct a { float x; };\nBEGIN { }"], timeout=20)
+    assert result.rc == 1 and result.stderr == (
+        "stdin:1:1: error: unknown type 'float' in struct a\n"
+        "struct a { float x; };\n"
+        "^~~~~~~~~~~~~~~~~~~~~\n")
