@@ -259,17 +259,18 @@ PERF_TYPE_BREAKPOINT = 5
 
 
 def attach_watchpoint(program: Program, pid: int = -1, on_exec: bool = False) -> Attachment:
-    """A hardware breakpoint (the breakpoint PMU) on the address, in the -p
-    process, every access; in the -c command from its exec on (before it,
-    the held child is still a copy of pytrace, whose memory is not the
-    command's)."""
+    """A hardware breakpoint (the breakpoint PMU) on the address, every
+    access: in the -p process; in the -c command from its exec on (before
+    it, the held child is still a copy of pytrace, whose memory is not the
+    command's); else on every CPU, whatever runs there (as bpftrace)."""
     spec = program.spec
     address, length, bp_type = spec.target
-    if pid <= 0:
-        raise AttachError(f"cannot attach {spec.name}: a watchpoint watches one process's memory; give its"
-                          " pid with -p PID, or start it with -c CMD.")
-    place = dict(pid=pid, cpu=-1, bp_type=bp_type, bp_addr=address, bp_len=length, on_exec=on_exec)
-    return _perf_events(program, [place], PERF_TYPE_BREAKPOINT, 0, 1, 0, "a hardware breakpoint")
+    where = dict(bp_type=bp_type, bp_addr=address, bp_len=length)
+    if pid > 0:
+        places = [dict(where, pid=pid, cpu=-1, on_exec=on_exec)]
+    else:
+        places = [dict(where, cpu=cpu) for cpu in online_cpus()]
+    return _perf_events(program, places, PERF_TYPE_BREAKPOINT, 0, 1, 0, "a hardware breakpoint")
 
 
 def attach_tracing(program: Program) -> Attachment:

@@ -143,12 +143,14 @@ def _with_params(ap: ast.AttachPoint, params: tuple[str, ...], diags: Diagnostic
 def param_value(params: tuple[str, ...], index: int) -> int | str:
     """Positional parameter `index` ($1 is 1) as bpftrace reads it: an
     integer when its text is one (decimal, or 0x hex), else the text; a
-    parameter not given is 0 (or "" in str())."""
+    parameter not given is 0 (or "" in str()). 0x is hex, a leading 0 octal."""
     if not 1 <= index <= len(params):
         return 0
     text = params[index - 1]
     try:
-        return int(text, 16) if text[:2].lower() == "0x" else int(text, 10)
+        if text[:2].lower() == "0x":
+            return int(text, 16)
+        return int(text, 8) if len(text) > 1 and text[0] == "0" else int(text, 10)
     except ValueError:
         return text
 
@@ -451,7 +453,7 @@ class _Checker:
                 names = {0: "", 1: ": arg0"}.get(len(args), f": arg0 to arg{len(args) - 1}")
                 self.report.error(e.span, f"{self.target.name} has {_count(len(args), 'argument')}{names}")
                 return None
-            return Int(64, args[index].size < 0)
+            return UINT64  # sign-extended from its size, typed unsigned as bpftrace 0.17 types argN
         if index is not None:
             if context not in ("raw", "raw_ret", "regs"):
                 self.report.error(e.span, f"{e.name} is not available in a {self.target.name} probe")

@@ -181,9 +181,9 @@ WATCH_LENGTHS = (1, 2, 4, 8)
 
 def _expand_watchpoint(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
     """watchpoint:ADDRESS:LENGTH:MODE: a hardware breakpoint on LENGTH
-    bytes at ADDRESS (in the -p or -c process), firing on reads (r),
-    writes (w), both (rw) or execution (x). Target: (address, length,
-    bp_type)."""
+    bytes at ADDRESS (in the -p or -c process, else in every process),
+    firing on reads (r), writes (w), both (rw) or execution (x). Target:
+    (address, length, bp_type)."""
     parts = rest.split(":")
     bad = f"invalid watchpoint 'watchpoint:{rest}': expected watchpoint:ADDRESS:LENGTH:MODE"
     if len(parts) != 3:
@@ -202,7 +202,11 @@ def _expand_watchpoint(rest: str, span: Span, diags: Diagnostics) -> list[Attach
     if mode not in WATCH_MODES:
         diags.error(span, f"invalid watchpoint mode '{mode}': it must be r, w, rw or x")
         return []
-    name = f"watchpoint:0x{address:x}:{length}:{mode}"
+    if mode == "r" and os.uname().machine in ("x86_64", "i686"):
+        diags.error(span, "invalid watchpoint mode 'r': x86 breakpoints cannot watch reads alone",
+                    "watch reads and writes: rw")
+        return []
+    name = f"watchpoint:{address}:{length}:{mode}"  # the address in decimal, as bpftrace names it
     return [AttachTarget("watchpoint", name, (address, length, WATCH_MODES[mode]), span)]
 
 
@@ -354,12 +358,15 @@ def _expand_usdt(rest: str, span: Span, diags: Diagnostics, given: Given) -> lis
     except symbols.SymbolError as err:
         diags.error(span, f"cannot use usdt 'usdt:{rest}': {err}")
         return []
+    chosen = [p for p in probes if fnmatch.fnmatchcase(p.name, name)
+              and (not provider or fnmatch.fnmatchcase(p.provider, provider))]
+    providers = sorted({p.provider for p in chosen})
+    if not provider and not _is_wildcard(name) and len(providers) > 1:
+        diags.error(span, f"usdt:{rest} names a probe of {len(providers)} providers: {', '.join(providers)}",
+                    f"name the provider, as in usdt:{binary}:{providers[0]}:{name}")
+        return []
     targets = []
-    for probe in probes:
-        if provider and not fnmatch.fnmatchcase(probe.provider, provider):
-            continue
-        if not fnmatch.fnmatchcase(probe.name, name):
-            continue
+    for probe in chosen:
         for location in probe.locations:
             targets.append(AttachTarget(
                 "usdt", f"usdt:{probe.path}:{probe.provider}:{probe.name}",

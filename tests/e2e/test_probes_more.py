@@ -21,6 +21,22 @@ int main(void) { for (int i = 0; i < 13; i++) { counter++; other++; usleep(1000)
 """
 
 
+def test_a_watchpoint_in_every_process(run_pytrace, build_c):
+    """Without -p or -c a watchpoint is set on every CPU, as bpftrace sets it."""
+    prog = build_c(WATCHED.replace("13", "300"), name="watched", flags=("-no-pie",))
+    nm = subprocess.run(["nm", str(prog)], capture_output=True, text=True, check=True).stdout
+    counter = int(re.search(r"^([0-9a-f]+) B counter$", nm, re.M).group(1), 16)
+    proc = subprocess.Popen([str(prog)])
+    try:
+        result = run_pytrace(["-e", f'watchpoint:{counter:#x}:8:w /comm == "watched"/ {{ @ = count(); }}'
+                                    " interval:ms:200 { exit(); }"], timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert result.rc == 0, result.stderr
+    assert int(re.search(r"^@: (\d+)$", result.stdout, re.M).group(1)) >= 20
+
+
 def test_a_watchpoint_fires_on_writes_to_a_variable(run_pytrace, build_c):
     prog = build_c(WATCHED, name="watched", flags=("-no-pie",))
     nm = subprocess.run(["nm", str(prog)], capture_output=True, text=True, check=True).stdout
@@ -30,14 +46,15 @@ def test_a_watchpoint_fires_on_writes_to_a_variable(run_pytrace, build_c):
               f" w:{other:#x}:8:rw /comm == \"watched\"/ {{ @other = count(); }}")
     result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
     assert result.rc == 0, result.stderr
-    writes = int(re.search(rf"^@\[watchpoint:{counter:#x}:8:w\]: (\d+)$", result.stdout, re.M).group(1))
+    writes = int(re.search(rf"^@\[watchpoint:{counter}:8:w\]: (\d+)$", result.stdout, re.M).group(1))
     assert 13 <= writes <= 40  # the 13 increments; the loader may clear .bss too (bpftrace counts the same)
     assert int(re.search(r"^@other: (\d+)$", result.stdout, re.M).group(1)) >= 26  # read and written
 
 
 @pytest.mark.parametrize("text, message", [
-    ("watchpoint:0x1000:8:w { }", "error: cannot attach watchpoint:0x1000:8:w: a watchpoint watches one"
-                                  " process's memory; give its pid with -p PID, or start it with -c CMD.\n"),
+    ("watchpoint:0x1000:8:r { }", "stdin:1:1: error: invalid watchpoint mode 'r': x86 breakpoints cannot watch"
+                                  " reads alone\nwatchpoint:0x1000:8:r { }\n^~~~~~~~~~~~~~~~~~~~~\n"
+                                  "hint: watch reads and writes: rw\n"),
     ("watchpoint:0x1000:3:w { }", "stdin:1:1: error: invalid watchpoint length 3: it must be 1, 2, 4 or 8 bytes\n"
                                   "watchpoint:0x1000:3:w { }\n^~~~~~~~~~~~~~~~~~~~~\n"),
     ("watchpoint:0x1000:8:q { }", "stdin:1:1: error: invalid watchpoint mode 'q': it must be r, w, rw or x\n"

@@ -223,4 +223,4 @@ def test_struct_mistakes(run_pytrace):
     assert result.rc == 1 and result.stderr == (
         "stdin:1:1: error: unknown type 'float' in struct a\n"
         "struct a { float x; };\n"
-        "^~~~~~~~~~~~~~~~~~~~~\n")
+        "^~~~~~~~~~~~~~~~~~~~~~\n")

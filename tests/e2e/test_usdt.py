@@ -31,6 +31,7 @@ int main(int argc, char **argv)
     }
     DTRACE_PROBE1(shop, twice, 1);
     DTRACE_PROBE1(shop, twice, 2);
+    DTRACE_PROBE1(audit, order, 3);
     return 0;
 }
 """
@@ -95,12 +96,16 @@ def test_p_and_a_wildcard(shop, run_pytrace):
             proc.wait()
     assert result.rc == 0, result.stderr
     keys = set(re.findall(r"^@\[usdt:\S+:shop:(\w+), (\d+)\]: \d+$", result.stdout, re.M))
-    assert keys == {("order", str(target.pid)), ("guarded", str(target.pid))}
+    assert keys == {("order", str(target.pid)), ("guarded", str(target.pid))}  # shop:*, not audit:order
 
 
 def test_listing_and_mistakes(shop, run_pytrace):
     listed = run_pytrace(["-l", f"usdt:{shop}:*"], timeout=30)
-    assert listed.stdout == "".join(f"usdt:{shop}:shop:{n}\n" for n in ("guarded", "order", "twice"))
+    assert listed.stdout == f"usdt:{shop}:audit:order\n" + "".join(
+        f"usdt:{shop}:shop:{n}\n" for n in ("guarded", "order", "twice"))
+    result = run_pytrace(["-e", f"usdt:{shop}:order {{ }}"], timeout=30)
+    assert result.rc == 1 and result.stderr.splitlines()[0] == (
+        f"stdin:1:1: error: usdt:{shop}:order names a probe of 2 providers: audit, shop")
     result = run_pytrace(["-e", f"usdt:{shop}:shop:nope {{ }}"], timeout=30)
     assert result.rc == 1
     assert result.stderr.splitlines()[0] == f"stdin:1:1: error: usdt probe not found: shop:nope in {shop}"
