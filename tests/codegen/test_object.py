@@ -215,3 +215,48 @@ def test_fentry_and_fexit_read_the_argument_array():
     assert 16 in offsets
     probe, offsets = loads("fexit:do_nanosleep { @r = retval; }")  # (t, mode) -> retval after them
     assert 16 in offsets and probe.kind == "fexit"
+
+
+def test_a_uprobe_reads_registers_and_its_stack(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found")
+    src, exe = tmp_path / "f.c", tmp_path / "f"
+    src.write_text("long f(long a, long b) { return a + b; }\nint main(void) { return (int)f(1, 2); }\n")
+    subprocess.run(["gcc", "-O0", "-o", str(exe), str(src)], check=True)
+    (probe,) = compile_text(f"uprobe:{exe}:f {{ @a = arg1; @s = sarg0; }}").probes
+    assert probe.prog_type == prog.PROG_KPROBE and probe.target[0] == str(exe) and probe.target[2] == 0
+    offsets = [off for code, _, _, off, _ in insns(probe) if code == 0x79]
+    assert 104 in offsets and 152 in offsets     # rsi; sp, then a user read of the stack
+    assert 112 in helpers_called(probe)           # bpf_probe_read_user
+    (probe,) = compile_text(f"uretprobe:{exe}:f {{ @r = retval; }}").probes
+    assert probe.kind == "uretprobe" and 80 in [off for code, _, _, off, _ in insns(probe) if code == 0x79]
+
+
+def test_stacks_are_hashed_into_the_stack_map():
+    compiled = compile_text("profile:hz:99 { @[ustack(5)] = count(); @k[kstack] = count(); }")
+    (probe,) = compiled.probes
+    assert helpers_called(probe).count(67) == 2   # bpf_get_stack, kernel and user
+    symbols = {m.symbol: m for m in compiled.maps}
+    stacks, scratch = symbols[prog.STACKS_NAME], symbols[prog.SCRATCH_NAME]
+    assert (stacks.key_size, stacks.value_size) == (8, prog.STACK_VALUE_SIZE)
+    assert scratch.map_type == prog.MAP_PERCPU_ARRAY and prog.PIDS_NAME in symbols
+    (ukey,) = symbols["map_0"].keys
+    assert (ukey.kind, ukey.size, ukey.fmt) == ("ustack", 16, "bpftrace")
+
+
+def test_many_syscall_tracepoints_run_from_a_dispatcher():
+    compiled = compile_text("tracepoint:syscalls:sys_enter_* { @[probe] = count(); }")
+    dispatchers = [p for p in compiled.probes if p.internal]
+    (dispatcher,) = dispatchers
+    assert dispatcher.target == ("raw_syscalls", "sys_enter") and helpers_called(dispatcher) == [12]
+    others = [p for p in compiled.probes if not p.internal]
+    assert all(p.dispatch[0] == prog.DISPATCH_TABLES["sys_enter"] for p in others)
+    assert compiled.attached_count == len(others) and len({p.function for p in others}) == 1
+    by_name = {p.name: p for p in others}
+    assert by_name["tracepoint:syscalls:sys_enter_openat"].dispatch[1] == 257
+    assert by_name["tracepoint:syscalls:sys_enter_openat"].probe_id == prog.DISPATCH_ID_BASE["sys_enter"] + 257
+    few = compile_text("tracepoint:syscalls:sys_enter_getp* { @[probe] = count(); }")
+    assert not any(p.internal or p.dispatch for p in few.probes)
