@@ -151,3 +151,135 @@ def func_id(name: str, path: str = VMLINUX) -> int:
         fixed, each = _EXTRA.get(kind, (0, 0))
         pos += 12 + fixed + each * vlen
     raise BtfError(f"the kernel has no function {name}")
+
+
+# ------------------------------------------------------------- as types
+
+KIND_INT, KIND_ARRAY, KIND_STRUCT, KIND_UNION, KIND_ENUM, KIND_FWD = 1, 3, 4, 5, 6, 7
+KIND_VOLATILE, KIND_CONST, KIND_RESTRICT, KIND_TYPE_TAG, KIND_ENUM64 = 9, 10, 11, 18, 19
+_QUALIFIERS = (KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST, KIND_RESTRICT, KIND_TYPE_TAG)
+
+
+class KernelTypes:
+    """The kernel's types as pytrace types (pytrace.sema.types), made when
+    asked for: a struct's members only when a script reaches into it, so a
+    pointer to a struct is a Ptr to a Struct with just its name and size
+    until then (sema resolves it by name). Anonymous structs and unions
+    inside a struct lend their members to it, as in C."""
+
+    def __init__(self, path: str = VMLINUX):
+        self.types = _load(path)
+        self._structs: dict[str, object] = {}
+
+    def name(self, name_off: int) -> str:
+        strings = self.types.strings
+        return strings[name_off:strings.index(b"\0", name_off)].decode() if name_off else ""
+
+    def _extra(self, type_id: int, fmt: str, at: int = 0):
+        return struct.unpack_from(fmt, self.types.data, self.types.offsets[type_id] + 12 + at)
+
+    def of(self, type_id: int, depth: int = 0):
+        """The pytrace type of BTF type `type_id` (None for what pytrace
+        cannot represent: floats, functions, void)."""
+        from pytrace.sema.types import CArray, Int, Ptr, Str, Struct
+
+        kind, vlen, name_off, size = self.types.record(type_id) if type_id else (0, 0, 0, 0)
+        while kind in _QUALIFIERS:
+            type_id = size
+            kind, vlen, name_off, size = self.types.record(type_id) if type_id else (0, 0, 0, 0)
+        if kind == KIND_INT:
+            (enc,) = self._extra(type_id, "<I")
+            bits = enc & 0xFF
+            return Int(bits if bits in (8, 16, 32, 64) else 64, bool((enc >> 24) & 1))
+        if kind in (KIND_ENUM, KIND_ENUM64):
+            return Int(size * 8 if size in (1, 2, 4, 8) else 64, True)
+        if kind == KIND_PTR:
+            target = self.of(size, depth + 1) if depth < 2 else None
+            label = str(target) if target is not None else "void"
+            return Ptr(label, False, target)
+        if kind == KIND_ARRAY:
+            elem, _, count = self._extra(type_id, "<III")
+            element = self.of(elem, depth + 1)
+            if element == Int(8, True) or element == Int(8, False):
+                return Str(count)
+            return CArray(element, count) if element is not None else None
+        if kind in (KIND_STRUCT, KIND_UNION):
+            name = self.name(name_off)
+            prefix = "union" if kind == KIND_UNION else "struct"
+            return Struct(name or f"(anonymous {prefix})", size, (), 8)
+        if kind == KIND_FWD:
+            return Struct(self.name(name_off), 0, (), 8)
+        return None
+
+    def struct(self, name: str):
+        """Kernel struct (or union) `name` with its members, or None."""
+        from pytrace.sema.types import Struct
+
+        if name in self._structs:
+            return self._structs[name]
+        found = None
+        for kind in (KIND_STRUCT, KIND_UNION):
+            type_id = self.types.find(name, kind)
+            if type_id is not None:
+                _, _, _, size = self.types.record(type_id)
+                found = Struct(name, size, tuple(self._members(type_id, 0)), 8)
+                break
+        self._structs[name] = found
+        return found
+
+    def _members(self, type_id: int, base_bits: int):
+        """(name, type, byte offset) of a struct's readable members (bit
+        fields left out), anonymous inner structs and unions flattened."""
+        kind, vlen, _, _ = self.types.record(type_id)
+        kind_flag = (struct.unpack_from("<I", self.types.data, self.types.offsets[type_id] + 4)[0] >> 31) & 1
+        for i in range(vlen):
+            name_off, member_type, offset = self._extra(type_id, "<III", 12 * i)
+            bit_size, bit_offset = (offset >> 24, offset & 0xFFFFFF) if kind_flag else (0, offset)
+            if bit_size or (base_bits + bit_offset) % 8:
+                continue
+            name = self.name(name_off)
+            if not name:
+                inner = member_type
+                while self.types.record(inner)[0] in _QUALIFIERS:
+                    inner = self.types.record(inner)[3]
+                if self.types.record(inner)[0] in (KIND_STRUCT, KIND_UNION):
+                    yield from self._members(inner, base_bits + bit_offset)
+                continue
+            mtype = self.of(member_type)
+            if mtype is not None:
+                yield name, mtype, (base_bits + bit_offset) // 8
+
+    def function_params(self, name: str) -> list[tuple[str, object]] | None:
+        """A kernel function's parameters, named and typed (fentry's args)."""
+        func = self.types.find(name, KIND_FUNC)
+        if func is None:
+            return None
+        _, _, _, proto = self.types.record(func)
+        _, vlen, _, _ = self.types.record(proto)
+        return [(self.name(n) or f"arg{i}", self.of(t))
+                for i, (n, t) in enumerate(self._extra(proto, "<II", 8 * i) for i in range(vlen))]
+
+    def raw_tracepoint_params(self, event: str) -> list[tuple[str, object]] | None:
+        """A raw tracepoint's arguments, named and typed, from the
+        parameters of its __bpf_trace_<event> function (the first, the
+        probe's data, left out); None when BTF has no such function."""
+        func = self.types.find(f"__bpf_trace_{event}", KIND_FUNC)
+        if func is None:
+            return None
+        _, _, _, proto = self.types.record(func)
+        _, vlen, _, _ = self.types.record(proto)
+        params = []
+        for i in range(1, vlen):
+            name_off, ptype = self._extra(proto, "<II", 8 * i)
+            params.append((self.name(name_off) or f"arg{i - 1}", self.of(ptype)))
+        return params
+
+
+_kernel_types: dict[str, KernelTypes] = {}
+
+
+def kernel_types(path: str = VMLINUX) -> KernelTypes:
+    """The kernel's BTF as pytrace types (raises BtfError without BTF)."""
+    if path not in _kernel_types:
+        _kernel_types[path] = KernelTypes(path)
+    return _kernel_types[path]

@@ -307,6 +307,8 @@ class _FunctionEmitter:
             return self.b.and_(self.call(h.GET_PRANDOM_U32), ll.Constant(I64, 0xFFFFFFFF))
         if name == "cpid":
             return self.const(prog.CONST_CPID)
+        if name == "curtask":
+            return self.call(h.GET_CURRENT_TASK)
         raise AssertionError(f"no code for builtin {name}")
 
     def _emit_Comm(self, instr: ir.Comm) -> ll.Value:

@@ -267,6 +267,8 @@ class _FunctionLowerer:
             # raw tracepoints and fentry/fexit: u64 args[]; a kprobe: pt_regs
             offset = registers().args[index] if context == "regs" else 8 * index
             return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
+        if e.name == "curtask":
+            return self.emit(ir.Builtin(name=e.name, type=UINT64, span=e.span))
         return self.emit(ir.Builtin(name=e.name, type=self.type_of(e), span=e.span))
 
     def stack(self, stype: Resolved, span) -> ir.Instr:
@@ -407,6 +409,13 @@ class _FunctionLowerer:
         holder = self.type_of(e.obj)
         if isinstance(holder, (Ptr, Struct)):
             return self.member(e, holder)
+        if self.inst.target.btf_params:  # a u64 slot each, in order
+            index = [name for name, _ in self.inst.target.btf_params].index(e.field)
+            value = self.emit(ir.CtxLoad(offset=8 * index, size=8, type=UINT64, span=e.span))
+            atype = self.type_of(e)
+            if isinstance(atype, Int) and atype.bits < 64:
+                return self.emit(ir.Cast(value=value, type=atype, span=e.span))
+            return value
         fld = self.inst.target.fields[e.field]
         ftype = self.type_of(e)
         if fld.data_loc:
@@ -421,7 +430,7 @@ class _FunctionLowerer:
         memory, or, for a struct member, that address itself."""
         struct = holder.pointee if isinstance(holder, Ptr) else holder
         if not struct.members:
-            struct = self.inst.structs[struct.name]
+            struct = self.inst.structs.get(struct.name) or kernel_struct(struct.name)
         _, mtype, offset = struct.member(e.field)
         base = self.expr(e.obj)
         addr = base if not offset else self.emit(ir.BinOp(op="+", left=base, right=self.const(offset, span=e.span),
@@ -510,6 +519,12 @@ class _FunctionLowerer:
     def call_delete(self, e: ast.Call) -> ir.Instr:
         ref = delete_target(e)
         return self.emit(ir.MapDelete(map=self.maps[ref.name], keys=self.keys(ref), span=e.span))
+
+
+def kernel_struct(name: str):
+    from pytrace import btf
+
+    return btf.kernel_types().struct(name)
 
 
 def _record_type(t):

@@ -30,6 +30,8 @@ from pytrace.source import Span
 STACK_MODES = ("bpftrace", "perf", "raw")
 # Probes on user-space code: a pointer cast there points into user memory.
 USER_SPACE_KINDS = ("uprobe", "uretprobe", "usdt")
+# curtask: the current task (bpf_get_current_task), its members from BTF
+CURTASK = Ptr("struct task_struct", False, Struct("task_struct", 0, (), 8))
 ARITH_OPS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"}
 COMPARE_OPS = {"==", "!=", "<", ">", "<=", ">="}
 LOGIC_OPS = {"&&", "||"}
@@ -421,6 +423,8 @@ class _Checker:
             return PROBE
         if e.name in ("kstack", "ustack"):
             return stack_type(e.name)
+        if e.name == "curtask":
+            return CURTASK
         if e.name == "func":
             if not self.target.func:
                 self.report.error(e.span, f"func is not available in a {self.target.name} probe",
@@ -429,7 +433,7 @@ class _Checker:
             return FUNC
         context = probe_kinds.kind(self.target.kind).context
         if e.name == "args":
-            if context != "tracepoint":
+            if context != "tracepoint" and not self.target.btf_params:
                 self.report.error(e.span, f"args is not available in a {self.target.name} probe")
                 return None
             return ARGS
@@ -468,7 +472,7 @@ class _Checker:
                                           f" arg0 to arg{self.target.nargs - 1}")
                 return None
             return UINT64
-        close = difflib.get_close_matches(e.name, list(builtins.VARIABLES) + ["args", "probe", "retval", "func", "kstack", "ustack"], n=1)
+        close = difflib.get_close_matches(e.name, list(builtins.VARIABLES) + ["args", "probe", "retval", "func", "kstack", "ustack", "curtask"], n=1)
         hints = [f"did you mean '{close[0]}'?"] if close else []
         self.report.error(e.span, f"unknown identifier '{e.name}'", *hints)
         return None
@@ -545,7 +549,7 @@ class _Checker:
         self.expect_int(e.operand, f"a cast to {e.type_name}")
         if e.type_name.startswith("struct "):
             name = e.type_name.split()[1]
-            struct = self.structs.get(name)
+            struct = self.struct_named(name)
             if struct is None:
                 known = ", ".join(sorted(self.structs)) or "none"
                 self.report.error(e.span, f"struct {name} is not defined",
@@ -586,6 +590,8 @@ class _Checker:
         if obj is not ARGS:
             self.report.error(e.span, f"{describe(obj)} has no fields")
             return None
+        if self.target.btf_params:
+            return self.btf_arg(e)
         fld = self.target.fields.get(e.field)
         if fld is None or fld.name.startswith("common_"):
             names = [n for n in self.target.fields if not n.startswith("common_")]
@@ -595,12 +601,38 @@ class _Checker:
             return None
         return field_type(fld, self.target.target[0], self.strlen)
 
+    def btf_arg(self, e: ast.FieldAccess):
+        """`args.prev` of a raw tracepoint or fentry: its type from BTF."""
+        for name, ptype in self.target.btf_params:
+            if name == e.field:
+                if ptype is None:
+                    self.report.error(e.span, f"pytrace cannot read argument {name} of {self.target.name} yet")
+                    return None
+                return ptype
+        names = [name for name, _ in self.target.btf_params]
+        close = difflib.get_close_matches(e.field, names, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"its arguments: {', '.join(names)}"
+        self.report.error(e.span, f"{self.target.name} has no argument '{e.field}'", hint)
+        return None
+
+    def struct_named(self, name: str):
+        """A struct the script defines, else the kernel's (BTF), else None."""
+        found = self.structs.get(name)
+        if found is None:
+            from pytrace import btf
+
+            try:
+                found = btf.kernel_types().struct(name)
+            except btf.BtfError:
+                found = None
+        return found
+
     def member(self, e: ast.FieldAccess, obj):
         """`p->m` of a pointer to a script struct (or `p.m`, which follows
         the pointer as upstream bpftrace does), `s.m` of a struct member."""
         struct = obj.pointee if isinstance(obj, Ptr) else obj
-        if isinstance(struct, Struct) and not struct.members and struct.name in self.structs:
-            struct = self.structs[struct.name]  # a struct's pointer to its own kind
+        if isinstance(struct, Struct) and not struct.members:
+            struct = self.struct_named(struct.name) or struct  # known so far by its name only
         if not isinstance(struct, Struct):
             self.report.error(e.span, f"{describe(obj)} has no fields")
             return None

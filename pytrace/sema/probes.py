@@ -36,6 +36,7 @@ class AttachTarget:
     syscall_nr: int | None = None  # a syscalls:sys_enter_X/sys_exit_X tracepoint's system call number
     func: str = ""      # the function it is on (uprobe, kprobe, fentry): what `func` reads
     usdt_args: tuple = ()  # a USDT location's arguments (pytrace.symbols.UsdtArgument)
+    btf_params: tuple = ()  # (name, type) of a raw tracepoint's or fentry's arguments, from BTF
 
 
 class Given:
@@ -228,7 +229,9 @@ def _expand_rawtracepoint(rest: str, span: Span, diags: Diagnostics) -> list[Att
         diags.error(span, f"raw tracepoint not found: {event}",
                     f"the kernel's raw tracepoints are its tracepoints' events: pytrace -l 'tracepoint:*:{event}*'")
         return []
-    return [AttachTarget("rawtracepoint", f"rawtracepoint:{event}", (event,), span, nargs=nargs)]
+    params = _btf_params(lambda types: types.raw_tracepoint_params(event))
+    return [AttachTarget("rawtracepoint", f"rawtracepoint:{event}", (event,), span, nargs=nargs,
+                         btf_params=params)]
 
 
 def _expand_kprobe(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
@@ -315,7 +318,18 @@ def _btf_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> list[
     if nargs is None:
         diags.error(span, f"kernel function not found in BTF: {func}")
         return []
-    return [AttachTarget(kind, f"{kind}:{func}", (func,), span, nargs=nargs, func=func)]
+    params = _btf_params(lambda types: types.function_params(func))
+    return [AttachTarget(kind, f"{kind}:{func}", (func,), span, nargs=nargs, func=func, btf_params=params)]
+
+
+def _btf_params(find) -> tuple:
+    """Named, typed arguments from the kernel's BTF (`args.prev`), or ()."""
+    from pytrace import btf
+
+    try:
+        return tuple(find(btf.kernel_types()) or ())
+    except btf.BtfError:
+        return ()
 
 
 def _one_name(kind: str, what: str, rest: str, span: Span, diags: Diagnostics, shown: str | None = None):

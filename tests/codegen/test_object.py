@@ -260,3 +260,10 @@ def test_many_syscall_tracepoints_run_from_a_dispatcher():
     assert by_name["tracepoint:syscalls:sys_enter_openat"].probe_id == prog.DISPATCH_ID_BASE["sys_enter"] + 257
     few = compile_text("tracepoint:syscalls:sys_enter_getp* { @[probe] = count(); }")
     assert not any(p.internal or p.dispatch for p in few.probes)
+
+
+def test_fentry_arguments_by_name_from_btf():
+    (probe,) = compile_text("fentry:vfs_read { @ = args.count; @f = args.file->f_flags; }").probes
+    offsets = [off for code, _, _, off, _ in insns(probe) if code == 0x79]
+    assert 16 in offsets and 0 in offsets      # count is the third u64 of the context, file the first
+    assert 113 in helpers_called(probe)         # the member read: bpf_probe_read_kernel

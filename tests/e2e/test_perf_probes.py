@@ -217,3 +217,18 @@ def test_probe_in_printf_print_and_json(run_pytrace):
     assert result.stdout == "Attaching 1 probe...\ninterval:ms:50|\ninterval:ms:50\n\n\n@[interval:ms:50]: 1\n"
     result = run_pytrace(["-f", "json", "-e", "BEGIN { @[probe] = 1; exit(); }"], timeout=20)
     assert '{"type": "map", "data": {"@": {"BEGIN": 1}}}' in result.stdout.splitlines()
+
+
+def test_raw_tracepoint_arguments_typed_from_btf(run_pytrace, build_c):
+    """args.prev/args.next are `struct task_struct *` (from BTF), and their
+    members are read from kernel memory; curtask likewise."""
+    prog = build_c(SLEEPS, name="sleeper")
+    script = ('rawtracepoint:sched_switch /args.prev->pid == cpid/ { @[args.prev->comm, args.preempt] = count(); }'
+              ' BEGIN { printf("%s %d\\n", curtask->comm, curtask->tgid == pid); }')
+    result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "pytrace 1"
+    assert 100 <= int(re.search(r"^@\[sleeper, 0\]: (\d+)$", result.stdout, re.M).group(1)) <= 130
+    result = run_pytrace(["-e", "rawtracepoint:sched_switch { @ = args.nope; }"], timeout=20)
+    assert result.rc == 1 and result.stderr.splitlines()[0] == (
+        "stdin:1:34: error: rawtracepoint:sched_switch has no argument 'nope'")
