@@ -104,16 +104,8 @@ def _perf_events(table, rest: str):
 
 
 def _list_rawtracepoint(rest: str, verbose: bool, pid: int):
-    from pytrace import btf
-
-    glob = rest.rpartition(":")[2] or "*"
-    try:
-        typedefs = btf.names(btf.KIND_TYPEDEF)
-    except btf.BtfError:
-        return
-    for name in typedefs:
-        if name.startswith("btf_trace_") and fnmatch.fnmatchcase(name[len("btf_trace_"):], glob):
-            yield name[len("btf_trace_"):], []
+    """The events with a btf_trace_<event> typedef in the kernel's BTF."""
+    return _btf_names(btf_kind="typedef", prefix="btf_trace_", glob=rest.rpartition(":")[2] or "*")
 
 
 def _list_kprobe(rest: str, verbose: bool, pid: int):
@@ -133,16 +125,22 @@ def _list_kprobe(rest: str, verbose: bool, pid: int):
 
 
 def _list_fentry(rest: str, verbose: bool, pid: int):
+    """The kernel's functions in its BTF."""
+    return _btf_names(btf_kind="func", prefix="", glob=rest.rpartition(":")[2] or "*")
+
+
+def _btf_names(btf_kind: str, prefix: str, glob: str):
+    """Names of BTF types of a kind that start with `prefix` (cut off) and
+    match `glob`; nothing without BTF."""
     from pytrace import btf
 
-    glob = rest.rpartition(":")[2] or "*"
     try:
-        functions = btf.names(btf.KIND_FUNC)
+        names = btf.names(btf.KIND_TYPEDEF if btf_kind == "typedef" else btf.KIND_FUNC)
     except btf.BtfError:
         return
-    for name in functions:
-        if fnmatch.fnmatchcase(name, glob):
-            yield name, []
+    for name in names:
+        if name.startswith(prefix) and fnmatch.fnmatchcase(name[len(prefix):], glob):
+            yield name[len(prefix):], []
 
 
 def _list_uprobe(rest: str, verbose: bool, pid: int):

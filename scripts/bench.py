@@ -449,6 +449,35 @@ def ensure_tracefs() -> None:
     subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=False)
 
 
+def common_options(ap, rounds: int, timeout: float) -> None:
+    """The options every benchmark script takes."""
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--only", choices=["pytrace", "bpftrace"])
+    ap.add_argument("--pytrace", default=str(REPO / ".venv" / "bin" / "pytrace"))
+    ap.add_argument("--bpftrace", default="bpftrace")
+    ap.add_argument("--timeout", type=float, default=timeout)
+    ap.add_argument("-v", "--verbose", action="store_true")
+
+
+def tracers(args, name: str, no_cache: bool = False):
+    """(variants, down: {label: why}, live variants) for a benchmark script's
+    options, after the checks every one makes; None when not root."""
+    if os.geteuid() != 0:
+        print(f"{name}: needs root", file=sys.stderr)
+        return None
+    ensure_tracefs()
+    compile_bytecode()
+    variants = []
+    if args.only in (None, "pytrace"):
+        variants.append(Variant("pytrace", [args.pytrace], kernel=True))
+        if no_cache:
+            variants.append(Variant("pytrace --no-cache", [args.pytrace, "--no-cache"], kernel=True))
+    if args.only in (None, "bpftrace"):
+        variants.append(Variant("bpftrace", [args.bpftrace], kernel=True))
+    down = {v.label: r for v in variants if (r := preflight(v, args.timeout))}
+    return variants, down, [v for v in variants if v.label not in down]
+
+
 def preflight(v: Variant, timeout: float) -> str | None:
     """Run the hi program once (this also warms pytrace's compile cache)."""
     if not shutil.which(v.argv[0]) and not os.access(v.argv[0], os.X_OK):
@@ -614,6 +643,15 @@ def print_medians(metrics, labels, data, down, rounds: int) -> None:
     print("  ".join("-" * w for w in widths))
     for r in rows:
         print(line(r))
+
+
+def print_notes(data, down) -> None:
+    """Why a tracer could not measure something (n/a in the table)."""
+    for (m, label), s in data.items():
+        if s.errors:
+            print(f"n/a {label} {m}: {s.errors[-1]}")
+    for label, why in down.items():
+        print(f"n/a {label}: {why}")
 
 
 def print_table(metrics, variants, data, down, extra, args) -> None:

@@ -128,26 +128,12 @@ def _next_id(current: int) -> int | None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", choices=["pytrace", "bpftrace"])
-    ap.add_argument("--pytrace", default=str(bench.REPO / ".venv" / "bin" / "pytrace"))
-    ap.add_argument("--bpftrace", default="bpftrace")
-    ap.add_argument("--timeout", type=float, default=180.0)
-    ap.add_argument("-v", "--verbose", action="store_true")
+    bench.common_options(ap, rounds=3, timeout=180.0)
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("bench_attach: needs root", file=sys.stderr)
+    found = bench.tracers(args, "bench_attach", no_cache=True)
+    if found is None:
         return 2
-    bench.ensure_tracefs()
-    bench.compile_bytecode()
-    variants = []
-    if args.only in (None, "pytrace"):
-        variants.append(bench.Variant("pytrace", [args.pytrace], kernel=True))
-        variants.append(bench.Variant("pytrace --no-cache", [args.pytrace, "--no-cache"], kernel=True))
-    if args.only in (None, "bpftrace"):
-        variants.append(bench.Variant("bpftrace", [args.bpftrace], kernel=True))
-    down = {v.label: r for v in variants if (r := bench.preflight(v, args.timeout))}
-    live = [v for v in variants if v.label not in down]
+    variants, down, live = found
     for v in live:
         if v.label == "pytrace":
             run_kill(v.argv, args.timeout)  # fills the compile cache
@@ -169,11 +155,7 @@ def main() -> int:
                 bench._failed(data, tuple(metrics), v.label, e)
     bench.print_medians(metrics, [v.label for v in variants], data, down, args.rounds)
     print(f"\nprogram: {PROG}")
-    for (m, label), s in data.items():
-        if s.errors:
-            print(f"n/a {label} {m}: {s.errors[-1]}")
-    for label, why in down.items():
-        print(f"n/a {label}: {why}")
+    bench.print_notes(data, down)
     return 0
 
 

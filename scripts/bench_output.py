@@ -154,29 +154,15 @@ def _json_line(raw: bytes) -> bool:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--only", choices=["pytrace", "bpftrace"])
-    ap.add_argument("--pytrace", default=str(bench.REPO / ".venv" / "bin" / "pytrace"))
-    ap.add_argument("--bpftrace", default="bpftrace")
+    bench.common_options(ap, rounds=5, timeout=120.0)
     ap.add_argument("--event-seconds", type=float, default=1.0)
-    ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--skip", action="append", default=[], choices=["map", "events", "json"],
                     help="leave out a group of measurements (repeatable)")
-    ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("bench_output: needs root", file=sys.stderr)
+    found = bench.tracers(args, "bench_output")
+    if found is None:
         return 2
-    bench.ensure_tracefs()
-    bench.compile_bytecode()
-
-    variants = []
-    if args.only in (None, "pytrace"):
-        variants.append(bench.Variant("pytrace", [args.pytrace], kernel=True))
-    if args.only in (None, "bpftrace"):
-        variants.append(bench.Variant("bpftrace", [args.bpftrace], kernel=True))
-    down = {v.label: r for v in variants if (r := bench.preflight(v, args.timeout))}
-    live = [v for v in variants if v.label not in down]
+    variants, down, live = found
 
     metrics = []
     if "map" not in args.skip:
@@ -229,11 +215,7 @@ def main() -> int:
     print(f"\nmap print: {MAP_PROG} over {KEYS} distinct fds (-c)")
     for kind, prog in EVENT_PROGS.items():
         print(f"ns/event {kind}: {prog}")
-    for (m, label), s in data.items():
-        if s.errors:
-            print(f"n/a {label} {m}: {s.errors[-1]}")
-    for label, why in down.items():
-        print(f"n/a {label}: {why}")
+    bench.print_notes(data, down)
     return 0
 
 
