@@ -249,6 +249,44 @@ class KernelTypes:
             if mtype is not None:
                 yield name, mtype, (base_bits + bit_offset) // 8
 
+    def c_name(self, type_id: int) -> str:
+        """A type as C spells it (`struct task_struct *`, `const char *`)."""
+        if not type_id:
+            return "void"
+        kind, _, name_off, target = self.types.record(type_id)
+        name = self.name(name_off)
+        if kind in (KIND_INT, KIND_TYPEDEF, 16):  # 16: FLOAT
+            return name
+        if kind == KIND_PTR:
+            inner = self.c_name(target)
+            return inner + ("*" if inner.endswith("*") else " *")
+        if kind in (KIND_CONST, KIND_VOLATILE):
+            return ("const " if kind == KIND_CONST else "volatile ") + self.c_name(target)
+        if kind in (KIND_RESTRICT, KIND_TYPE_TAG):
+            return self.c_name(target)
+        if kind == KIND_ARRAY:
+            elem, _, count = self._extra(type_id, "<III")
+            return f"{self.c_name(elem)}[{count}]"
+        prefix = {KIND_STRUCT: "struct", KIND_UNION: "union", KIND_ENUM: "enum", KIND_ENUM64: "enum",
+                  KIND_FWD: "struct"}.get(kind)
+        if prefix:
+            return f"{prefix} {name}" if name else f"{prefix} (anonymous)"
+        return "void (*)()" if kind == KIND_FUNC_PROTO else "?"
+
+    def declarations(self, func_name: str, skip: int = 0) -> list[str] | None:
+        """A kernel function's parameters as C declarations (`struct file *
+        file`), the first `skip` left out; None when BTF has no such function."""
+        func = self.types.find(func_name, KIND_FUNC)
+        if func is None:
+            return None
+        _, _, _, proto = self.types.record(func)
+        _, vlen, _, _ = self.types.record(proto)
+        decls = []
+        for i in range(skip, vlen):
+            name_off, ptype = self._extra(proto, "<II", 8 * i)
+            decls.append(f"{self.c_name(ptype)} {self.name(name_off) or f'arg{i - skip}'}")
+        return decls
+
     def function_params(self, name: str) -> list[tuple[str, object]] | None:
         """A kernel function's parameters, named and typed (fentry's args)."""
         func = self.types.find(name, KIND_FUNC)

@@ -44,8 +44,10 @@ options:
   --emit-elf FILE   write the BPF object to FILE
   --dry-run         compile only; load and attach nothing
   --no-cache        always compile; neither read nor write the compile cache
-  --unsafe, --no-warnings
-                    accepted for bpftrace's sake (nothing to allow or mute yet)
+  --unsafe, --no-warnings, --usdt-file-activation
+                    accepted for bpftrace's sake (nothing to allow or mute yet;
+                    USDT semaphores are always set in every process that maps
+                    the binary: the kernel does it)
   -V, --version     print the version
   -h, --help        show this help
 
@@ -107,8 +109,10 @@ _FLAG = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug", "--dry-run
 _CHOICES = {"-f": ("format", ("text", "json", "folded")), "-B": ("buffering", ("line", "full", "none")),
             "--output-style": ("style", ("0.17", "upstream"))}
 _LATER = {"-I": "-I DIR", "--include": "--include", "-k": "-k",
-          "--usdt-file-activation": "--usdt-file-activation", "--info": "--info"}
-_ACCEPTED = ("--unsafe", "--no-warnings")
+          "--info": "--info"}
+# Accepted for bpftrace's sake: nothing to allow or mute yet; USDT semaphores
+# are always set in every process that maps the file (the kernel does it).
+_ACCEPTED = ("--unsafe", "--no-warnings", "--usdt-file-activation")
 
 
 def parse_args(argv: list[str]) -> Options:

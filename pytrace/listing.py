@@ -104,8 +104,10 @@ def _perf_events(table, rest: str):
 
 
 def _list_rawtracepoint(rest: str, verbose: bool, pid: int):
-    """The events with a btf_trace_<event> typedef in the kernel's BTF."""
-    return _btf_names(btf_kind="typedef", prefix="btf_trace_", glob=rest.rpartition(":")[2] or "*")
+    """The events with a btf_trace_<event> typedef in the kernel's BTF
+    (-lv: their arguments, as __bpf_trace_<event> declares them)."""
+    for name, _ in _btf_names(btf_kind="typedef", prefix="btf_trace_", glob=rest.rpartition(":")[2] or "*"):
+        yield name, (_declarations(f"__bpf_trace_{name}", skip=1) if verbose else [])
 
 
 def _list_kprobe(rest: str, verbose: bool, pid: int):
@@ -125,8 +127,18 @@ def _list_kprobe(rest: str, verbose: bool, pid: int):
 
 
 def _list_fentry(rest: str, verbose: bool, pid: int):
-    """The kernel's functions in its BTF."""
-    return _btf_names(btf_kind="func", prefix="", glob=rest.rpartition(":")[2] or "*")
+    """The kernel's functions in its BTF (-lv: their parameters)."""
+    for name, _ in _btf_names(btf_kind="func", prefix="", glob=rest.rpartition(":")[2] or "*"):
+        yield name, (_declarations(name) if verbose else [])
+
+
+def _declarations(func: str, skip: int = 0) -> list[str]:
+    from pytrace import btf
+
+    try:
+        return btf.kernel_types().declarations(func, skip) or []
+    except btf.BtfError:
+        return []
 
 
 def _btf_names(btf_kind: str, prefix: str, glob: str):

@@ -116,6 +116,12 @@ def test_listing_tracepoints_as_bpftrace(run_pytrace):
                           ("tracepoint:sched:sched_process_exec", "listv_sched_process_exec.txt")):
         result = run_pytrace(["-lv", pattern], timeout=30)
         assert result.rc == 0 and result.stdout == (RECORDED / name).read_text(), pattern
+    result = run_pytrace(["-lv", "rawtracepoint:sched_switch"], timeout=30)
+    assert result.stdout == ("rawtracepoint:sched_switch\n    bool preempt\n    struct task_struct * prev\n"
+                             "    struct task_struct * next\n    unsigned int prev_state\n")
+    result = run_pytrace(["-lv", "fentry:vfs_read"], timeout=30)
+    assert result.stdout == ("fentry:vfs_read\n    struct file * file\n    char * buf\n    size_t count\n"
+                             "    loff_t * pos\n")
     everything = run_pytrace(["-l"], timeout=60).stdout.splitlines()
     assert everything == sorted(everything) and "tracepoint:sched:sched_switch" in everything
     assert "software:cpu-clock:" in everything and "rawtracepoint:sched_switch" in everything
