@@ -8,7 +8,9 @@ side by side in one run, medians over rounds and pytrace/bpftrace ratios
 The program is `tracepoint:syscalls:sys_enter_* { @[probe] = count(); }`:
 every syscall tracepoint of the kernel (~360).
 
-  attach (ms)        spawn -> the probes-attached notice on stderr
+  attach (ms)        spawn (after a second of quiet, so that the kernel has
+                     finished freeing the previous run's events) -> the
+                     probes-attached notice on stderr
                      (__BPFTRACE_NOTIFY_PROBES_ATTACHED, which both print once
                      every probe is attached); pytrace with its compile cache
                      warm (one untimed run first) and with --no-cache
@@ -41,8 +43,12 @@ PROG = "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }"
 NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
 
 
+SETTLE = 1.0  # seconds of quiet before each start: the kernel finishes freeing the last run's events
+
+
 def start_attached(argv: list[str], timeout: float) -> tuple[subprocess.Popen, float]:
     """Start the tracer and wait for its attached notice: (process, seconds)."""
+    time.sleep(SETTLE)
     env = dict(os.environ, **{NOTIFY: "1"})
     t0 = time.monotonic()
     proc = subprocess.Popen(argv + ["-e", PROG], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
