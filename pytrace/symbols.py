@@ -417,7 +417,8 @@ class ProcessSymbols:
 
     def __init__(self, pid: int):
         self.pid = pid
-        self.mappings: list[tuple[int, int, int, str]] = []  # start, end, file offset, path
+        # start, end, file offset, path, (device, inode)
+        self.mappings: list[tuple[int, int, int, str, tuple]] = []
         try:
             with open(f"/proc/{pid}/maps") as f:
                 for line in f:
@@ -426,7 +427,8 @@ class ProcessSymbols:
                         low, _, high = parts[0].partition("-")
                         path = parts[5].strip()
                         if path.startswith("/") or path == "[vdso]":
-                            self.mappings.append((int(low, 16), int(high, 16), int(parts[2], 16), path))
+                            self.mappings.append((int(low, 16), int(high, 16), int(parts[2], 16), path,
+                                                  (parts[3], parts[4])))
         except OSError:
             pass  # gone already: nothing resolves
         self._memo: dict[int, Resolved] = {}
@@ -439,9 +441,9 @@ class ProcessSymbols:
         return found
 
     def _resolve(self, address: int) -> Resolved:
-        for start, end, offset, path in self.mappings:
+        for start, end, offset, path, file_id in self.mappings:
             if start <= address < end:
-                table = _file_table(path, self.pid)
+                table = _file_table(path, file_id, self.pid)
                 if table is None:
                     return Resolved(None, 0, path)
                 name, into = table.lookup(address - start + offset)
@@ -478,15 +480,17 @@ class _FileTable:
         return None, 0
 
 
-_tables: dict[str, _FileTable | None] = {}
+_tables: dict[tuple, _FileTable | None] = {}
 
 
-def _file_table(path: str, pid: int) -> _FileTable | None:
-    """The symbol table of a mapped file, read once per run (through the
-    process's own root when the path is not in ours: another mount
-    namespace, while the process still runs)."""
-    if path in _tables:
-        return _tables[path]
+def _file_table(path: str, file_id: tuple, pid: int) -> _FileTable | None:
+    """The symbol table of a mapped file, read once per run and file (its
+    device and inode: two containers may map different files at one path),
+    through the process's own root when the path is not in ours (another
+    mount namespace, while the process still runs)."""
+    key = (path, file_id)
+    if key in _tables:
+        return _tables[key]
     table = None
     try:
         if path == "[vdso]":
@@ -512,5 +516,5 @@ def _file_table(path: str, pid: int) -> _FileTable | None:
             table = _FileTable(functions(where), segments)
     except (SymbolError, OSError):
         table = None
-    _tables[path] = table
+    _tables[key] = table
     return table
