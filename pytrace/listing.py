@@ -157,47 +157,58 @@ def _btf_names(btf_kind: str, prefix: str, glob: str):
 
 def _list_uprobe(rest: str, verbose: bool, pid: int):
     """`uprobe:BINARY[:GLOB]`: the binary's functions, sorted, by their
-    names in the ELF (C++ names mangled, as bpftrace lists them)."""
+    names in the ELF (C++ names mangled, as bpftrace lists them); with -p,
+    `uprobe:*` lists every binary the process maps."""
     from pytrace import symbols
 
     binary, _, glob = rest.partition(":")
-    path = _binary(binary, pid, "uprobe")
-    try:
-        names = sorted({sym.name for sym in symbols.functions(path) if sym.address})
-    except symbols.SymbolError as err:
-        raise ListError(str(err)) from None
-    for name in names:
-        if fnmatch.fnmatchcase(name, glob or "*"):
-            yield f"{binary}:{name}", []
+    for shown, path in _binaries(binary, pid, "uprobe"):
+        try:
+            names = sorted({sym.name for sym in symbols.functions(path) if sym.address})
+        except symbols.SymbolError as err:
+            raise ListError(str(err)) from None
+        for name in names:
+            if fnmatch.fnmatchcase(name, glob or "*"):
+                yield f"{shown}:{name}", []
 
 
 def _list_usdt(rest: str, verbose: bool, pid: int):
-    """`usdt:BINARY[:[PROVIDER:]GLOB]`: the binary's USDT probes."""
+    """`usdt:BINARY[:[PROVIDER:]GLOB]`: the binary's USDT probes (with -p,
+    `usdt:*`: of every binary the process maps)."""
     from pytrace import symbols
 
     binary, _, spec = rest.partition(":")
-    path = _binary(binary, pid, "usdt")
     provider_glob, _, name_glob = spec.rpartition(":") if spec.count(":") else ("*", "", spec)
-    try:
-        probes = symbols.usdt_probes(path, pid)
-    except symbols.SymbolError as err:
-        raise ListError(str(err)) from None
-    names = sorted({f"{p.provider}:{p.name}" for p in probes
-                    if fnmatch.fnmatchcase(p.provider, provider_glob or "*")
-                    and fnmatch.fnmatchcase(p.name, name_glob or "*")})
-    for name in names:
-        yield f"{binary}:{name}", []
+    for shown, path in _binaries(binary, pid, "usdt"):
+        try:
+            probes = symbols.usdt_probes(path, -1)
+        except symbols.SymbolError as err:
+            raise ListError(str(err)) from None
+        names = sorted({f"{p.provider}:{p.name}" for p in probes
+                        if fnmatch.fnmatchcase(p.provider, provider_glob or "*")
+                        and fnmatch.fnmatchcase(p.name, name_glob or "*")})
+        for name in names:
+            yield f"{shown}:{name}", []
 
 
-def _binary(binary: str, pid: int, kind: str) -> str:
+def _binaries(binary: str, pid: int, kind: str) -> list[tuple[str, str]]:
+    """(as shown, path) of the binaries a pattern names: one binary, files
+    matching a wildcard, or with -p every file the process maps."""
+    import glob
+
     from pytrace import symbols
 
-    if not binary or "*" in binary:
-        raise ListError(f"listing {kind} probes needs a binary: pytrace -l '{kind}:/path/to/binary:*'")
+    if binary in ("", "*") and pid > 0:
+        return [(path, path) for path in symbols.mapped_files(pid)]
+    if not binary or binary == "*":
+        raise ListError(f"listing {kind} probes needs a binary: pytrace -l '{kind}:/path/to/binary:*'"
+                        f" (or a process: pytrace -p PID -l '{kind}:*')")
+    if "*" in binary or "?" in binary:
+        return [(path, path) for path in sorted(glob.glob(binary)) if os.path.isfile(path)]
     try:
         path = symbols.find_binary(binary, pid)
     except symbols.SymbolError as err:
         raise ListError(str(err)) from None
     if path is None:
         raise ListError(f"binary not found: {binary}")
-    return path
+    return [(binary if "/" in binary else path, path)]

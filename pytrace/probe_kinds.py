@@ -51,15 +51,18 @@ class ProbeKind(Record):
                None for kinds there is nothing to list of
     pid_filter -p runs the probe only in that process: false for kinds that
                do not fire in a process of their own (interval timers)
+    newest_first  the kernel runs this kind's probes on one event newest
+               first (uprobes): the runtime attaches them last first
     """
 
     __slots__ = ("name", "aliases", "prog_type", "phase", "rate", "expand", "attach", "context",
-                 "load_attach", "cookie", "per_process", "listing", "pid_filter")
+                 "load_attach", "cookie", "per_process", "listing", "pid_filter", "newest_first")
 
     def __init__(self, name: str, *, aliases=(), prog_type: int = 0, phase: str = "event",
                  rate: str = "high", expand: str | None = None, attach: str | None = None,
                  context: str = "none", load_attach: int = 0, cookie: bool = False,
-                 per_process: bool = False, listing: str | None = None, pid_filter: bool = True):
+                 per_process: bool = False, listing: str | None = None, pid_filter: bool = True,
+                 newest_first: bool = False):
         self.name = name
         self.aliases = tuple(aliases)
         self.prog_type = prog_type
@@ -73,6 +76,7 @@ class ProbeKind(Record):
         self.per_process = per_process
         self.listing = listing
         self.pid_filter = pid_filter
+        self.newest_first = newest_first
 
     @property
     def supported(self) -> bool:
@@ -94,11 +98,12 @@ PROBE_KINDS: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("kretprobe", aliases=("kr",), prog_type=prog.PROG_KPROBE, expand="kretprobe",
               attach="kprobe", context="regs_ret", cookie=True, listing="kprobe"),
     ProbeKind("uprobe", aliases=("u",), prog_type=prog.PROG_KPROBE, expand="uprobe", attach="uprobe",
-              context="regs", cookie=True, per_process=True, listing="uprobe"),
+              context="regs", cookie=True, per_process=True, listing="uprobe", newest_first=True),
     ProbeKind("uretprobe", aliases=("ur",), prog_type=prog.PROG_KPROBE, expand="uretprobe",
-              attach="uprobe", context="regs_ret", cookie=True, per_process=True, listing="uprobe"),
+              attach="uprobe", context="regs_ret", cookie=True, per_process=True, listing="uprobe",
+              newest_first=True),
     ProbeKind("usdt", aliases=("U",), prog_type=prog.PROG_KPROBE, expand="usdt", attach="uprobe",
-              context="usdt", cookie=True, per_process=True, listing="usdt"),
+              context="usdt", cookie=True, per_process=True, listing="usdt", newest_first=True),
     ProbeKind("profile", aliases=("p",), prog_type=prog.PROG_PERF_EVENT, expand="profile",
               attach="profile", cookie=True),
     ProbeKind("software", aliases=("s",), prog_type=prog.PROG_PERF_EVENT, expand="software",

@@ -207,6 +207,8 @@ def find_binary(name: str, pid: int = -1) -> str | None:
     ("libc", "c", "libc.so.6": from the process's maps with a pid, else
     ld.so.cache). An absolute path, or None."""
     if "/" in name:
+        if not os.path.exists(name) and pid > 0 and os.path.exists(f"/proc/{pid}/root{os.path.abspath(name)}"):
+            return f"/proc/{pid}/root{os.path.abspath(name)}"  # in the -p process's mount namespace
         return os.path.abspath(name) if os.path.exists(name) else None
     found = _take_string(lib().which(name.encode()))
     if found is None:
@@ -218,6 +220,24 @@ def _library_stem(name: str) -> str:
     """What bcc looks a library up by: "libc.so.6", "libc" and "c" are all "c"."""
     stem = name[3:] if name.startswith("lib") else name
     return stem.split(".so")[0]
+
+
+def mapped_files(pid: int) -> list[str]:
+    """The files a process has mapped executable (its binary and libraries),
+    as it sees them: through /proc/PID/root, so another mount namespace's
+    files are found too."""
+    found = []
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and "x" in parts[1] and parts[5].startswith("/"):
+                    path = parts[5].strip()
+                    if path not in found:
+                        found.append(path)
+    except OSError:
+        return []
+    return [p if os.path.exists(p) else f"/proc/{pid}/root{p}" for p in found]
 
 
 def functions(path: str) -> list[Symbol]:

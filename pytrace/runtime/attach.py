@@ -256,6 +256,15 @@ def attach_uprobe(program: Program, pid: int = -1) -> Attachment:
 
 
 PERF_TYPE_BREAKPOINT = 5
+HW_BREAKPOINT_X = 4
+
+
+def threads(pid: int) -> list[int]:
+    """The thread ids of a process now (a watchpoint is per thread)."""
+    try:
+        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return [pid]
 
 
 def attach_watchpoint(program: Program, pid: int = -1, on_exec: bool = False) -> Attachment:
@@ -265,9 +274,13 @@ def attach_watchpoint(program: Program, pid: int = -1, on_exec: bool = False) ->
     command's); else on every CPU, whatever runs there (as bpftrace)."""
     spec = program.spec
     address, length, bp_type = spec.target
+    if bp_type == HW_BREAKPOINT_X:
+        length = ct.sizeof(ct.c_long)  # an execution breakpoint covers an instruction: the kernel wants this
     where = dict(bp_type=bp_type, bp_addr=address, bp_len=length)
-    if pid > 0:
-        places = [dict(where, pid=pid, cpu=-1, on_exec=on_exec)]
+    if pid > 0 and on_exec:
+        places = [dict(where, pid=pid, cpu=-1, on_exec=True)]
+    elif pid > 0:
+        places = [dict(where, pid=tid, cpu=-1) for tid in threads(pid)]
     else:
         places = [dict(where, cpu=cpu) for cpu in online_cpus()]
     return _perf_events(program, places, PERF_TYPE_BREAKPOINT, 0, 1, 0, "a hardware breakpoint")

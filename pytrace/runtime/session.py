@@ -96,6 +96,17 @@ def run(program: CompiledProgram, options: RunOptions | None = None) -> int:
         return _Session(program, options, output, stack, stop).run()
 
 
+def attach_order(programs: list) -> list:
+    """The programs in the order to attach them, so that probes on one
+    event run in the script's order, as bpftrace's do: the kernel runs a
+    uprobe's consumers newest first (rows with newest_first: attached last
+    first), a tracepoint's perf events oldest first."""
+    from pytrace.probe_kinds import kind
+
+    later = [p for p in programs if not kind(p.spec.kind).newest_first]
+    return [p for p in reversed(programs) if kind(p.spec.kind).newest_first] + later
+
+
 def _stack_reader(stacks):
     """A stack's frames from the stack map by its hash: the value is the
     byte count bpf_get_stack wrote, then the addresses."""
@@ -222,12 +233,13 @@ class _Session:
         by_symbol = {m.spec.symbol: m for m in maps}
         if not self.handler.exit_seen and not stop.requested:
             for prog in programs:
-                if stop.requested:  # attaching hundreds of probes takes a while
-                    break
                 if phase(prog) == "event" and prog.spec.dispatch is not None:
                     table, index = prog.spec.dispatch
                     by_symbol[table].put(index, prog.fd)  # its dispatcher runs it
-                elif phase(prog) == "event":
+            for prog in attach_order(programs):
+                if stop.requested:  # attaching hundreds of probes takes a while
+                    break
+                if phase(prog) == "event" and prog.spec.dispatch is None:
                     a = attach.attach(prog, self.options.pid or -1, child.pid if child else -1)
                     stack.callback(a.close)
                     attachments.append(a)

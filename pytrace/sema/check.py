@@ -293,8 +293,12 @@ class _Checker:
         return result
 
     def constant(self, expr: ast.Expr, what: str) -> int | None:
-        """An integer literal (or a negated one), as the value it is."""
+        """An integer literal (or a negated one, or a positional parameter
+        that is a number), as the value it is."""
         value = _literal(expr)
+        if value is None and isinstance(expr, ast.Positional) and expr.index > 0:
+            found = param_value(self.params, expr.index)
+            value = found if isinstance(found, int) else None
         if value is None:
             self.report.error(expr.span, f"{what} must be an integer literal")
             return None
@@ -675,8 +679,11 @@ class _Checker:
         if not 1 <= len(e.args) <= 2:
             self.report.error(e.span, f"str() takes 1 or 2 arguments, got {len(e.args)}")
             return None
-        text = self.param_text(e.args[0]) if len(e.args) == 1 else None
-        if text is not None:  # str($1), str($1 + 2): the parameter's text (from byte 2)
+        text = self.param_text(e.args[0])
+        if text is not None:  # str($1), str($1 + 2), str($1, 4): the parameter's text (from byte 2; 4 bytes)
+            if len(e.args) == 2:
+                limit = self.constant(e.args[1], "the length given to str()")
+                text = text.encode()[:max(limit or 0, 0)].decode(errors="replace")
             self.inst.constants[id(e)] = (text,)
             return Str(len(text.encode()) + 1)
         t = self.expr(e.args[0])
@@ -867,11 +874,14 @@ class _Checker:
         """kaddr("name"): a kernel symbol's address (found at load: KASLR
         moves it every boot); uaddr("name"): a symbol's address in the
         binary a uprobe or USDT probe is on."""
-        if len(e.args) != 1 or not isinstance(e.args[0], ast.String):
+        given = (e.args[0].value if isinstance(e.args[0], ast.String) else
+                 self.param_text(e.args[0].args[0]) if isinstance(e.args[0], ast.Call) and e.args[0].name == "str"
+                 and len(e.args[0].args) == 1 else None) if len(e.args) == 1 else None
+        if given is None:
             self.report.error(e.span, f'{e.name}() takes a symbol name as a string literal, as in {e.name}("name")')
             return None
-        name = e.args[0].value
-        self.types_set(e.args[0], self.expr_String(e.args[0]))
+        name = given
+        self.types_set(e.args[0], Str(len(name.encode()) + 1))
         if e.name == "kaddr":
             from pytrace.sema.probes import kernel_symbols
 

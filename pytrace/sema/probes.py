@@ -123,15 +123,40 @@ def _syscall_nr(category: str, event: str) -> int | None:
     return syscall_number(event.split("_", 2)[2], os.uname().machine)
 
 
-def _expand_interval(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+def _number(text: str) -> int | None:
+    """A count in an attach point: 100, 1_000, 1e6 (as bpftrace reads them)."""
+    import re
+
+    match = re.fullmatch(r"(\d[\d_]*)(?:e(\d+))?", text)
+    if match is None:
+        return None
+    return int(match.group(1).replace("_", "")) * 10 ** int(match.group(2) or 0)
+
+
+def _unit_count(rest: str) -> tuple[str, str]:
+    """`ms:100` and upstream's `100ms` (a bare number: nanoseconds) as (unit, count)."""
+    import re
+
+    if ":" not in rest:
+        match = re.fullmatch(r"(\d[\d_e]*)(ns|us|ms|s|hz)?", rest)
+        if match:
+            count, unit = match.groups()
+            if unit in (None, "ns"):
+                return "us", str(max(int(_number(count) or 0) // 1000, 1)) if _number(count) else count
+            return unit, count
     unit, _, count = rest.partition(":")
-    if unit not in INTERVAL_UNITS or not count.isdigit() or int(count) == 0:
+    return unit, count
+
+
+def _expand_interval(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
+    unit, count = _unit_count(rest)
+    if unit not in INTERVAL_UNITS or not _number(count):
         diags.error(
             span,
             f"invalid interval 'interval:{rest}': expected interval:UNIT:N with UNIT one of s, ms, us, hz and N > 0",
         )
         return []
-    n = int(count)
+    n = _number(count)
     period = 1_000_000_000 // n if unit == "hz" else INTERVAL_UNITS[unit] * n
     return [AttachTarget("interval", f"interval:{unit}:{n}", (period,), span)]
 
@@ -142,12 +167,12 @@ PROFILE_UNITS = ("hz", "s", "ms", "us")
 def _expand_profile(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
     """profile:hz:N samples N times a second, profile:s|ms|us:N every N units,
     on every CPU. Target: (frequency, period_ns), one of them 0."""
-    unit, _, count = rest.partition(":")
-    if unit not in PROFILE_UNITS or not count.isdigit() or int(count) == 0:
+    unit, count = _unit_count(rest)
+    if unit not in PROFILE_UNITS or not _number(count):
         diags.error(span, f"invalid profile probe 'profile:{rest}': expected profile:UNIT:N with UNIT"
                           " one of hz, s, ms, us and N > 0")
         return []
-    n = int(count)
+    n = _number(count)
     target = (n, 0) if unit == "hz" else (0, INTERVAL_UNITS[unit] * n)
     return [AttachTarget("profile", f"profile:{unit}:{n}", target, span)]
 
@@ -169,10 +194,10 @@ def _perf_counter(kind: str, table, rest: str, span: Span, diags: Diagnostics) -
         names = ", ".join(e.name for e in table)
         diags.error(span, f"unknown {kind} event '{name}'", f"{kind} events: {names}")
         return []
-    if count and (not count.isdigit() or int(count) == 0):
+    if count and not _number(count):
         diags.error(span, f"invalid {kind} probe '{kind}:{rest}': the count must be a number > 0")
         return []
-    n = int(count) if count else event.default
+    n = _number(count) if count else event.default
     return [AttachTarget(kind, f"{kind}:{rest}", (event.config, n), span)]
 
 
@@ -212,26 +237,33 @@ def _expand_watchpoint(rest: str, span: Span, diags: Diagnostics) -> list[Attach
 
 
 def _expand_rawtracepoint(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
-    """rawtracepoint:EVENT (or MODULE:EVENT): the kernel's tracepoint before
-    its record is made, arguments arg0..argN as the kernel passes them
-    (their number from the event's BTF prototype)."""
+    """rawtracepoint:EVENT (or MODULE:EVENT; wildcards too): the kernel's
+    tracepoint before its record is made, arguments arg0..argN as the
+    kernel passes them (their number, names and types from BTF)."""
     from pytrace import btf
 
-    event = _one_name("rawtracepoint", "EVENT", rest, span, diags)
-    if event is None:
+    event = rest.rpartition(":")[2]
+    if not event:
+        diags.error(span, f"invalid raw tracepoint 'rawtracepoint:{rest}': expected rawtracepoint:EVENT")
         return []
     try:
-        nargs = btf.raw_tracepoint_args(event)
+        if _is_wildcard(event):
+            events = [name[len("btf_trace_"):] for name in btf.names(btf.KIND_TYPEDEF)
+                      if name.startswith("btf_trace_") and fnmatch.fnmatchcase(name[len("btf_trace_"):], event)]
+        else:
+            events = [event]
+        found = [(e, btf.raw_tracepoint_args(e)) for e in events]
     except btf.BtfError as err:
         diags.error(span, f"cannot check raw tracepoint {event}: {err}")
         return []
-    if nargs is None:
+    found = [(e, n) for e, n in found if n is not None]
+    if not found:
         diags.error(span, f"raw tracepoint not found: {event}",
                     f"the kernel's raw tracepoints are its tracepoints' events: pytrace -l 'tracepoint:*:{event}*'")
         return []
-    params = _btf_params(lambda types: types.raw_tracepoint_params(event))
-    return [AttachTarget("rawtracepoint", f"rawtracepoint:{event}", (event,), span, nargs=nargs,
-                         btf_params=params)]
+    return [AttachTarget("rawtracepoint", f"rawtracepoint:{e}", (e,), span, nargs=n,
+                         btf_params=_btf_params(lambda types, e=e: types.raw_tracepoint_params(e)))
+            for e, n in found]
 
 
 def _expand_kprobe(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
@@ -358,10 +390,10 @@ def _expand_usdt(rest: str, span: Span, diags: Diagnostics, given: Given) -> lis
     from pytrace import symbols
 
     binary, sep, spec = rest.partition(":")
-    if not sep or not binary or not spec or spec.count(":") > 1:
+    if not sep or not (binary or given.pid > 0) or not spec or spec.count(":") > 1:
         diags.error(span, f"invalid usdt probe 'usdt:{rest}': expected usdt:BINARY:[PROVIDER:]NAME")
         return []
-    provider, _, name = spec.rpartition(":")
+    provider, _, name = spec.replace('"', "").rpartition(":")
     try:
         paths = _binaries(binary, given.pid)
         if not paths:
@@ -381,9 +413,10 @@ def _expand_usdt(rest: str, span: Span, diags: Diagnostics, given: Given) -> lis
         return []
     targets = []
     for probe in chosen:
+        shown = binary if "/" in binary and not _is_wildcard(binary) else probe.path
         for location in probe.locations:
             targets.append(AttachTarget(
-                "usdt", f"usdt:{probe.path}:{probe.provider}:{probe.name}",
+                "usdt", f"usdt:{shown}:{probe.provider}:{probe.name}",
                 (location.path, location.offset, probe.semaphore), span, usdt_args=location.args))
     if not targets:
         diags.error(span, f"usdt probe not found: {spec} in {binary}",
@@ -423,7 +456,7 @@ def _user_function(kind: str, rest: str, span: Span, diags: Diagnostics, given: 
     targets = []
     for path in paths:
         try:
-            places = _functions_in(kind, path, spec, span, diags)
+            places = _functions_in(kind, path, spec, span, diags, several=len(paths) > 1)
         except symbols.SymbolError as err:
             diags.error(span, f"cannot use {kind} '{kind}:{rest}': {err}")
             return []
@@ -444,9 +477,12 @@ def _is_wildcard(text: str) -> bool:
 
 
 def _binaries(binary: str, pid: int) -> list[str]:
-    """The files a uprobe's BINARY names (several for a wildcard)."""
+    """The files a uprobe's BINARY names (several for a wildcard; with -p,
+    `*` or nothing is every file the process has mapped executable)."""
     from pytrace import symbols
 
+    if binary in ("*", "") and pid > 0:
+        return symbols.mapped_files(pid)
     if _is_wildcard(binary):
         import glob
 
@@ -455,17 +491,19 @@ def _binaries(binary: str, pid: int) -> list[str]:
     return [found] if found else []
 
 
-def _functions_in(kind: str, path: str, spec: str, span: Span, diags: Diagnostics):
+def _functions_in(kind: str, path: str, spec: str, span: Span, diags: Diagnostics, several: bool = False):
     """[(label, function, file offset)] for the FUNCTION part, or None after
     an error. The label is how the probe is named: the function as the
-    script wrote it (a wildcard's matches by their own names)."""
+    script wrote it (a wildcard's matches by their own names). With
+    `several` binaries, one without the function has none of it."""
     from pytrace import symbols
 
     name, cpp = spec, False
     if name.startswith("cpp:"):
         name, cpp = name[4:], True
-    if len(name) >= 2 and name[0] == name[-1] == '"':
-        name = name[1:-1]
+    if name.startswith('"') and '"' in name[1:]:  # "ns::f(int)" or "name"+4
+        quoted, _, after = name[1:].partition('"')
+        name = quoted + after
     if name[:1].isdigit():
         try:
             address = int(name, 0)
@@ -497,7 +535,7 @@ def _functions_in(kind: str, path: str, spec: str, span: Span, diags: Diagnostic
         if any(fnmatch.fnmatchcase(n, base) if wildcard else n == base for n in names):
             matches.append((sym, readable))
     if not matches:
-        if wildcard:
+        if wildcard or several:
             return []
         diags.error(span, f"function not found: {base} in {path}",
                     f"list its functions with: pytrace -l '{kind}:{path}:*'")

@@ -133,7 +133,8 @@ def test_listing_a_binary(run_pytrace, build_c):
     assert result.stdout == f"uprobe:{prog}:handle_a\nuprobe:{prog}:handle_b\n"
     result = run_pytrace(["-l", "uprobe:*"], timeout=30)
     assert result.rc == 1 and result.stderr == (
-        "error: listing uprobe probes needs a binary: pytrace -l 'uprobe:/path/to/binary:*'\n")
+        "error: listing uprobe probes needs a binary: pytrace -l 'uprobe:/path/to/binary:*'"
+        " (or a process: pytrace -p PID -l 'uprobe:*')\n")
 
 
 def test_positional_parameters(run_pytrace):
