@@ -143,6 +143,10 @@ def test_positional_parameters(run_pytrace):
     assert result.rc == 0 and result.stdout.splitlines()[1] == "40 + 2 = 42, demo mo|| 3"
     result = run_pytrace(["-e", "interval:ms:$1 { @ = count(); exit(); }", "--", "20"], timeout=20)
     assert result.rc == 0 and "@: 1" in result.stdout
+    result = run_pytrace(["-e", 'BEGIN { printf("%s %s\\n", str($1, 3), ksym(kaddr(str($2))));'
+                                ' @ = lhist(7, 0, $3, 5); exit(); }', "hello", "vfs_read", "10"], timeout=20)
+    assert result.rc == 0 and result.stdout.splitlines()[1] == "hel vfs_read"
+    assert "[5, 10)                1 |" in result.stdout
     result = run_pytrace(["-e", 'BEGIN { @ = $1 + 1; }', "word"], timeout=20)
     assert result.rc == 1 and result.stderr == (
         'stdin:1:13: error: $1 used numerically but given "word"\n'

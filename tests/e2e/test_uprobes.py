@@ -224,3 +224,27 @@ def test_struct_mistakes(run_pytrace):
         "stdin:1:1: error: unknown type 'float' in struct a\n"
         "struct a { float x; };\n"
         "^~~~~~~~~~~~~~~~~~~~~~\n")
+
+
+def test_probes_on_one_function_run_in_the_scripts_order(run_pytrace, build_c):
+    prog = build_c(CALLS, name="calls")
+    script = (f'uprobe:{prog}:handle_open {{ printf("first\\n"); }} uprobe:{prog}:handle_open {{ printf("second\\n"); }}'
+              f' uretprobe:{prog}:handle_open {{ printf("ret1\\n"); }} uretprobe:{prog}:handle_open {{ printf("ret2\\n"); }}')
+    result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert result.stdout.splitlines()[1:5] == ["first", "second", "ret1", "ret2"]
+
+
+def test_every_binary_of_a_process(run_pytrace, build_c):
+    prog = build_c(TICKER, name="ticker")
+    target = subprocess.Popen([str(prog)])
+    try:
+        time.sleep(0.2)
+        result = run_pytrace(["-p", str(target.pid), "-e",
+                              "uprobe:*:tick { @[probe] = count(); } interval:ms:200 { exit(); }"], timeout=30)
+        listed = run_pytrace(["-p", str(target.pid), "-l", "uprobe:*:tick"], timeout=30)
+    finally:
+        target.kill()
+        target.wait()
+    assert result.rc == 0, result.stderr
+    assert re.search(rf"^@\[uprobe:{re.escape(str(prog))}:tick\]: \d+$", result.stdout, re.M)
+    assert listed.stdout == f"uprobe:{prog}:tick\n"

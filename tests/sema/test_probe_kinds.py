@@ -61,3 +61,20 @@ def test_attach_point_errors(text, rendered):
 def test_case_insensitive_providers_expand():
     assert errors("Interval:ms:5") == ""
     assert errors("BEGIN") == "" and errors("end") == ""
+
+
+@pytest.mark.parametrize("text, name", [
+    ("interval:100ms", "interval:ms:100"), ("i:1s", "interval:s:1"), ("interval:hz:99", "interval:hz:99"),
+    ("interval:2000000", "interval:us:2000"), ("profile:1_000us", "profile:us:1000"),
+    ("software:cpu:1e6", "software:cpu:1e6"), ("watchpoint:0x1000:8:rw", "watchpoint:4096:8:rw"),
+])
+def test_attach_point_spellings(text, name):
+    diags = Diagnostics(SourceFile("t.pt", text))
+    (target,) = probes.resolve(text, Span(1, 1, 1, len(text) + 1), diags)
+    assert not diags.has_errors and target.name == name
+
+
+def test_raw_tracepoint_wildcards():
+    diags = Diagnostics(SourceFile("t.pt", "rt:sched_sw*"))
+    names = [t.name for t in probes.resolve("rt:sched_sw*", Span(1, 1, 1, 13), diags)]
+    assert names == ["rawtracepoint:sched_swap_numa", "rawtracepoint:sched_switch"]
