@@ -265,6 +265,10 @@ def _merge_str(flat, ncpus, spec) -> str:
     return c_string(flat.cast("B")[:spec.size].tobytes())
 
 
+def _merge_raw(flat, ncpus, spec) -> bytes:
+    return flat.cast("B")[:spec.size].tobytes()
+
+
 # Map values that are not aggregations (`@x = 5`, `@s = comm`): not per
 # CPU, not callable, but merged, sorted and printed through the same row
 # interface. 0.17 sorts a map of ints by value, of strings by key (None).
@@ -272,6 +276,10 @@ PLAIN: dict[str, Aggregation] = {a.name: a for a in (
     Aggregation("int", words=lambda p: 1, update=None, read=None, merge=_merge_int,
                 sort_key=by_value, shape="int", json_type="map"),
     Aggregation("str", signed=False, words=None, update=None, read=None, merge=_merge_str,
+                sort_key=None, shape="str", json_type="map"),
+    # ids and addresses (a stack, a symbol: types.Resolved), params (field
+    # kind, stack mode): the raw bytes, which the runtime resolves
+    Aggregation("resolved", signed=False, words=None, update=None, read=None, merge=_merge_raw,
                 sort_key=None, shape="str", json_type="map"),
 )}
 

@@ -575,7 +575,7 @@ class _FunctionEmitter:
         if isinstance(decl.value_type, Agg):
             return self.read_aggregate(decl, key)
         ptr, found = self.lookup(decl, key)
-        if isinstance(instr.type, Str):
+        if in_buffer(instr.type):
             size = decl.value.size
             buf = self.alloca(size, "value")
             self.zero(buf, 0, size)
@@ -661,9 +661,9 @@ class _FunctionEmitter:
         decl = instr.map
         key = self.key(decl, instr.keys)
         value = self.value(instr.value)
-        if isinstance(instr.value.type, Str):
+        if in_buffer(instr.value.type):
             buf = self.alloca(decl.value.size, "value")
-            self.copy(buf, value, min(instr.value.type.size, decl.value.size), decl.value.size)
+            self.copy(buf, value, min(byte_size(instr.value.type), decl.value.size), decl.value.size)
         else:
             buf = self.alloca(8, "value")
             self.store64(value, buf)

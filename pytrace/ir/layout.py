@@ -51,4 +51,6 @@ def value_layout(vtype) -> tuple[ValueSpec, int]:
         return ValueSpec(vtype.kind, 8 * words, vtype.signed, vtype.params), MAP_PERCPU_HASH
     if isinstance(vtype, Str):
         return ValueSpec("str", align8(vtype.size), False), MAP_HASH
+    if isinstance(vtype, Resolved):  # a stack, a symbol, a probe: resolved when printed
+        return ValueSpec("resolved", 8 * vtype.words, False, (vtype.kind, vtype.mode)), MAP_HASH
     return ValueSpec("int", 8, vtype.signed if isinstance(vtype, Int) else True), MAP_HASH

@@ -211,6 +211,8 @@ def format_map(spec, entries: list, top: int = 0, div: int = 0, style: Style = V
         return f"{name}: 0\n" if spec.value.kind == "count" and not keyed else "\n"
     if shape == "int" and div > 1:
         items = [(k, c_div(v, div)) for k, v in items]
+    if shape == "str" and spec.value.kind == "resolved":
+        items = [(k, format_value(v)) for k, v in items]  # a stack's frames, a symbol's name
     if len(spec.keys) == 1 and spec.keys[0].kind in ("int", "str"):
         # the common case, and the big maps: no join per key
         lines = [f"{name}[{k}]: {v}" for (k,), v in items]

@@ -13,6 +13,7 @@ from pytrace.aggregations import MASK64, row
 from pytrace.program import MAP_RINGBUF, MapSpec
 from pytrace.runtime import bpf, libbcc
 from pytrace.runtime.decode import decode_keys, round_up8
+from pytrace.runtime.names import NO_NAMES
 from pytrace.runtime.errors import LoadError, NeedRootError
 
 DEFAULT_KEYS_MAX = 4096
@@ -162,6 +163,14 @@ class Map:
                         self._values(values, n)))
 
     def _values(self, raw: bytes, n: int) -> list:
+        values = self._merged(raw, n)
+        if self.spec.value.kind == "resolved":  # ids and addresses: what they stand for
+            kind, mode = self.spec.value.params
+            resolve = (self.names or NO_NAMES).resolver(kind, mode)
+            values = [resolve(v) for v in values]
+        return values
+
+    def _merged(self, raw: bytes, n: int) -> list:
         spec = self.spec
         agg = row(spec.value.kind)
         ncpus = self.ncpus

@@ -393,7 +393,7 @@ class _Checker:
             return t if timestamp else UINT64
         if timestamp and isinstance(t, Timestamp):
             return t
-        if not isinstance(t, (Int, Str)):
+        if not isinstance(t, (Int, Str, Resolved)):
             self.report.error(expr.span, f"{what} must be an integer or a string, not {describe(t)}")
             return None
         return t

@@ -131,3 +131,17 @@ def test_flame_graph_and_folded_stacks(build_c, run_pytrace, tmp_path):
 def test_mistakes(text, first_line, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr.splitlines()[0] == first_line
+
+
+def test_stacks_and_symbols_as_map_values(chain, run_pytrace):
+    script = (f"uprobe:{chain}:leaf {{ @s = ustack(2); @by[arg0] = ustack(1); @f = func; @p = probe;"
+              f" @k = kstack; }}")
+    result = run_pytrace(["-c", str(chain), "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"^@s: \n        leaf\+0\n        middle\+\d+\n\n", out, re.M), out
+    assert "@by[0]: \n        leaf+0\n\n@by[1]: \n        leaf+0\n\n" in out
+    assert "@f: leaf\n" in out and f"@p: uprobe:{chain}:leaf\n" in out and "@k: \n" in out
+    result = run_pytrace(["-f", "json", "-c", str(chain), "-e", f"uprobe:{chain}:leaf {{ @s = ustack(1); }}"],
+                         timeout=30)
+    assert '{"type": "map", "data": {"@s": "\\n        leaf+0\\n"}}' in result.stdout.splitlines()
