@@ -269,18 +269,19 @@ def threads(pid: int) -> list[int]:
 
 def attach_watchpoint(program: Program, pid: int = -1, on_exec: bool = False) -> Attachment:
     """A hardware breakpoint (the breakpoint PMU) on the address, every
-    access: in the -p process; in the -c command from its exec on (before
-    it, the held child is still a copy of pytrace, whose memory is not the
-    command's); else on every CPU, whatever runs there (as bpftrace)."""
+    access: in every thread of the -p process; in the -c command from its
+    exec on (before it, the held child is still a copy of pytrace, whose
+    memory is not the command's), its threads included; else on every CPU,
+    whatever runs there (as bpftrace)."""
     spec = program.spec
     address, length, bp_type = spec.target
     if bp_type == HW_BREAKPOINT_X:
         length = ct.sizeof(ct.c_long)  # an execution breakpoint covers an instruction: the kernel wants this
     where = dict(bp_type=bp_type, bp_addr=address, bp_len=length)
     if pid > 0 and on_exec:
-        places = [dict(where, pid=pid, cpu=-1, on_exec=True)]
-    elif pid > 0:
-        places = [dict(where, pid=tid, cpu=-1) for tid in threads(pid)]
+        places = [dict(where, pid=pid, cpu=-1, on_exec=True, inherit=True)]
+    elif pid > 0:  # each thread now, and the threads they start later
+        places = [dict(where, pid=tid, cpu=-1, inherit=True) for tid in threads(pid)]
     else:
         places = [dict(where, cpu=cpu) for cpu in online_cpus()]
     return _perf_events(program, places, PERF_TYPE_BREAKPOINT, 0, 1, 0, "a hardware breakpoint")

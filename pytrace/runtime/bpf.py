@@ -235,6 +235,7 @@ class _PerfEventAttr(ct.Structure):
 PERF_FLAG_DISABLED = 1 << 0
 PERF_FLAG_FREQ = 1 << 10
 PERF_FLAG_ENABLE_ON_EXEC = 1 << 12
+PERF_FLAG_INHERIT = 1 << 1
 PERF_EVENT_IOC_ENABLE = 0x2400
 PERF_EVENT_IOC_SET_BPF = 0x40042408
 _SYS_PERF_EVENT_OPEN = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "ppc64le": 319, "s390x": 331}.get(
@@ -244,9 +245,10 @@ _SYS_PERF_EVENT_OPEN = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "ppc64le"
 
 def perf_event_open(ev_type: int, config: int, *, period: int = 0, freq: int = 0, pid: int = -1,
                     cpu: int = -1, bp_type: int = 0, bp_addr: int = 0, bp_len: int = 0,
-                    on_exec: bool = False) -> int:
+                    on_exec: bool = False, inherit: bool = False) -> int:
     """A disabled perf event (perf_event_open(2)); raises OSError(errno).
-    `on_exec`: the kernel enables it when the process next calls exec.
+    `on_exec`: the kernel enables it when the process next calls exec;
+    `inherit`: threads (and processes) the task starts later get it too.
     Called directly rather than through bcc, whose wrapper prints its own
     message to stderr when the kernel refuses."""
     attr = _PerfEventAttr()
@@ -254,7 +256,8 @@ def perf_event_open(ev_type: int, config: int, *, period: int = 0, freq: int = 0
     attr.size = ct.sizeof(attr)
     attr.config = config
     attr.sample_period = freq or period
-    attr.flags = PERF_FLAG_DISABLED | (PERF_FLAG_FREQ if freq else 0) | (PERF_FLAG_ENABLE_ON_EXEC if on_exec else 0)
+    attr.flags = (PERF_FLAG_DISABLED | (PERF_FLAG_FREQ if freq else 0) | (PERF_FLAG_ENABLE_ON_EXEC if on_exec else 0)
+                  | (PERF_FLAG_INHERIT if inherit else 0))
     attr.wakeup_events = 1
     attr.bp_type, attr.bp_addr, attr.bp_len = bp_type, bp_addr, bp_len
     fd = libbcc.syscall_perf_event_open(_SYS_PERF_EVENT_OPEN, ct.byref(attr), pid, cpu, -1, 0x8)

@@ -153,3 +153,28 @@ def test_positional_parameters(run_pytrace):
         "BEGIN { @ = $1 + 1; }\n"
         "            ^~\n"
         "hint: read it as a string with str($1)\n")
+
+
+THREADS = r"""
+#include <pthread.h>
+#include <unistd.h>
+long counter;
+void *worker(void *arg) { for (int i = 0; i < 10; i++) { __atomic_add_fetch(&counter, 1, __ATOMIC_SEQ_CST); usleep(1000); } return 0; }
+int main(void)
+{
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], 0, worker, 0);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], 0);
+    return 0;
+}
+"""
+
+
+def test_a_watchpoint_sees_threads_started_later(run_pytrace, build_c):
+    prog = build_c(THREADS, name="threads", flags=("-no-pie",))
+    nm = subprocess.run(["nm", str(prog)], capture_output=True, text=True, check=True).stdout
+    counter = int(re.search(r"^([0-9a-f]+) B counter$", nm, re.M).group(1), 16)
+    result = run_pytrace(["-c", str(prog), "-e", f"watchpoint:{counter:#x}:8:w /tid != pid/ {{ @[tid] = count(); }}"],
+                         timeout=30)
+    assert result.rc == 0, result.stderr
+    assert [int(n) for n in re.findall(r"^@\[\d+\]: (\d+)$", result.stdout, re.M)] == [10, 10, 10]
