@@ -155,7 +155,11 @@ def parse_args(argv: list[str]) -> Options:
             raise UsageError(f"option {_LATER[name]} is not supported by pytrace yet")
         elif name not in _ACCEPTED:  # pragma: no cover - getopt knows only the names above
             raise UsageError(f"unknown option '{name}' (see pytrace --help)")
-    if listing:
+    if listing and opts.program is not None:
+        opts.list = "program"   # -l -e PROGRAM: the program's own probes
+    elif listing and words and words[0].endswith((".bt", ".pt")) and os.path.isfile(words[0]):
+        opts.list, opts.script = "program", words.pop(0)   # -l script.bt
+    elif listing:
         opts.list = words.pop(0) if words else "*"
     elif words and opts.program is None:
         opts.script = words.pop(0)
@@ -385,6 +389,8 @@ def _list(args: Options) -> int:
     from pytrace.listing import ListError, list_probes
 
     _need_root()
+    if args.list == "program":
+        return _list_program(args)
     try:
         lines = list_probes(None if args.list == "*" else args.list, args.verbose, args.pid or -1)
     except ListError as err:
@@ -392,6 +398,29 @@ def _list(args: Options) -> int:
 
         raise UserError(str(err)) from None
     sys.stdout.write("".join(line + "\n" for line in lines))
+    return 0
+
+
+def _list_program(args: Options) -> int:
+    """-l with a program: the probes its attach points expand to, in order."""
+    from pytrace import parser
+    from pytrace.diagnostics import CompileError, Diagnostics
+    from pytrace.sema.check import attach_text
+    from pytrace.sema.probes import Given, resolve
+
+    source = _read_source(args)
+    program = parser.parse(source)
+    diags = Diagnostics(source)
+    given = Given(args.pid or -1, tuple(args.args))
+    names = []
+    for probe in program.probes:
+        for ap in probe.attach_points:
+            text = attach_text(ap, given.params, diags)
+            if text is not None:
+                names += [t.name for t in resolve(text, ap.span, diags, given)]
+    if diags.has_errors:
+        raise CompileError(diags)
+    sys.stdout.write("".join(name + "\n" for name in names))
     return 0
 
 

@@ -91,7 +91,7 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
     instances = []
     for probe in program.probes:
         for ap in probe.attach_points:
-            text = _with_params(ap, given.params, diags)
+            text = attach_text(ap, given.params, diags)
             if text is None:
                 continue
             for target in probes.resolve(text, ap.span, diags, given):
@@ -125,7 +125,7 @@ def _structs(program: ast.Program, diags: Diagnostics) -> dict:
     return structs
 
 
-def _with_params(ap: ast.AttachPoint, params: tuple[str, ...], diags: Diagnostics) -> str | None:
+def attach_text(ap: ast.AttachPoint, params: tuple[str, ...], diags: Diagnostics) -> str | None:
     """The attach point with its positional parameters ($1) replaced by
     their text (`uprobe:$1:main`), or None after reporting a missing one."""
     text = ap.text

@@ -127,6 +127,16 @@ def test_listing_tracepoints_as_bpftrace(run_pytrace):
     assert "software:cpu-clock:" in everything and "rawtracepoint:sched_switch" in everything
 
 
+def test_listing_a_programs_probes(run_pytrace, tmp_path):
+    script = tmp_path / "probes.bt"
+    script.write_text("tracepoint:sched:sched_sw* { }\nBEGIN { }\ni:ms:$1 { }\n")
+    result = run_pytrace(["-l", str(script), "100"], timeout=30)
+    assert result.stdout == ("tracepoint:sched:sched_swap_numa\ntracepoint:sched:sched_switch\nBEGIN\n"
+                             "interval:ms:100\n")
+    result = run_pytrace(["-l", "-e", "software:faults { } rt:sched_switch { }"], timeout=30)
+    assert result.stdout == "software:faults\nrawtracepoint:sched_switch\n"
+
+
 def test_listing_a_binary(run_pytrace, build_c):
     prog = build_c("void handle_a(void) {}\nvoid handle_b(void) {}\nint main(void) { return 0; }", name="two")
     result = run_pytrace(["-l", f"uprobe:{prog}:handle_*"], timeout=30)
