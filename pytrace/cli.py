@@ -60,6 +60,9 @@ environment:
                     keys a map may hold (default 4096); updates of a full map
                     are counted and reported at exit
   BPFTRACE_STRLEN   bytes a string may hold (default 64, at most 200)
+  BPFTRACE_STACK_MODE
+                    how kstack and ustack print unless they say: bpftrace
+                    (default), perf or raw
 
 examples:
   pytrace -e 'tracepoint:sched:sched_switch { @[comm] = count(); }'

@@ -30,13 +30,30 @@ class CompileOptions:
     from the environment unless given)."""
 
     def __init__(self, dump: set[str] | None = None, dump_out=None, use_cache: bool = True,
-                 strlen: int | None = None, pid: int = -1, params: tuple[str, ...] = ()):
+                 strlen: int | None = None, pid: int = -1, params: tuple[str, ...] = (),
+                 stack_mode: str | None = None):
         self.dump = dump or set()
         self.dump_out = dump_out or sys.stdout
         self.use_cache = use_cache
         self.strlen = strlen if strlen is not None else strlen_from_env()
+        self.stack_mode = stack_mode or stack_mode_from_env()  # kstack/ustack without a mode
         self.pid = pid          # -p: uprobes resolve in its maps; other probes filter on it
         self.params = tuple(params)  # $1, $2, ...: constants in the code
+
+
+STACK_MODES = ("bpftrace", "perf", "raw")
+
+
+def stack_mode_from_env(environ=None) -> str:
+    """BPFTRACE_STACK_MODE (default bpftrace), or a UserError."""
+    import os
+
+    from pytrace.diagnostics import UserError
+
+    text = (environ if environ is not None else os.environ).get("BPFTRACE_STACK_MODE") or "bpftrace"
+    if text not in STACK_MODES:
+        raise UserError(f"BPFTRACE_STACK_MODE={text!r} is not a stack mode: use bpftrace, perf or raw")
+    return text
 
 
 def strlen_from_env(environ=None) -> int:
@@ -67,6 +84,8 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
     key = source.text
     if options.strlen != STRLEN_DEFAULT:
         key = f"strlen={options.strlen}\0{key}"
+    if options.stack_mode != "bpftrace":
+        key = f"stack_mode={options.stack_mode}\0{key}"
     if options.pid > 0 or options.params:
         key = f"pid={options.pid}\0params={options.params!r}\0{key}"
     if cacheable:
@@ -98,7 +117,7 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     diags = Diagnostics(source)
     from pytrace.sema.probes import Given
 
-    checked = check(program, diags, options.strlen, Given(options.pid, options.params))
+    checked = check(program, diags, options.strlen, Given(options.pid, options.params, options.stack_mode))
     if diags.has_errors:
         raise CompileError(diags)
     module = lower(checked)

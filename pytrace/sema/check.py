@@ -105,7 +105,7 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             inst.variables.clear()
             inst.formats.clear()
             inst.constants.clear()
-            _Checker(inst, maps, reporter, strlen, given.params, structs).check_probe()
+            _Checker(inst, maps, reporter, strlen, given.params, structs, given.stack_mode).check_probe()
     return Checked(program, instances, maps, given)
 
 
@@ -178,8 +178,9 @@ class _Reporter:
 
 class _Checker:
     def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter, strlen: int = STRLEN,
-                 params: tuple[str, ...] = (), structs: dict | None = None):
+                 params: tuple[str, ...] = (), structs: dict | None = None, stack_mode: str = "bpftrace"):
         self.structs = structs or {}  # the script's struct definitions
+        self.stack_mode = stack_mode  # kstack/ustack without a mode
         self.strlen = strlen  # BPFTRACE_STRLEN: the size of a string str() reads
         self.params = params  # the positional parameters
         self.inst = inst
@@ -426,7 +427,7 @@ class _Checker:
         if e.name == "probe":
             return PROBE
         if e.name in ("kstack", "ustack"):
-            return stack_type(e.name)
+            return stack_type(e.name, self.stack_mode)
         if e.name == "curtask":
             return CURTASK
         if e.name == "func":
@@ -703,7 +704,7 @@ class _Checker:
 
     def call_kstack(self, e: ast.Call):
         """kstack(N), kstack(MODE), kstack(MODE, N): MODE bpftrace, perf or raw."""
-        mode, limit = "bpftrace", STACK_LIMIT
+        mode, limit = self.stack_mode, STACK_LIMIT
         args = list(e.args)
         if args and isinstance(args[0], ast.Builtin) and args[0].name in STACK_MODES:
             mode = args.pop(0).name

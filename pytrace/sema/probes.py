@@ -40,13 +40,14 @@ class AttachTarget:
 
 
 class Given:
-    """What the command line gives a script besides its text: the -p
-    process (-1 for none; uprobes on libraries are found in its maps) and
-    the positional parameters ($1, $2, ...)."""
+    """What the command line and environment give a script besides its
+    text: the -p process (-1 for none; uprobes on libraries are found in its
+    maps), the positional parameters ($1, $2, ...), the default stack mode."""
 
-    def __init__(self, pid: int = -1, params: tuple[str, ...] = ()):
+    def __init__(self, pid: int = -1, params: tuple[str, ...] = (), stack_mode: str = "bpftrace"):
         self.pid = pid
         self.params = tuple(params)
+        self.stack_mode = stack_mode  # how kstack/ustack print unless they say (BPFTRACE_STACK_MODE)
 
 
 NOTHING_GIVEN = Given()

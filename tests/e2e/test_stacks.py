@@ -58,6 +58,12 @@ def test_ustack_as_a_key_in_print_and_in_printf(chain, run_pytrace):
     assert "@k[]: 4\n" in out  # no kernel frames in user mode: an empty stack prints as nothing
 
 
+def test_the_default_mode_from_the_environment(chain, run_pytrace):
+    result = run_pytrace(["-c", str(chain), "-e", f"uprobe:{chain}:leaf {{ @[ustack(1)] = count(); }}"],
+                         timeout=30, env={"BPFTRACE_STACK_MODE": "raw"})
+    assert re.search(r"^@\[\n[0-9a-f]+\n\]: 4$", result.stdout, re.M), result.stdout
+
+
 def test_perf_mode_and_json(chain, run_pytrace):
     script = f"uprobe:{chain}:leaf {{ @[ustack(perf, 2)] = count(); }}"
     result = run_pytrace(["-c", str(chain), "-e", script], timeout=30)
