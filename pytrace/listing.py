@@ -158,7 +158,8 @@ def _btf_names(btf_kind: str, prefix: str, glob: str):
 def _list_uprobe(rest: str, verbose: bool, pid: int):
     """`uprobe:BINARY[:GLOB]`: the binary's functions, sorted, by their
     names in the ELF (C++ names mangled, as bpftrace lists them); with -p,
-    `uprobe:*` lists every binary the process maps."""
+    `uprobe:*` lists every binary the process maps. -lv: their parameters,
+    from DWARF."""
     from pytrace import symbols
 
     binary, _, glob = rest.partition(":")
@@ -169,7 +170,14 @@ def _list_uprobe(rest: str, verbose: bool, pid: int):
             raise ListError(str(err)) from None
         for name in names:
             if fnmatch.fnmatchcase(name, glob or "*"):
-                yield f"{shown}:{name}", []
+                yield f"{shown}:{name}", (_dwarf_declarations(path, name) if verbose else [])
+
+
+def _dwarf_declarations(path: str, function: str) -> list[str]:
+    """A function's parameters as its DWARF declares them (`int i`)."""
+    from pytrace import dwarf
+
+    return [f"{p.decl} {p.name}" for p in dwarf.function_params(path, function) or []]
 
 
 def _list_usdt(rest: str, verbose: bool, pid: int):

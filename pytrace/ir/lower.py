@@ -409,9 +409,11 @@ class _FunctionLowerer:
         holder = self.type_of(e.obj)
         if isinstance(holder, (Ptr, Struct)):
             return self.member(e, holder)
-        if self.inst.target.btf_params:  # a u64 slot each, in order
-            index = [name for name, _ in self.inst.target.btf_params].index(e.field)
-            value = self.emit(ir.CtxLoad(offset=8 * index, size=8, type=UINT64, span=e.span))
+        if self.inst.target.typed_args:  # argument registers (a uprobe) or a u64 slot each, in order
+            index = [name for name, _ in self.inst.target.typed_args].index(e.field)
+            regs = probe_kinds.kind(self.inst.target.kind).context == "regs"
+            offset = registers().args[index] if regs else 8 * index
+            value = self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
             atype = self.type_of(e)
             if isinstance(atype, Int) and atype.bits < 64:
                 return self.emit(ir.Cast(value=value, type=atype, span=e.span))

@@ -438,7 +438,7 @@ class _Checker:
             return FUNC
         context = probe_kinds.kind(self.target.kind).context
         if e.name == "args":
-            if context != "tracepoint" and not self.target.btf_params:
+            if context != "tracepoint" and not self.target.typed_args:
                 self.report.error(e.span, f"args is not available in a {self.target.name} probe")
                 return None
             return ARGS
@@ -595,7 +595,7 @@ class _Checker:
         if obj is not ARGS:
             self.report.error(e.span, f"{describe(obj)} has no fields")
             return None
-        if self.target.btf_params:
+        if self.target.typed_args:
             return self.btf_arg(e)
         fld = self.target.fields.get(e.field)
         if fld is None or fld.name.startswith("common_"):
@@ -608,13 +608,18 @@ class _Checker:
 
     def btf_arg(self, e: ast.FieldAccess):
         """`args.prev` of a raw tracepoint or fentry: its type from BTF."""
-        for name, ptype in self.target.btf_params:
+        for index, (name, ptype) in enumerate(self.target.typed_args):
             if name == e.field:
                 if ptype is None:
                     self.report.error(e.span, f"pytrace cannot read argument {name} of {self.target.name} yet")
                     return None
+                context = probe_kinds.kind(self.target.kind).context
+                if context == "regs" and index >= len(registers().args):
+                    self.report.error(e.span, f"argument {name} of {self.target.name} is passed on the stack,"
+                                              " which pytrace cannot read by name yet", "read it with sargN")
+                    return None
                 return ptype
-        names = [name for name, _ in self.target.btf_params]
+        names = [name for name, _ in self.target.typed_args]
         close = difflib.get_close_matches(e.field, names, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"its arguments: {', '.join(names)}"
         self.report.error(e.span, f"{self.target.name} has no argument '{e.field}'", hint)
@@ -636,7 +641,7 @@ class _Checker:
         """`p->m` of a pointer to a script struct (or `p.m`, which follows
         the pointer as upstream bpftrace does), `s.m` of a struct member."""
         struct = obj.pointee if isinstance(obj, Ptr) else obj
-        if isinstance(struct, Struct) and not struct.members:
+        if isinstance(struct, Struct) and not struct.members and struct.source != "dwarf":
             struct = self.struct_named(struct.name) or struct  # known so far by its name only
         if not isinstance(struct, Struct):
             self.report.error(e.span, f"{describe(obj)} has no fields")

@@ -36,7 +36,7 @@ class AttachTarget:
     syscall_nr: int | None = None  # a syscalls:sys_enter_X/sys_exit_X tracepoint's system call number
     func: str = ""      # the function it is on (uprobe, kprobe, fentry): what `func` reads
     usdt_args: tuple = ()  # a USDT location's arguments (pytrace.symbols.UsdtArgument)
-    btf_params: tuple = ()  # (name, type) of a raw tracepoint's or fentry's arguments, from BTF
+    typed_args: tuple = ()  # (name, type) of the arguments `args.NAME` reads: BTF's, or a uprobe's DWARF
 
 
 class Given:
@@ -263,7 +263,7 @@ def _expand_rawtracepoint(rest: str, span: Span, diags: Diagnostics) -> list[Att
                     f"the kernel's raw tracepoints are its tracepoints' events: pytrace -l 'tracepoint:*:{event}*'")
         return []
     return [AttachTarget("rawtracepoint", f"rawtracepoint:{e}", (e,), span, nargs=n,
-                         btf_params=_btf_params(lambda types, e=e: types.raw_tracepoint_params(e)))
+                         typed_args=_typed_args(lambda types, e=e: types.raw_tracepoint_params(e)))
             for e, n in found]
 
 
@@ -351,11 +351,19 @@ def _btf_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> list[
     if nargs is None:
         diags.error(span, f"kernel function not found in BTF: {func}")
         return []
-    params = _btf_params(lambda types: types.function_params(func))
-    return [AttachTarget(kind, f"{kind}:{func}", (func,), span, nargs=nargs, func=func, btf_params=params)]
+    params = _typed_args(lambda types: types.function_params(func))
+    return [AttachTarget(kind, f"{kind}:{func}", (func,), span, nargs=nargs, func=func, typed_args=params)]
 
 
-def _btf_params(find) -> tuple:
+def _dwarf_args(path: str, func: str) -> tuple:
+    """A uprobe's arguments by name and type from its binary's DWARF, or ()."""
+    from pytrace import dwarf
+
+    params = dwarf.function_params(path, func)
+    return tuple((p.name, p.type) for p in params) if params else ()
+
+
+def _typed_args(find) -> tuple:
     """Named, typed arguments from the kernel's BTF (`args.prev`), or ()."""
     from pytrace import btf
 
@@ -466,7 +474,9 @@ def _user_function(kind: str, rest: str, span: Span, diags: Diagnostics, given: 
         # named as bpftrace names it: a path as written, a library or program by where it was found
         shown = binary if "/" in binary and not _is_wildcard(binary) else path
         for label, func, offset in places:
-            targets.append(AttachTarget(kind, f"{kind}:{shown}:{label}", (path, offset, 0), span, func=func))
+            typed = _dwarf_args(path, func) if kind == "uprobe" and not _is_wildcard(spec) else ()
+            targets.append(AttachTarget(kind, f"{kind}:{shown}:{label}", (path, offset, 0), span, func=func,
+                                        typed_args=typed))
     if not targets:
         diags.error(span, f"no function of {binary} matches {spec}",
                     f"list them with: pytrace -l '{kind}:{binary}:*'")

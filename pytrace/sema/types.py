@@ -56,6 +56,7 @@ class Struct:
     size: int
     members: tuple = ()
     align: int = 1
+    source: str = ""  # "dwarf": a binary's, whose members are never looked up by name
 
     def member(self, name: str):
         for member in self.members:

@@ -248,3 +248,38 @@ def test_every_binary_of_a_process(run_pytrace, build_c):
     assert result.rc == 0, result.stderr
     assert re.search(rf"^@\[uprobe:{re.escape(str(prog))}:tick\]: \d+$", result.stdout, re.M)
     assert listed.stdout == f"uprobe:{prog}:tick\n"
+
+
+DWARF = r"""
+#include <stdint.h>
+#include <string.h>
+struct inner { int a; long b; };
+struct order { int id; int qty; long price; char sku[12]; struct inner *in; const char *note; };
+typedef unsigned long ulong_t;
+__attribute__((noinline)) int submit(struct order *o, int flag, const char *who, ulong_t n, uint8_t small)
+{ return o->id + flag; }
+int main(void)
+{
+    char who[8], note[8];
+    strcpy(who, "bob");
+    strcpy(note, "hi");
+    struct inner in = {1, -2};
+    struct order o = {7, 2, 150, "APPLE", &in, note};
+    return submit(&o, 3, who, 9, 255) == 10 ? 0 : 1;
+}
+"""
+
+
+def test_arguments_by_name_from_dwarf(run_pytrace, build_c):
+    prog = build_c(DWARF, name="orders")
+    script = (f'uprobe:{prog}:submit {{ printf("%d %d %s %s %d %d %s %d %d\\n", args.o->id, args.flag,'
+              " str(args.who), args.o->sku, args.n, args.small, str(args.o->note), args.o->in->b, args.o->price); }")
+    result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "7 3 bob APPLE 9 255 hi -2 150"
+    listed = run_pytrace(["-lv", f"uprobe:{prog}:submit"], timeout=30)
+    assert listed.stdout == (f"uprobe:{prog}:submit\n    struct order* o\n    int flag\n    const char* who\n"
+                             "    ulong_t n\n    uint8_t small\n")
+    result = run_pytrace(["-e", f"uprobe:{prog}:submit {{ @ = args.nope; }}"], timeout=30)
+    assert result.rc == 1 and result.stderr.splitlines()[0].endswith(
+        f"error: uprobe:{prog}:submit has no argument 'nope'")
