@@ -298,11 +298,12 @@ def _kernel_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> li
     except OSError as err:
         diags.error(span, f"cannot read the kernel's symbols: {err.strerror}")
         return []
-    if func not in known:
+    funcs = sorted(fnmatch.filter(known, func)) if _is_wildcard(func) else [func] if func in known else []
+    if not funcs:
         diags.error(span, f"kernel function not found: {func}", "is it spelled as in /proc/kallsyms?")
         return []
-    name = f"{kind}:{func}" + (f"+{offset}" if offset else "")
-    return [AttachTarget(kind, name, (func, offset), span, func=func)]
+    return [AttachTarget(kind, f"{kind}:{f}" + (f"+{offset}" if offset else ""), (f, offset), span, func=f)
+            for f in funcs]
 
 
 _kallsyms: dict[str, str] | None = None
@@ -340,19 +341,22 @@ def _btf_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> list[
     its arguments are arg0..argN (fexit adds retval). Target: (function,)."""
     from pytrace import btf
 
-    func = _one_name(kind, "FUNCTION", rest, span, diags)
+    func = _one_name(kind, "FUNCTION", rest, span, diags, wildcards=True)
     if func is None:
         return []
     try:
-        nargs = btf.func_args(func)
+        funcs = fnmatch.filter(btf.names(btf.KIND_FUNC), func) if _is_wildcard(func) else [func]
+        found = [(f, btf.func_args(f)) for f in funcs]
     except btf.BtfError as err:
         diags.error(span, f"cannot check {kind}:{func}: {err}")
         return []
-    if nargs is None:
+    found = [(f, n) for f, n in found if n is not None]
+    if not found:
         diags.error(span, f"kernel function not found in BTF: {func}")
         return []
-    params = _typed_args(lambda types: types.function_params(func))
-    return [AttachTarget(kind, f"{kind}:{func}", (func,), span, nargs=nargs, func=func, typed_args=params)]
+    return [AttachTarget(kind, f"{kind}:{f}", (f,), span, nargs=n, func=f,
+                         typed_args=_typed_args(lambda types, f=f: types.function_params(f)))
+            for f, n in found]
 
 
 def _dwarf_args(path: str, func: str) -> tuple:
@@ -373,15 +377,13 @@ def _typed_args(find) -> tuple:
         return ()
 
 
-def _one_name(kind: str, what: str, rest: str, span: Span, diags: Diagnostics, shown: str | None = None):
-    """The last `:` part of an attach point that names one thing (an
-    optional MODULE: before it is ignored), or None after reporting it
-    missing or a wildcard."""
+def _one_name(kind: str, what: str, rest: str, span: Span, diags: Diagnostics, shown: str | None = None,
+              wildcards: bool = True):
+    """The last `:` part of an attach point (an optional MODULE: before it
+    is ignored), or None after reporting it missing."""
     name = rest.rpartition(":")[2]
-    if not name or "*" in name or "?" in name:
-        diags.error(span, f"invalid {'raw tracepoint' if kind == 'rawtracepoint' else kind}"
-                          f" '{kind}:{shown if shown is not None else rest}': expected {kind}:{what}"
-                          " (wildcards are not supported yet)")
+    if not name or (not wildcards and _is_wildcard(name)):
+        diags.error(span, f"invalid {kind} '{kind}:{shown if shown is not None else rest}': expected {kind}:{what}")
         return None
     return name
 

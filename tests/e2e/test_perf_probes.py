@@ -232,3 +232,11 @@ def test_raw_tracepoint_arguments_typed_from_btf(run_pytrace, build_c):
     result = run_pytrace(["-e", "rawtracepoint:sched_switch { @ = args.nope; }"], timeout=20)
     assert result.rc == 1 and result.stderr.splitlines()[0] == (
         "stdin:1:34: error: rawtracepoint:sched_switch has no argument 'nope'")
+
+
+def test_kprobe_and_fentry_wildcards_expand_from_the_kernels_symbols(run_pytrace):
+    result = run_pytrace(["-l", "-e", "kprobe:vfs_rea* { } fexit:vfs_readv* { }"], timeout=30)
+    assert result.stdout == "kprobe:vfs_read\nkprobe:vfs_readlink\nkprobe:vfs_readv\nfexit:vfs_readv\n"
+    result = run_pytrace(["-e", "kprobe:vfs_rea* { @[func] = count(); }"], timeout=30)
+    assert result.rc == 1 and result.stdout == "Attaching 3 probes...\n"
+    assert result.stderr.startswith("error: cannot attach kprobe:vfs_read: this kernel has no kprobes")
