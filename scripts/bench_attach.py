@@ -8,7 +8,7 @@ side by side in one run, medians over rounds and pytrace/bpftrace ratios
 The program is `tracepoint:syscalls:sys_enter_* { @[probe] = count(); }`:
 every syscall tracepoint of the kernel (~360).
 
-  attach (ms)        spawn (after a second of quiet, so that the kernel has
+  attach (ms)        spawn (after three seconds of quiet, so that the kernel has
                      finished freeing the previous run's events) -> the
                      probes-attached notice on stderr
                      (__BPFTRACE_NOTIFY_PROBES_ATTACHED, which both print once
@@ -43,7 +43,7 @@ PROG = "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }"
 NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
 
 
-SETTLE = 1.0  # seconds of quiet before each start: the kernel finishes freeing the last run's events
+SETTLE = 3.0  # seconds of quiet before each start: the kernel finishes freeing the last run's events
 
 
 def start_attached(argv: list[str], timeout: float) -> tuple[subprocess.Popen, float]:
