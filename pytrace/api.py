@@ -39,15 +39,17 @@ class Result:
     lost       records the ring buffer had no room for
     dropped    {"@name": updates refused because the map was full}
     truncated  strings that filled their buffer (may have been cut short)
+    lost_stacks  stacks the full stack map could not keep (they read as empty)
     """
 
     def __init__(self, maps: dict, lines: list[str], lost: int = 0, dropped: dict | None = None,
-                 truncated: int = 0):
+                 truncated: int = 0, lost_stacks: int = 0):
         self.maps = maps
         self.lines = lines
         self.lost = lost
         self.dropped = dropped or {}
         self.truncated = truncated
+        self.lost_stacks = lost_stacks
 
     def __repr__(self) -> str:
         return f"Result(maps={self.maps!r}, lines={len(self.lines)} lines)"
@@ -99,7 +101,7 @@ def run(script: str, duration: float | None = None, command=None, args=(), pid: 
     capture = Capture(lines.append)
     _trace(script, compiled, capture, command, duration, pid=pid)
     return Result(capture.maps, lines, capture.lost_records, capture.dropped_updates,
-                  capture.truncated_strings)
+                  capture.truncated_strings, capture.lost_stacks)
 
 
 def stream(script: str, duration: float | None = None, command=None, args=(), pid: int | None = None):

@@ -56,6 +56,14 @@ class Output:
         self.err.write(truncated_warning(count))
         self.err.flush()
 
+    def stacks_lost(self, count: int, limit: int) -> None:
+        """`count` stacks could not be kept: the stack map held `limit`
+        distinct stacks (they read as empty stacks)."""
+        from pytrace.output.text import stacks_warning
+
+        self.err.write(stacks_warning(count, limit))
+        self.err.flush()
+
     def dropped(self, name: str, count: int, limit: int) -> None:
         """`count` updates of map `name` failed: it held `limit` keys (a
         warning on `self.err`, in every format)."""

@@ -19,6 +19,7 @@ class Capture(Output):
         self.lost_records = 0
         self.dropped_updates: dict[str, int] = {}
         self.truncated_strings = 0
+        self.lost_stacks = 0
 
     def _text(self, text: str) -> None:
         if "\n" not in text:
@@ -59,6 +60,9 @@ class Capture(Output):
 
     def dropped(self, name: str, count: int, limit: int) -> None:
         self.dropped_updates[name] = count
+
+    def stacks_lost(self, count: int, limit: int) -> None:
+        self.lost_stacks += count
 
 
 def map_value(spec, entries: list):

@@ -238,6 +238,11 @@ def truncated_warning(count: int) -> str:
             " and may have been cut short (raise BPFTRACE_STRLEN, at most 200)\n")
 
 
+def stacks_warning(count: int, limit: int) -> str:
+    return (f"warning: {count} stack{'' if count == 1 else 's'} not kept: the stack map is full"
+            f" ({limit} distinct stacks); those samples show an empty stack\n")
+
+
 def dropped_warning(name: str, count: int, limit: int) -> str:
     return (f"warning: {count} update{'' if count == 1 else 's'} of {name} dropped: the map is full"
             f" ({limit} keys; raise BPFTRACE_MAP_KEYS_MAX)\n")

@@ -37,6 +37,18 @@ def keys_max(environ=os.environ) -> int:
     return DEFAULT_KEYS_MAX
 
 
+def stacks_spec(spec: MapSpec, environ=os.environ) -> MapSpec:
+    """The stack map, as many stacks as PYTRACE_STACKS_MAX says (default
+    program.STACKS_MAX)."""
+    text = environ.get("PYTRACE_STACKS_MAX")
+    if not text:
+        return spec
+    if not text.isdigit() or int(text) == 0:
+        raise LoadError(f"PYTRACE_STACKS_MAX={text!r} is not a positive number of stacks.")
+    return MapSpec(spec.name, spec.symbol, spec.map_type, spec.key_size, spec.value_size, int(text),
+                   spec.keys, spec.value, spec.flags)
+
+
 class Map:
     """One created map: its spec, fd and size."""
 

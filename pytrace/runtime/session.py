@@ -24,7 +24,8 @@ import time
 import os
 
 from pytrace.program import (
-    COUNTER_LOST, COUNTER_TRUNCATED, COUNTERS_NAME, RINGBUF_NAME, CompiledProgram, counter_dropped,
+    COUNTER_LOST, COUNTER_STACKS, COUNTER_TRUNCATED, COUNTERS_NAME, RINGBUF_NAME, STACKS_NAME, CompiledProgram,
+    counter_dropped,
 )
 from pytrace.runtime.child import HeldChild
 from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure
@@ -168,13 +169,15 @@ class _Session:
         cpu_ids = bpf.possible_cpu_ids_end()
         limit = self.options.map_keys_max or keys_max()
         self.keys_limit = limit
-        from pytrace.program import STACKS_NAME
+        from pytrace.runtime.maps import stacks_spec
         from pytrace.runtime.names import Names
 
         names = Names(program.probe_names, program.probe_funcs)
         stack.callback(names.close)
         maps: list[Map] = []
         for spec in program.maps:
+            if spec.symbol == STACKS_NAME:
+                spec = stacks_spec(spec)
             m = Map(spec, ncpus, limit, names)
             stack.callback(m.close)
             maps.append(m)
@@ -296,6 +299,9 @@ class _Session:
         words = self.counters.words()
         if words[COUNTER_TRUNCATED]:
             self.output.truncated(words[COUNTER_TRUNCATED])
+        if words[COUNTER_STACKS]:
+            stacks = next(m for m in self.maps if m.spec.symbol == STACKS_NAME)
+            self.output.stacks_lost(words[COUNTER_STACKS], stacks.max_entries)
         for index, m in enumerate(self.maps):
             if not m.spec.printable:
                 break  # the user's maps come first

@@ -151,3 +151,23 @@ def test_stacks_and_symbols_as_map_values(chain, run_pytrace):
     result = run_pytrace(["-f", "json", "-c", str(chain), "-e", f"uprobe:{chain}:leaf {{ @s = ustack(1); }}"],
                          timeout=30)
     assert '{"type": "map", "data": {"@s": "\\n        leaf+0\\n"}}' in result.stdout.splitlines()
+
+
+PATHS = r"""
+#include <unistd.h>
+__attribute__((noinline)) void leaf(void) { }
+__attribute__((noinline)) void a(void) { leaf(); }
+__attribute__((noinline)) void b(void) { leaf(); }
+__attribute__((noinline)) void c(void) { leaf(); }
+int main(void) { a(); b(); c(); usleep(200000); return 0; }
+"""
+
+
+def test_stacks_the_full_stack_map_cannot_keep_are_reported(build_c, run_pytrace):
+    prog = build_c(PATHS, name="paths", flags=("-fno-omit-frame-pointer",))
+    result = run_pytrace(["-c", str(prog), "-e", f"uprobe:{prog}:leaf {{ @[ustack(2)] = count(); }}"],
+                         timeout=30, env={"PYTRACE_STACKS_MAX": "2"})
+    assert result.rc == 0
+    assert result.stderr == ("warning: 1 stack not kept: the stack map is full (2 distinct stacks);"
+                             " those samples show an empty stack\n")
+    assert "@[]: 1\n" in result.stdout and result.stdout.count("    leaf+0\n") == 2
