@@ -35,12 +35,20 @@ def list_probes(pattern: str | None, verbose: bool = False, pid: int = -1) -> li
     spelling, sep, rest = pattern.partition(":")
     row = probe_kinds.provider(spelling) if sep else None
     if row is not None and row.listing is not None:
-        entries = _lister(row)(rest, verbose, pid)
-        named = [(f"{row.name}:{name}", detail) for name, detail in entries]
+        named = [(f"{row.name}:{name}", detail) for name, detail in _lister(row)(rest, verbose, pid)]
+    elif sep and ("*" in spelling or "?" in spelling) and rest.partition(":")[0] not in ("", "*"):
+        # `*:./app:*`: every kind that can list what follows (uprobes and USDT of the binary)
+        named = []
+        for row in _rows_named(spelling):
+            try:
+                named += [(f"{row.name}:{name}", detail) for name, detail in _lister(row)(rest, verbose, pid)]
+            except ListError:
+                pass
+        named.sort()
     else:
         named = []
         for row in probe_kinds.PROBE_KINDS.values():
-            if row.listing in _EVERYWHERE:
+            if row.listing in _EVERYWHERE or (pid > 0 and row.listing in _IN_A_PROCESS):
                 named += [(f"{row.name}:{name}", detail) for name, detail in _lister(row)("*", verbose, pid)
                           if fnmatch.fnmatchcase(f"{row.name}:{name}", pattern)]
         named.sort()
@@ -50,6 +58,21 @@ def list_probes(pattern: str | None, verbose: bool = False, pid: int = -1) -> li
         if verbose:
             lines += [f"    {d}" for d in detail]
     return lines
+
+
+def _rows_named(glob: str) -> list:
+    """The rows whose provider matches a glob and whose lister takes a
+    binary (uprobes, USDT), each lister once."""
+    seen, rows = set(), []
+    for row in probe_kinds.PROBE_KINDS.values():
+        if row.listing in _IN_A_PROCESS and row.listing not in seen and fnmatch.fnmatchcase(row.name, glob):
+            seen.add(row.listing)
+            rows.append(row)
+    return rows
+
+
+# With -p, `-l` lists the process's uprobes and USDT probes too.
+_IN_A_PROCESS = ("uprobe", "usdt")
 
 
 # The kinds `-l` lists with no pattern (the others need a binary, or list

@@ -437,8 +437,8 @@ def _describe_expected(keys: set[str], after_expr: bool) -> str:
     keys = set(keys)
     if after_expr:
         keys -= _CONTINUE_EXPR
-    if "ATTACH_POINT" in keys:
-        keys.discard("struct")  # a struct definition may come first, but a probe is what is missing
+    if "ATTACH_POINT" in keys or len(keys & _EXPR_START) >= 3:
+        keys.discard("struct")  # a struct definition or cast may come, but that is not what is missing
     closers = keys & _CLOSERS
     if closers:
         keys = closers | (keys & {";"} if after_expr else set())

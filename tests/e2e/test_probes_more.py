@@ -141,6 +141,8 @@ def test_listing_a_binary(run_pytrace, build_c):
     prog = build_c("void handle_a(void) {}\nvoid handle_b(void) {}\nint main(void) { return 0; }", name="two")
     result = run_pytrace(["-l", f"uprobe:{prog}:handle_*"], timeout=30)
     assert result.stdout == f"uprobe:{prog}:handle_a\nuprobe:{prog}:handle_b\n"
+    result = run_pytrace(["-l", f"*:{prog}:handle_*"], timeout=30)  # every kind that lists a binary
+    assert result.stdout == f"uprobe:{prog}:handle_a\nuprobe:{prog}:handle_b\n"
     result = run_pytrace(["-l", "uprobe:*"], timeout=30)
     assert result.rc == 1 and result.stderr == (
         "error: listing uprobe probes needs a binary: pytrace -l 'uprobe:/path/to/binary:*'"
