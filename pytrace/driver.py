@@ -93,10 +93,45 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
         if compiled is not None:
             compiled.source_name = source.name
             return compiled
-    compiled = _compile(source, options)
+    compiled = _deep(lambda: _compile(source, options))
     if cacheable:
         cache.store(key, compiled)
     return compiled
+
+
+# The compiler's passes recurse over the tree (an expression of 5,000 terms,
+# 1,000 nested blocks): they run in a thread with a large stack and a
+# recursion limit to match, rather than in the main thread's 8 MiB.
+DEEP_STACK = 1 << 30       # address space only: pages are touched as used
+DEEP_RECURSION = 200_000
+
+
+def _deep(work):
+    """work() in a thread with room to recurse; its result, or its exception."""
+    import threading
+
+    result: list = []
+    failure: list = []
+
+    def run() -> None:
+        try:
+            result.append(work())
+        except BaseException as err:  # noqa: BLE001 - handed back to the caller's thread
+            failure.append(err)
+
+    old_stack = threading.stack_size(DEEP_STACK)
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, DEEP_RECURSION))
+    try:
+        thread = threading.Thread(target=run, name="pytrace-compile", daemon=True)  # Ctrl-C ends it too
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(old_stack)
+        sys.setrecursionlimit(old_limit)
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:

@@ -97,16 +97,32 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             for target in probes.resolve(text, ap.span, diags, given):
                 instances.append(Instance(probe, target, structs=structs))
     maps: dict[str, MapInfo] = {}
-    # Quiet passes learn map types from every use, then a final pass reports.
-    for final in (False, False, True):
-        reporter = _Reporter(diags if final else None)
+
+    def walk(reporter: _Reporter) -> None:
         for inst in instances:
             inst.types.clear()
             inst.variables.clear()
             inst.formats.clear()
             inst.constants.clear()
             _Checker(inst, maps, reporter, strlen, given.params, structs, given.stack_mode).check_probe()
+
+    # Quiet passes learn map types from every use until they stop changing
+    # (`@a = @b; @b = @c; @c = 1` learns one map a pass; a type only grows,
+    # so this ends), then a final pass reports.
+    learned = None
+    while True:
+        walk(_Reporter(None))
+        now = _map_types(maps)
+        if now == learned:
+            break
+        learned = now
+    walk(_Reporter(diags))
     return Checked(program, instances, maps, given)
+
+
+def _map_types(maps: dict) -> tuple:
+    """What the quiet passes have learned so far, to see when they stop learning."""
+    return tuple((name, repr(info.keys), repr(info.value)) for name, info in maps.items())
 
 
 def _structs(program: ast.Program, diags: Diagnostics) -> dict:
