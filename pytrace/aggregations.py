@@ -281,6 +281,9 @@ PLAIN: dict[str, Aggregation] = {a.name: a for a in (
     # kind, stack mode): the raw bytes, which the runtime resolves
     Aggregation("resolved", signed=False, words=None, update=None, read=None, merge=_merge_raw,
                 sort_key=None, shape="str", json_type="map"),
+    # a tuple, params its parts' fields: the raw bytes, which the runtime decodes
+    Aggregation("tuple", signed=False, words=None, update=None, read=None, merge=_merge_raw,
+                sort_key=None, shape="str", json_type="map"),
 )}
 
 

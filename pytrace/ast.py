@@ -130,6 +130,21 @@ class FieldAccess(Expr):
 
 
 @dataclass
+class Tuple(Expr):
+    """`(a, b, c)` (and `(a,)`)."""
+
+    elements: list[Expr] = field(default_factory=list)
+
+
+@dataclass
+class TupleIndex(Expr):
+    """`t.1`: a part of a tuple, counted from 0."""
+
+    obj: Expr
+    index: int
+
+
+@dataclass
 class Cast(Expr):
     """`(int32)expr`."""
 

@@ -186,6 +186,13 @@ class _ToAst(Transformer_NonRecursive):
         obj, name = children
         return ast.FieldAccess(obj, str(name), arrow=False, span=_meta_span(meta))
 
+    def tuple(self, meta, children):
+        return ast.Tuple(list(children), span=_meta_span(meta))
+
+    def tuple_index(self, meta, children):
+        obj, index = children
+        return ast.TupleIndex(obj, _integer_value(index), span=_meta_span(meta))
+
     def arrow_field(self, meta, children):
         obj, name = children
         return ast.FieldAccess(obj, str(name), arrow=True, span=_meta_span(meta))
@@ -407,7 +414,7 @@ def _expected_keys(e: UnexpectedToken) -> set[str]:
 
 
 # Parse-tree values that are (or end with) a complete expression.
-_EXPR_TREES = {"ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field",
+_EXPR_TREES = {"ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
                "arrow_field", "call", "map", "variable", "positional", "param_count", "builtin",
                "integer", "string"}
 _EXPR_END_KEYS = {"INT", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", ")", "]", "++",

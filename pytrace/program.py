@@ -148,16 +148,19 @@ class Field(Record):
     kind "probe": a u64 probe id that prints as the probe's name
     (CompiledProgram.probe_names); the other RESOLVED_FIELDS likewise print
     as what their ids or addresses stand for (`fmt` is a stack's mode).
+    kind "tuple": `elements` are its parts' fields, offsets from its start.
     """
 
-    __slots__ = ("kind", "offset", "size", "signed", "fmt")
+    __slots__ = ("kind", "offset", "size", "signed", "fmt", "elements")
 
-    def __init__(self, kind: str, offset: int, size: int, signed: bool = False, fmt: str = ""):
+    def __init__(self, kind: str, offset: int, size: int, signed: bool = False, fmt: str = "",
+                 elements: tuple = ()):
         self.kind = kind
         self.offset = offset
         self.size = size
         self.signed = signed
         self.fmt = fmt
+        self.elements = tuple(elements)
 
 
 class ValueSpec(Record):

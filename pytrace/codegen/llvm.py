@@ -324,6 +324,27 @@ class _FunctionEmitter:
             return value
         return self.b.sext(value, I64) if instr.type.signed else self.b.zext(value, I64)
 
+    def _emit_MakeTuple(self, instr: ir.MakeTuple) -> ll.Value:
+        tuple_type = instr.type
+        buf = self.alloca(tuple_type.size, "tuple")
+        self.zero(buf, 0, align8(tuple_type.size))
+        for part, part_type, offset in zip(instr.parts, tuple_type.elements, tuple_type.offsets()):
+            value = self.value(part)
+            if in_buffer(part_type):
+                self.copy(self.at(buf, offset, I8), value, min(byte_size(part.type), byte_size(part_type)),
+                          byte_size(part_type))
+            else:
+                self.store64(value, buf, offset)
+        self.fresh.add(id(buf))
+        return buf
+
+    def _emit_TupleGet(self, instr: ir.TupleGet) -> ll.Value:
+        offset = instr.value.type.offsets()[instr.index]
+        buf = self.value(instr.value)
+        if in_buffer(instr.type):
+            return self.at(buf, offset, I8)
+        return self.load64(buf, offset)
+
     def _emit_ReadMem(self, instr: ir.ReadMem) -> ll.Value:
         buf = self.alloca(instr.size, "mem")
         self.zero(buf, 0, align8(instr.size))

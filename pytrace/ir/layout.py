@@ -8,24 +8,21 @@ from __future__ import annotations
 
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
-from pytrace.sema.types import Agg, Int, Resolved, Str, Timestamp
+from pytrace.sema.types import Agg, Int, Resolved, Str, Timestamp, Tuple, part_size
 
 
 def align8(n: int) -> int:
     return (n + 7) & ~7
 
 
-def part_size(t) -> int:
-    if isinstance(t, Str):
-        return align8(t.size)
-    return 8 * t.words if isinstance(t, Resolved) else 8
-
-
 def fields_for(types: list, start: int = 0) -> tuple[list[Field], int]:
     """Consecutive fields for values of these types; returns (fields, end)."""
     fields, offset = [], start
     for t in types:
-        if isinstance(t, Str):
+        if isinstance(t, Tuple):
+            parts, _ = fields_for(list(t.elements))
+            fields.append(Field("tuple", offset, t.size, elements=tuple(parts)))
+        elif isinstance(t, Str):
             fields.append(Field("str", offset, t.size))
         elif isinstance(t, Timestamp):
             fields.append(Field("timestamp", offset, 8, fmt=t.fmt))
@@ -53,4 +50,7 @@ def value_layout(vtype) -> tuple[ValueSpec, int]:
         return ValueSpec("str", align8(vtype.size), False), MAP_HASH
     if isinstance(vtype, Resolved):  # a stack, a symbol, a probe: resolved when printed
         return ValueSpec("resolved", 8 * vtype.words, False, (vtype.kind, vtype.mode)), MAP_HASH
+    if isinstance(vtype, Tuple):  # its parts' fields, to decode it with
+        (field,), _ = fields_for([vtype])
+        return ValueSpec("tuple", vtype.size, False, field.elements), MAP_HASH
     return ValueSpec("int", 8, vtype.signed if isinstance(vtype, Int) else True), MAP_HASH

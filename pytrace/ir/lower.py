@@ -22,7 +22,7 @@ from pytrace.sema.builtins import arg_index, sarg_index
 from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_target
 from pytrace.program import KADDR_PREFIX, DISPATCH_ID_BASE, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.source import NO_SPAN
-from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Struct, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
+from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -383,6 +383,12 @@ class _FunctionLowerer:
         self.continue_in(end, "join")
         return self.emit(ir.LoadSlot(slot=slot, span=e.span))
 
+    def expr_Tuple(self, e: ast.Tuple) -> ir.Instr:
+        return self.emit(ir.MakeTuple(parts=[self.expr(x) for x in e.elements], type=self.type_of(e), span=e.span))
+
+    def expr_TupleIndex(self, e: ast.TupleIndex) -> ir.Instr:
+        return self.emit(ir.TupleGet(value=self.expr(e.obj), index=e.index, type=self.type_of(e), span=e.span))
+
     def expr_Cast(self, e: ast.Cast) -> ir.Instr:
         if isinstance(self.type_of(e), Ptr):  # (struct x *)addr: the same 64 bits, typed by sema
             return self.emit(ir.Retype(value=self.expr(e.operand), type=UINT64, span=e.span))
@@ -530,9 +536,9 @@ def kernel_struct(name: str):
 
 
 def _record_type(t):
-    """How a value travels in a record: strings, timestamps and probe ids as
-    they are, integers as 64 bits."""
-    if isinstance(t, (Str, Timestamp, Resolved)):
+    """How a value travels in a record: strings, tuples, timestamps and
+    probe ids as they are, integers as 64 bits."""
+    if isinstance(t, (Str, Timestamp, Resolved, Tuple)):
         return t
     return Int(64, _int(t).signed)
 
@@ -544,6 +550,6 @@ def _int(t) -> Int:
 def _storage_type(t):
     """Slots hold 64-bit integers or string buffers (a strftime() value
     keeps its type: it is nanoseconds that print as a time)."""
-    if isinstance(t, (Str, Timestamp, Resolved)):
+    if isinstance(t, (Str, Timestamp, Resolved, Tuple)):
         return t
     return Int(64, _int(t).signed)

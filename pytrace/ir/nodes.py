@@ -206,6 +206,32 @@ class ReadMem(Instr):
 
 
 @dataclass(eq=False)
+class MakeTuple(Instr):
+    """A tuple's buffer, its parts stored at their offsets."""
+
+    parts: list = field(default_factory=list)
+    type: object = None
+
+    @property
+    def operands(self):
+        return list(self.parts)
+
+
+@dataclass(eq=False)
+class TupleGet(Instr):
+    """Part `index` of a tuple: an integer loaded from it, or (a string,
+    a tuple) the address of the part inside the tuple's buffer."""
+
+    value: Instr = None
+    index: int = 0
+    type: object = None
+
+    @property
+    def operands(self):
+        return [self.value]
+
+
+@dataclass(eq=False)
 class BinOp(Instr):
     """Integer arithmetic: + - * / % & | ^ << >> (signedness from `type`)."""
 

@@ -88,6 +88,10 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"ctx_str +{offset}"
         case ir.CtxDataLocStr(offset=offset):
             return f"ctx_data_loc_str +{offset}"
+        case ir.MakeTuple(parts=parts):
+            return "tuple " + ", ".join(v(p) for p in parts)
+        case ir.TupleGet(value=value, index=index):
+            return f"tuple_get {v(value)}.{index}"
         case ir.ReadMem(addr=addr, size=size, space=space):
             return f"read_mem {space} {v(addr)} size {size}"
         case ir.ReadStr(addr=addr, space=space):

@@ -64,9 +64,15 @@ def json_value(value) -> str:
 
 
 def json_key(key: tuple) -> str:
-    """A map key as an object key: the parts joined by "," (0.17); a stack
-    as the text key of a text map (frames indented by 4)."""
-    return string(",".join(key_part(k) for k in key))
+    """A map key as an object key: the parts joined by "," (0.17), a tuple's
+    too; a stack as the text key of a text map (frames indented by 4)."""
+    return string(",".join(_json_key_part(k) for k in key))
+
+
+def _json_key_part(part) -> str:
+    if isinstance(part, tuple):
+        return ",".join(_json_key_part(p) for p in part)
+    return key_part(part)
 
 
 def json_histogram(hist: Histogram, div: int = 0) -> str:

@@ -54,9 +54,12 @@ def format_key(key: tuple) -> str:
 
 
 def key_part(part) -> str:
-    """One part of a key as text (a stack's frames with a 4-space indent)."""
+    """One part of a key as text (a stack's frames with a 4-space indent; a
+    tuple's parts without parentheses, as 0.17 prints tuple keys)."""
     if isinstance(part, Stack):
         return format_stack(part, KEY_INDENT)
+    if isinstance(part, tuple):
+        return ", ".join(key_part(p) for p in part)
     return str(part)
 
 
@@ -211,8 +214,8 @@ def format_map(spec, entries: list, top: int = 0, div: int = 0, style: Style = V
         return f"{name}: 0\n" if spec.value.kind == "count" and not keyed else "\n"
     if shape == "int" and div > 1:
         items = [(k, c_div(v, div)) for k, v in items]
-    if shape == "str" and spec.value.kind == "resolved":
-        items = [(k, format_value(v)) for k, v in items]  # a stack's frames, a symbol's name
+    if shape == "str" and spec.value.kind in ("resolved", "tuple"):
+        items = [(k, format_value(v)) for k, v in items]  # a stack's frames, a symbol's name, (1, a)
     if len(spec.keys) == 1 and spec.keys[0].kind in ("int", "str"):
         # the common case, and the big maps: no join per key
         lines = [f"{name}[{k}]: {v}" for (k,), v in items]

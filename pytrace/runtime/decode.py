@@ -28,6 +28,8 @@ def decode_field(field: Field, buf: bytes, names=None):
         return c_string(raw)
     if field.kind in RESOLVED_FIELDS:
         return (names or NO_NAMES).resolver(field.kind, field.fmt)(raw)
+    if field.kind == "tuple":
+        return tuple(decode_field(part, raw, names) for part in field.elements)
     if field.kind in ("int", "timestamp"):
         return int.from_bytes(raw, "little", signed=field.signed)
     raise ValueError(f"unknown field kind {field.kind!r}")
@@ -61,6 +63,10 @@ def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int, names=No
         elif f.kind in RESOLVED_FIELDS:
             code.append(f"{f.size}s")
             convert.append((i, (names or NO_NAMES).resolver(f.kind, f.fmt)))
+        elif f.kind == "tuple":
+            code.append(f"{f.size}s")
+            convert.append((i, lambda raw, f=f: decode_field(Field("tuple", 0, f.size, elements=f.elements),
+                                                             raw, names)))
         else:
             code.append(_INT[f.size, f.signed])
         pos = f.offset + f.size

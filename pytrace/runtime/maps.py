@@ -10,9 +10,9 @@ import os
 from operator import add
 
 from pytrace.aggregations import MASK64, row
-from pytrace.program import MAP_RINGBUF, MapSpec
+from pytrace.program import MAP_RINGBUF, Field, MapSpec
 from pytrace.runtime import bpf, libbcc
-from pytrace.runtime.decode import decode_keys, round_up8
+from pytrace.runtime.decode import decode_field, decode_keys, round_up8
 from pytrace.runtime.names import NO_NAMES
 from pytrace.runtime.errors import LoadError, NeedRootError
 
@@ -176,10 +176,14 @@ class Map:
 
     def _values(self, raw: bytes, n: int) -> list:
         values = self._merged(raw, n)
-        if self.spec.value.kind == "resolved":  # ids and addresses: what they stand for
-            kind, mode = self.spec.value.params
+        value = self.spec.value
+        if value.kind == "resolved":  # ids and addresses: what they stand for
+            kind, mode = value.params
             resolve = (self.names or NO_NAMES).resolver(kind, mode)
             values = [resolve(v) for v in values]
+        elif value.kind == "tuple":
+            whole = Field("tuple", 0, value.size, elements=value.params)
+            values = [decode_field(whole, v, self.names) for v in values]
         return values
 
     def _merged(self, raw: bytes, n: int) -> list:

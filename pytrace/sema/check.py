@@ -23,7 +23,7 @@ from pytrace.sema import builtins, probes
 from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
     BOOL, FUNC, INT64, INT_TYPE_NAMES, PROBE, STACK_LIMIT, STRLEN, UINT64, VOID, Agg, CArray, Int, Ptr, Resolved,
-    Str, Struct, Timestamp, arith_result, describe, is_int, stack_type,
+    Str, Struct, Timestamp, Tuple, arith_result, describe, is_int, stack_type,
 )
 from pytrace.source import Span
 
@@ -333,7 +333,7 @@ class _Checker:
                 return None
             if isinstance(t, (Int, Ptr)):
                 t = Int(64, t.signed if isinstance(t, Int) else False)
-            elif not isinstance(t, (Str, Resolved)):
+            elif not isinstance(t, (Str, Resolved, Tuple)):
                 self.report.error(key.span, f"a map key must be an integer or a string, not {describe(t)}")
                 return None
             types.append(t)
@@ -410,7 +410,7 @@ class _Checker:
             return t if timestamp else UINT64
         if timestamp and isinstance(t, Timestamp):
             return t
-        if not isinstance(t, (Int, Str, Resolved)):
+        if not isinstance(t, (Int, Str, Resolved, Tuple)):
             self.report.error(expr.span, f"{what} must be an integer or a string, not {describe(t)}")
             return None
         return t
@@ -565,6 +565,32 @@ class _Checker:
             return Str(max(a.size, b.size))
         self.report.error(e.span, f"the branches of ?: differ: {describe(a)} and {describe(b)}")
         return None
+
+    def expr_Tuple(self, e: ast.Tuple):
+        parts = []
+        for element in e.elements:
+            t = self.expr(element)
+            if t is None:
+                return None
+            if isinstance(t, (Int, Ptr)):
+                t = Int(64, t.signed if isinstance(t, Int) else False)
+            elif not isinstance(t, (Str, Resolved, Tuple)):
+                self.report.error(element.span, f"a tuple holds integers, strings, stacks and tuples, not {describe(t)}")
+                return None
+            parts.append(t)
+        return Tuple(tuple(parts))
+
+    def expr_TupleIndex(self, e: ast.TupleIndex):
+        t = self.expr(e.obj)
+        if t is None:
+            return None
+        if not isinstance(t, Tuple):
+            self.report.error(e.span, f"{describe(t)} is not a tuple: .{e.index} reads a part of a tuple")
+            return None
+        if e.index >= len(t.elements):
+            self.report.error(e.span, f"the tuple has {_count(len(t.elements), 'part')}: .0 to .{len(t.elements) - 1}")
+            return None
+        return t.elements[e.index]
 
     def expr_Cast(self, e: ast.Cast):
         self.expect_int(e.operand, f"a cast to {e.type_name}")
@@ -797,7 +823,7 @@ class _Checker:
                               "top and div apply to a whole map: print(@x, 10)")
             return VOID
         t = self.expr(arg)
-        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp, Resolved)):
+        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp, Resolved, Tuple)):
             self.report.error(arg.span, f"print() cannot print {describe(t)}")
         return VOID
 

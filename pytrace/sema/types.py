@@ -143,6 +143,34 @@ def stack_type(kind: str, mode: str = "bpftrace", limit: int = STACK_LIMIT) -> R
 
 
 @dataclass(frozen=True)
+class Tuple:
+    """`(1, "a", pid)`: its parts one after the other, each 8-byte aligned
+    (integers take 8 bytes, as everywhere), in a buffer."""
+
+    elements: tuple
+
+    @property
+    def size(self) -> int:
+        return sum(part_size(t) for t in self.elements)
+
+    def offsets(self) -> list[int]:
+        at, out = 0, []
+        for t in self.elements:
+            out.append(at)
+            at += part_size(t)
+        return out
+
+    def __str__(self) -> str:
+        return "(" + ", ".join(str(t) for t in self.elements) + ")"
+
+
+def part_size(t) -> int:
+    """The bytes a value of this type takes in a key, a value, a record or a
+    tuple: a multiple of 8 (integers are stored as 64 bits)."""
+    return (byte_size(t) + 7) & ~7
+
+
+@dataclass(frozen=True)
 class Void:
     def __str__(self) -> str:
         return "none"
@@ -164,13 +192,13 @@ INT_TYPE_NAMES = {
 
 def in_buffer(t: object) -> bool:
     """Whether a value of this type lives in a stack buffer (the code passes
-    its address) rather than in a register: strings, and two-word ids."""
-    return isinstance(t, Str) or (isinstance(t, Resolved) and t.words > 1)
+    its address) rather than in a register: strings, tuples, two-word ids."""
+    return isinstance(t, (Str, Tuple)) or (isinstance(t, Resolved) and t.words > 1)
 
 
 def byte_size(t: object) -> int:
     """How many bytes a value of this type takes in a buffer, key or record."""
-    if isinstance(t, Str):
+    if isinstance(t, (Str, Tuple)):
         return t.size
     if isinstance(t, Resolved):
         return 8 * t.words

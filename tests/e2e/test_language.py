@@ -1,0 +1,40 @@
+"""The language beyond counters, end to end: tuples as values, map keys and
+map values, printed as bpftrace 0.17 prints them (text and JSON)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+
+def test_tuples_as_values_keys_and_map_values(run_pytrace):
+    script = ('BEGIN { $t = (comm, 7, "units", (1, -2)); printf("%s has %d %s %d\\n", $t.0, $t.1, $t.2, $t.3.1);'
+              ' @last = (3, 30); @m[1] = (2, "y"); @k[(1, "x")] = 5; @pairs[1, 10] = count();'
+              ' print((1, "two", (3, 4))); print($t.3); $u = (1,); print($u); exit(); }')
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == ("Attaching 1 probe...\npytrace has 7 units -2\n(1, two, (3, 4))\n(1, -2)\n(1)\n\n\n"
+                             "@k[1, x]: 5\n@last: (3, 30)\n@m[1]: (2, y)\n@pairs[1, 10]: 1\n")
+    result = run_pytrace(["-f", "json", "-e", 'BEGIN { @last = (3, "x"); @m[1] = (2, "y"); @k[(1, "x")] = 5;'
+                                              ' print((1, "two", (3, 4))); exit(); }'], timeout=20)
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert {"type": "value", "data": [1, "two", [3, 4]]} in records
+    assert {"type": "map", "data": {"@last": [3, "x"]}} in records
+    assert {"type": "map", "data": {"@m": {"1": [2, "y"]}}} in records
+    assert {"type": "map", "data": {"@k": {"1,x": 5}}} in records
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("BEGIN { $t = (1, 2); @ = $t.2; }",
+     "stdin:1:26: error: the tuple has 2 parts: .0 to .1\nBEGIN { $t = (1, 2); @ = $t.2; }\n"
+     "                         ^~~~\n"),
+    ("BEGIN { $x = 1; @ = $x.0; }",
+     "stdin:1:21: error: int64 is not a tuple: .0 reads a part of a tuple\nBEGIN { $x = 1; @ = $x.0; }\n"
+     "                    ^~~~\n"),
+])
+def test_tuple_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
