@@ -69,6 +69,9 @@ DISPATCH_SLOTS = 1024
 DISPATCH_ID_BASE = {"sys_enter": PROBE_ID_BASE + (1 << 20), "sys_exit": PROBE_ID_BASE + (2 << 20)}
 MAP_PROG_ARRAY = 3
 
+# join(): the strings it reads from an array, at most (bpftrace's 16).
+JOIN_MAX = 16
+
 # bpftrace 0.17's default string size (BPFTRACE_STRLEN changes it).
 STRLEN_DEFAULT = 64
 

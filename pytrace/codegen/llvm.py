@@ -811,6 +811,41 @@ class _FunctionEmitter:
                 self.store64(value, buf, fld.offset)
         self.output(buf, decl.size)
 
+    def _emit_JoinOutput(self, instr: ir.JoinOutput) -> None:
+        """Reserve the record in the ring buffer (it is too big for the
+        stack), read up to JOIN_MAX pointers and their strings into it,
+        store how many, send it; a full ring buffer counts as lost."""
+        decl = instr.decl
+        c = lambda n: ll.Constant(I64, n & MASK64)  # noqa: E731
+        ringbuf = self.map_ptr(prog.RINGBUF_NAME)
+        rec = self.call(h.RINGBUF_RESERVE, ringbuf, c(decl.size), c(0))
+        with self.b.if_else(self.b.icmp_unsigned("!=", rec, c(0))) as (reserved, full):
+            with reserved:
+                buf = self.b.inttoptr(rec, PTR)
+                self.store64(c(prog.RECORD_OUTPUT_BASE + instr.index), buf)
+                count = self.alloca(8, "join_n")
+                self.store64(c(0), count)
+                read_ptr = h.PROBE_READ_USER if instr.space == "user" else h.PROBE_READ_KERNEL
+                read_str = h.PROBE_READ_USER_STR if instr.space == "user" else h.PROBE_READ_KERNEL_STR
+                pointer = self.alloca(8, "join_ptr")
+                done = self.func.append_basic_block("join.done")
+                argv = self.value(instr.argv)
+                for i, slot in enumerate(decl.fields[1:]):
+                    self.store64(c(0), pointer)
+                    self.call(read_ptr, pointer, c(8), self.b.inttoptr(self.b.add(argv, c(8 * i)), PTR))
+                    address = self.load64(pointer)
+                    more = self.func.append_basic_block(f"join.{i}")
+                    self.b.cbranch(self.b.icmp_unsigned("==", address, c(0)), done, more)
+                    self.b.position_at_end(more)
+                    self.call(read_str, self.at(buf, slot.offset, I8), c(slot.size), self.b.inttoptr(address, PTR))
+                    self.store64(c(i + 1), count)
+                self.b.branch(done)
+                self.b.position_at_end(done)
+                self.store64(self.load64(count), buf, 8)
+                self.call(h.RINGBUF_SUBMIT, buf, c(0))
+            with full:
+                self.bump(prog.COUNTER_LOST)
+
     # -------------------------------------------------------------- stacks
 
     def _emit_GetStack(self, instr: ir.GetStack) -> ll.Value:

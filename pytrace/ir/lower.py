@@ -17,10 +17,11 @@ from pytrace import ast, probe_kinds
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.arch import registers
 from pytrace.ir import layout
+from pytrace.ir.layout import align8
 from pytrace.ir import nodes as ir
 from pytrace.sema.builtins import arg_index, sarg_index
 from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_target
-from pytrace.program import KADDR_PREFIX, DISPATCH_ID_BASE, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
+from pytrace.program import JOIN_MAX, KADDR_PREFIX, DISPATCH_ID_BASE, Field, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.source import NO_SPAN
 from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
 
@@ -41,6 +42,7 @@ def lower(checked: Checked) -> ir.Module:
         else:
             probe_id = ids.setdefault(inst.target.name, PROBE_ID_BASE + len(ids))
         lowerer = _FunctionLowerer(inst, index, module, maps, checked.given.pid, probe_id)
+        lowerer.strlen = checked.strlen
         if dispatch is not None:
             lowerer.fn.dispatch = (DISPATCH_TABLES[dispatch[0]], dispatch[1])
         module.functions.append(lowerer.lower())
@@ -484,7 +486,10 @@ class _FunctionLowerer:
         so the bodies of a wildcard probe stay identical (and are compiled
         once)."""
         fields, end = layout.fields_for(arg_types, start=8)
-        decl = ir.OutputDecl(kind=kind, arg_types=arg_types, fields=fields, size=end, **what)
+        return self.declare(ir.OutputDecl(kind=kind, arg_types=arg_types, fields=fields, size=end, **what))
+
+    def declare(self, decl: ir.OutputDecl) -> int:
+        """The index of an output declaration equal to `decl`, added if new."""
         for index, known in enumerate(self.module.outputs):
             if known.key() == decl.key():
                 return index
@@ -502,6 +507,18 @@ class _FunctionLowerer:
         return self.output(e, e.name, [], map=self.maps[e.args[0].name])
 
     call_zero = call_clear
+
+    def call_join(self, e: ast.Call) -> ir.Instr:
+        """A record of JOIN_MAX string slots, filled in the ring buffer."""
+        argv = self.expr(e.args[0])
+        atype = self.type_of(e.args[0])
+        space = "kernel" if isinstance(atype, Ptr) and not atype.user else "user"
+        sep = e.args[1].value if len(e.args) == 2 else " "
+        slot = align8(self.strlen)
+        fields = [Field("int", 8, 8)] + [Field("str", 16 + i * slot, slot) for i in range(JOIN_MAX)]
+        decl = ir.OutputDecl(kind="join", arg_types=[], fields=fields, size=16 + JOIN_MAX * slot, fmt=sep)
+        index = self.declare(decl)
+        return self.emit(ir.JoinOutput(index=index, decl=decl, argv=argv, space=space, span=e.span))
 
     def call_time(self, e: ast.Call) -> ir.Instr:
         fmt = e.args[0].value if e.args else "%H:%M:%S\n"

@@ -444,6 +444,22 @@ class TailCall(Instr):
 
 
 @dataclass(eq=False)
+class JoinOutput(Instr):
+    """join(): a record reserved in the ring buffer, filled with the count
+    and the strings of the NULL-ended pointer array at `argv` (in `space`
+    memory), then sent."""
+
+    index: int = 0
+    decl: OutputDecl = None
+    argv: Instr = None
+    space: str = "user"
+
+    @property
+    def operands(self):
+        return [self.argv]
+
+
+@dataclass(eq=False)
 class Exit(Instr):
     """Send the exit record; the runtime stops tracing when it reads it."""
 

@@ -131,6 +131,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"output {index}" + "".join(f", {v(a)}" for a in args)
         case ir.Exit():
             return "exit"
+        case ir.JoinOutput(index=index, argv=argv, space=space):
+            return f"join {index}, {space} {v(argv)}"
         case ir.TailCall(table=table, index=index):
             return f"tail_call {table} [{v(index)}]"
         case ir.Jump(target=target):

@@ -36,6 +36,10 @@ class Output:
     def time(self, text: str) -> None:
         raise NotImplementedError
 
+    def join(self, text: str) -> None:
+        """join(): the joined strings, a line of text (no newline given)."""
+        self.printf(text + "\n")
+
     def map(self, spec, entries: list, top: int = 0, div: int = 0) -> None:
         """print(@m) during the run, and every map at exit."""
         raise NotImplementedError

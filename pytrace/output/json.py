@@ -155,6 +155,9 @@ class JsonOutput(Output):
     def time(self, text: str) -> None:
         self.out.write(record("time", string(text)))
 
+    def join(self, text: str) -> None:
+        self.out.write(record("join", string(text)))
+
     def map(self, spec, entries: list, top: int = 0, div: int = 0) -> None:
         self.out.write(format_map(spec, entries, top, div))
 

@@ -156,7 +156,19 @@ def _time(spec, output, maps, clock, names):
     return lambda rec: output.time(clock.format(fmt))
 
 
-ACTIONS = {"print_map": _print_map, "clear": _clear, "zero": _zero,
+def _join(spec, output, maps, clock, names):
+    """[n][n NUL-padded strings]: the first n, joined by the separator."""
+    count, *slots = spec.args
+    sep = spec.fmt
+
+    def act(rec: bytes) -> None:
+        n = min(decode_field(count, rec), len(slots))
+        output.join(sep.join(decode_field(slot, rec) for slot in slots[:n]))
+
+    return act
+
+
+ACTIONS = {"join": _join, "print_map": _print_map, "clear": _clear, "zero": _zero,
            "print_value": _print_value, "time": _time}
 
 

@@ -27,7 +27,7 @@ VARIABLES = {
 # Functions called as statements or expressions; the checker has a
 # `call_<name>` method for each.
 FUNCTIONS = {"printf", "exit", "str", "delete", "print", "clear", "zero", "len", "has_key",
-             "time", "strftime", "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr"}
+             "time", "strftime", "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "join"}
 
 ALL_CALLABLE = sorted(set(AGGREGATIONS) | FUNCTIONS)
 

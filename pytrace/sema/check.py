@@ -82,6 +82,7 @@ class Checked:
     instances: list[Instance]
     maps: dict[str, MapInfo]
     given: probes.Given = probes.NOTHING_GIVEN
+    strlen: int = STRLEN  # the string size (BPFTRACE_STRLEN)
 
 
 def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
@@ -117,7 +118,7 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             break
         learned = now
     walk(_Reporter(diags))
-    return Checked(program, instances, maps, given)
+    return Checked(program, instances, maps, given, strlen)
 
 
 def _map_types(maps: dict) -> tuple:
@@ -898,6 +899,18 @@ class _Checker:
                 self.report.error(arg.span, f"printf %{spec.conv} needs an integer, not {describe(t)}")
         for arg in args[len(specs):]:
             self.expr(arg)
+        return VOID
+
+    def call_join(self, e: ast.Call):
+        """join(argv[, sep]): the strings of a NULL-ended array of char
+        pointers (at most JOIN_MAX), printed joined by sep (a space)."""
+        if not 1 <= len(e.args) <= 2 or (len(e.args) == 2 and not isinstance(e.args[1], ast.String)):
+            self.report.error(e.span, 'join() takes an array of strings and an optional separator literal,'
+                                      ' as in join(args->argv, ",")')
+            return VOID
+        self.expect_int(e.args[0], "the array given to join()")
+        if len(e.args) == 2:
+            self.types_set(e.args[1], self.expr_String(e.args[1]))
         return VOID
 
     def call_time(self, e: ast.Call):

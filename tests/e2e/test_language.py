@@ -38,3 +38,37 @@ def test_tuples_as_values_keys_and_map_values(run_pytrace):
 def test_tuple_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+EXECS = r"""
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (fork() == 0) {
+            char *argv[] = {"/bin/true", "first", "", i ? "two" : "one", 0};
+            execv(argv[0], argv);
+            _exit(1);
+        }
+        wait(0);
+    }
+    return 0;
+}
+"""
+
+
+def test_join_prints_an_argument_array(run_pytrace, build_c):
+    prog = build_c(EXECS, name="execs")
+    script = ('tracepoint:syscalls:sys_enter_execve /pid != cpid && comm == "execs"/'
+              ' { printf("%s: ", comm); join(args->argv); join(args->argv, ","); }')
+    result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout.splitlines()[1:5] == ["execs: /bin/true first  one", "/bin/true,first,,one",
+                                               "execs: /bin/true first  two", "/bin/true,first,,two"]
+    result = run_pytrace(["-f", "json", "-c", str(prog), "-e",
+                          'tracepoint:syscalls:sys_enter_execve /pid != cpid && comm == "execs"/ { join(args->argv); }'],
+                         timeout=30)
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [r for r in records if r["type"] == "join"] == [{"type": "join", "data": "/bin/true first  one"},
+                                                          {"type": "join", "data": "/bin/true first  two"}]
