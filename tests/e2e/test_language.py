@@ -41,13 +41,17 @@ def test_tuple_mistakes(text, rendered, run_pytrace):
 
 
 EXECS = r"""
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 int main(void)
 {
     for (int i = 0; i < 2; i++) {
         if (fork() == 0) {
-            char *argv[] = {"/bin/true", "first", "", i ? "two" : "one", 0};
+            /* on the stack: in memory when sys_enter reads them */
+            char path[16], first[8], empty[1] = "", last[8];
+            strcpy(path, "/bin/true"); strcpy(first, "first"); strcpy(last, i ? "two" : "one");
+            char *argv[] = {path, first, empty, last, 0};
             execv(argv[0], argv);
             _exit(1);
         }
