@@ -197,6 +197,40 @@ class Return(Stmt):
     pass
 
 
+@dataclass
+class While(Stmt):
+    cond: Expr
+    body: list[Stmt]
+
+
+@dataclass
+class Unroll(Stmt):
+    """`unroll(N) {body}`: the body N times."""
+
+    count: Expr
+    body: list[Stmt]
+
+
+@dataclass
+class ForRange(Stmt):
+    """`for ($i : start..end) {body}`: $i from start to end - 1."""
+
+    var: str
+    start: Expr
+    end: Expr
+    body: list[Stmt]
+
+
+@dataclass
+class Break(Stmt):
+    pass
+
+
+@dataclass
+class Continue(Stmt):
+    pass
+
+
 # --------------------------------------------------------------------- probes
 
 

@@ -138,6 +138,24 @@ class _ToAst(Transformer_NonRecursive):
     def return_stmt(self, meta, children):
         return ast.Return(span=_meta_span(meta))
 
+    def break_stmt(self, meta, children):
+        return ast.Break(span=_meta_span(meta))
+
+    def continue_stmt(self, meta, children):
+        return ast.Continue(span=_meta_span(meta))
+
+    def while_stmt(self, meta, children):
+        cond, body = children
+        return ast.While(cond, body, span=_meta_span(meta))
+
+    def unroll_stmt(self, meta, children):
+        count, body = children
+        return ast.Unroll(count, body, span=_meta_span(meta))
+
+    def for_stmt(self, meta, children):
+        var, start, _dots, end, body = children
+        return ast.ForRange(str(var), start, end, body, span=_meta_span(meta))
+
     def if_stmt(self, meta, children):
         cond, then, otherwise = children
         return ast.If(cond, then, otherwise, span=_meta_span(meta))

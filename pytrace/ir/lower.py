@@ -111,6 +111,7 @@ class _FunctionLowerer:
             target=target.target, span=target.span, probe_id=probe_id,
         )
         self.variables: dict[str, ir.Slot] = {}
+        self.loops: list[tuple[ir.Block, ir.Block]] = []  # (break, continue) targets, innermost last
         self.block = self.new_block("entry")
         self.exit_block = ir.Block("exit", [ir.Return()])
 
@@ -192,6 +193,71 @@ class _FunctionLowerer:
             self.stmts(stmt.otherwise)
             self.terminate(ir.Jump(target=after))
         self.continue_in(after, "endif")
+
+    def stmt_While(self, stmt: ast.While) -> None:
+        """cond: branch body/after; body: ...; jump cond."""
+        cond_block = ir.Block("")
+        after = ir.Block("")
+        self.terminate(ir.Jump(target=cond_block))
+        self.continue_in(cond_block, "while")
+        cond = self.expr(stmt.cond)
+        body = self.new_block("do")
+        self.terminate(ir.Branch(cond=cond, then=body, otherwise=after, span=stmt.span))
+        self.block = body
+        self.in_loop(stmt.body, breaks=after, continues=cond_block)
+        self.terminate(ir.Jump(target=cond_block))
+        self.continue_in(after, "endwhile")
+
+    def stmt_ForRange(self, stmt: ast.ForRange) -> None:
+        """$i = start; end once; cond: $i < end; body; step: $i += 1."""
+        var = self.variable(stmt.var)
+        self.emit(ir.StoreSlot(slot=var, value=self.expr(stmt.start), span=stmt.span))
+        end = self.new_slot("tmp", INT64)
+        self.emit(ir.StoreSlot(slot=end, value=self.expr(stmt.end), span=stmt.span))
+        cond_block, step, after = ir.Block(""), ir.Block(""), ir.Block("")
+        self.terminate(ir.Jump(target=cond_block))
+        self.continue_in(cond_block, "for")
+        more = self.emit(ir.Cmp(op="<", left=self.emit(ir.LoadSlot(slot=var, span=stmt.span)),
+                                right=self.emit(ir.LoadSlot(slot=end, span=stmt.span)), span=stmt.span))
+        body = self.new_block("do")
+        self.terminate(ir.Branch(cond=more, then=body, otherwise=after, span=stmt.span))
+        self.block = body
+        self.in_loop(stmt.body, breaks=after, continues=step)
+        self.terminate(ir.Jump(target=step))
+        self.continue_in(step, "step")
+        one = self.const(1, span=stmt.span)
+        bumped = self.emit(ir.BinOp(op="+", left=self.emit(ir.LoadSlot(slot=var, span=stmt.span)), right=one,
+                                    type=INT64, span=stmt.span))
+        self.emit(ir.StoreSlot(slot=var, value=bumped, span=stmt.span))
+        self.terminate(ir.Jump(target=cond_block))
+        self.continue_in(after, "endfor")
+
+    def stmt_Unroll(self, stmt: ast.Unroll) -> None:
+        """The body N times; `continue` goes to the next copy."""
+        (count,) = self.inst.constants[id(stmt)]
+        after = ir.Block("")
+        for _ in range(count):
+            following = ir.Block("")
+            self.in_loop(stmt.body, breaks=after, continues=following)
+            self.terminate(ir.Jump(target=following))
+            self.continue_in(following, "unroll")
+        self.terminate(ir.Jump(target=after))
+        self.continue_in(after, "endunroll")
+
+    def in_loop(self, body: list[ast.Stmt], breaks: ir.Block, continues: ir.Block) -> None:
+        self.loops.append((breaks, continues))
+        try:
+            self.stmts(body)
+        finally:
+            self.loops.pop()
+
+    def stmt_Break(self, stmt: ast.Break) -> None:
+        self.terminate(ir.Jump(target=self.loops[-1][0], span=stmt.span))
+        self.block = self.new_block("dead")
+
+    def stmt_Continue(self, stmt: ast.Continue) -> None:
+        self.terminate(ir.Jump(target=self.loops[-1][1], span=stmt.span))
+        self.block = self.new_block("dead")
 
     def stmt_Assign(self, stmt: ast.Assign) -> None:
         target = stmt.target

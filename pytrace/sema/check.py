@@ -28,6 +28,7 @@ from pytrace.sema.types import (
 from pytrace.source import Span
 
 STACK_MODES = ("bpftrace", "perf", "raw")
+UNROLL_MAX = 100  # bpftrace's limit
 # Probes on user-space code: a pointer cast there points into user memory.
 USER_SPACE_KINDS = ("uprobe", "uretprobe", "usdt")
 # curtask: the current task (bpf_get_current_task), its members from BTF
@@ -197,6 +198,7 @@ class _Checker:
     def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter, strlen: int = STRLEN,
                  params: tuple[str, ...] = (), structs: dict | None = None, stack_mode: str = "bpftrace"):
         self.structs = structs or {}  # the script's struct definitions
+        self.loops = 0  # how many loops enclose the statement being checked
         self.stack_mode = stack_mode  # kstack/ustack without a mode
         self.strlen = strlen  # BPFTRACE_STRLEN: the size of a string str() reads
         self.params = params  # the positional parameters
@@ -228,6 +230,40 @@ class _Checker:
 
     def stmt_Return(self, stmt: ast.Return) -> None:
         pass
+
+    def loop(self, body: list[ast.Stmt]) -> None:
+        self.loops += 1
+        try:
+            self.block(body)
+        finally:
+            self.loops -= 1
+
+    def stmt_While(self, stmt: ast.While) -> None:
+        self.expect_int(stmt.cond, "a while condition")
+        self.loop(stmt.body)
+
+    def stmt_Unroll(self, stmt: ast.Unroll) -> None:
+        count = self.constant(stmt.count, "the count given to unroll")
+        if count is not None and not 1 <= count <= UNROLL_MAX:
+            self.report.error(stmt.count.span, f"unroll takes a count from 1 to {UNROLL_MAX}, not {count}")
+        if count is not None:
+            self.inst.constants[id(stmt)] = (count,)
+        self.loop(stmt.body)
+
+    def stmt_ForRange(self, stmt: ast.ForRange) -> None:
+        for bound in (stmt.start, stmt.end):
+            self.expect_int(bound, "a bound of a for range")
+        known = self.inst.variables.get(stmt.var)
+        if known is not None and not is_int(known):
+            self.report.error(stmt.span, f"{stmt.var} holds {describe(known)}; a for range counts integers")
+        self.inst.variables[stmt.var] = INT64
+        self.loop(stmt.body)
+
+    def stmt_Break(self, stmt: ast.Break) -> None:
+        if not self.loops:
+            self.report.error(stmt.span, "break is only allowed in a loop (while, for, unroll)")
+
+    stmt_Continue = stmt_Break
 
     def stmt_Assign(self, stmt: ast.Assign) -> None:
         target = stmt.target

@@ -76,3 +76,26 @@ def test_join_prints_an_argument_array(run_pytrace, build_c):
     records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [r for r in records if r["type"] == "join"] == [{"type": "join", "data": "/bin/true first  one"},
                                                           {"type": "join", "data": "/bin/true first  two"}]
+
+
+def test_loops_while_for_and_unroll(run_pytrace):
+    script = ('BEGIN { $i = 0; while ($i < 5) { $i++; if ($i == 2) { continue; } if ($i == 4) { break; }'
+              ' printf("w%d ", $i); } for ($j : 0..4) { if ($j == 1) { continue; } printf("f%d ", $j); }'
+              ' unroll(3) { @u++; } $k = 0; unroll(5) { $k++; if ($k == 2) { continue; } if ($k == 4) { break; }'
+              ' printf("u%d ", $k); } printf("\\n"); exit(); }')
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "w1 w3 f0 f2 f3 u1 u3 "
+    assert "@u: 3\n" in result.stdout
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("BEGIN { break; }",
+     "stdin:1:9: error: break is only allowed in a loop (while, for, unroll)\nBEGIN { break; }\n        ^~~~~\n"),
+    ("BEGIN { unroll(101) { } }",
+     "stdin:1:16: error: unroll takes a count from 1 to 100, not 101\nBEGIN { unroll(101) { } }\n"
+     "               ^~~\n"),
+])
+def test_loop_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
