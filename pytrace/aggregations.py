@@ -20,7 +20,7 @@ and the runtime.
 from __future__ import annotations
 
 from pytrace.record import Record
-from pytrace.values import Bucket, Histogram, Stats
+from pytrace.values import Bool, Bucket, Histogram, Stats
 
 MASK64 = (1 << 64) - 1
 
@@ -261,6 +261,10 @@ def _merge_int(flat, ncpus, spec) -> int:
     return _wrap(flat[0], spec.signed)
 
 
+def _merge_bool(flat, ncpus, spec):
+    return Bool(flat[0])
+
+
 def _merge_str(flat, ncpus, spec) -> str:
     return c_string(flat.cast("B")[:spec.size].tobytes())
 
@@ -275,6 +279,8 @@ def _merge_raw(flat, ncpus, spec) -> bytes:
 PLAIN: dict[str, Aggregation] = {a.name: a for a in (
     Aggregation("int", words=lambda p: 1, update=None, read=None, merge=_merge_int,
                 sort_key=by_value, shape="int", json_type="map"),
+    Aggregation("bool", signed=False, words=lambda p: 1, update=None, read=None, merge=_merge_bool,
+                sort_key=by_value, shape="str", json_type="map"),
     Aggregation("str", signed=False, words=None, update=None, read=None, merge=_merge_str,
                 sort_key=None, shape="str", json_type="map"),
     # ids and addresses (a stack, a symbol: types.Resolved), params (field

@@ -51,6 +51,13 @@ class Integer(Expr):
 
 
 @dataclass
+class Boolean(Expr):
+    """`true` or `false` (upstream's spelling; 0.17 has no bool)."""
+
+    value: bool
+
+
+@dataclass
 class String(Expr):
     value: str  # escapes already resolved
 

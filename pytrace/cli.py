@@ -297,7 +297,7 @@ def _compile(source, args: Options):
     if args.pid is not None and not os.path.exists(f"/proc/{args.pid}"):
         raise UserError(f"cannot trace process {args.pid} (-p): there is no such process")
     options = CompileOptions(dump=dump, use_cache=not args.no_cache, pid=args.pid or -1,
-                             params=tuple(args.args))
+                             params=tuple(args.args), bools=args.style == "upstream")
     return compile_source(source, options)
 
 

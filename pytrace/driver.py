@@ -31,7 +31,7 @@ class CompileOptions:
 
     def __init__(self, dump: set[str] | None = None, dump_out=None, use_cache: bool = True,
                  strlen: int | None = None, pid: int = -1, params: tuple[str, ...] = (),
-                 stack_mode: str | None = None):
+                 stack_mode: str | None = None, bools: bool = False):
         self.dump = dump or set()
         self.dump_out = dump_out or sys.stdout
         self.use_cache = use_cache
@@ -39,6 +39,7 @@ class CompileOptions:
         self.stack_mode = stack_mode or stack_mode_from_env()  # kstack/ustack without a mode
         self.pid = pid          # -p: uprobes resolve in its maps; other probes filter on it
         self.params = tuple(params)  # $1, $2, ...: constants in the code
+        self.bools = bools      # comparisons give bools (true/false), as current bpftrace prints them
 
 
 STACK_MODES = ("bpftrace", "perf", "raw")
@@ -86,6 +87,8 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
         key = f"strlen={options.strlen}\0{key}"
     if options.stack_mode != "bpftrace":
         key = f"stack_mode={options.stack_mode}\0{key}"
+    if options.bools:
+        key = f"bools\0{key}"
     if options.pid > 0 or options.params:
         key = f"pid={options.pid}\0params={options.params!r}\0{key}"
     if cacheable:
@@ -152,7 +155,7 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     diags = Diagnostics(source)
     from pytrace.sema.probes import Given
 
-    checked = check(program, diags, options.strlen, Given(options.pid, options.params, options.stack_mode))
+    checked = check(program, diags, options.strlen, Given(options.pid, options.params, options.stack_mode, options.bools))
     if diags.has_errors:
         raise CompileError(diags)
     module = lower(checked)

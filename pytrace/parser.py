@@ -240,6 +240,12 @@ class _ToAst(Transformer_NonRecursive):
 
     def builtin(self, meta, children):
         (tok,) = children
+        if tok in ("true", "false"):
+            return ast.Boolean(tok == "true", span=_token_span(tok))
+        if tok == "ppid":  # upstream's ppid: the parent's process id, through curtask
+            span = _token_span(tok)
+            parent = ast.FieldAccess(ast.Builtin("curtask", span=span), "real_parent", arrow=True, span=span)
+            return ast.FieldAccess(parent, "tgid", arrow=True, span=span)
         return ast.Builtin(str(tok), span=_token_span(tok))
 
     def integer(self, meta, children):

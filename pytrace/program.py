@@ -138,7 +138,7 @@ KFUNCS = (KFUNC_MAP_ELEM_COUNT,)
 
 # Field kinds whose bytes are ids or addresses the runtime resolves into
 # names, stacks and symbols when it prints them (sema.types.Resolved).
-RESOLVED_FIELDS = ("probe", "func", "kstack", "ustack", "ksym", "usym")
+RESOLVED_FIELDS = ("probe", "func", "kstack", "ustack", "ksym", "usym", "username")
 
 
 class Field(Record):

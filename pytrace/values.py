@@ -14,6 +14,22 @@ Plain classes (not dataclasses): this module is on every run's path.
 from __future__ import annotations
 
 
+class Bool(int):
+    """A bool value (upstream's `true`/`false`): an int, 0 or 1, that prints
+    as bpftrace prints it, in text and JSON alike."""
+
+    __slots__ = ()
+
+    def __new__(cls, value) -> "Bool":
+        return super().__new__(cls, 1 if value else 0)
+
+    def __str__(self) -> str:
+        return "true" if self else "false"
+
+    def __repr__(self) -> str:
+        return "True" if self else "False"
+
+
 class Stats:
     """count/total of avg() or stats(); `average` truncates toward zero, as
     bpftrace's integer division does."""

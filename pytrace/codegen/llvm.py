@@ -290,26 +290,13 @@ class _FunctionEmitter:
         return self.value(instr.value)
 
     def _emit_Builtin(self, instr: ir.Builtin) -> ll.Value:
-        name = instr.name
-        if name in ("pid", "tid"):
-            v = self.call(h.GET_CURRENT_PID_TGID)
-            return self.b.lshr(v, ll.Constant(I64, 32)) if name == "pid" else self.b.and_(v, ll.Constant(I64, 0xFFFFFFFF))
-        if name in ("uid", "gid"):
-            v = self.call(h.GET_CURRENT_UID_GID)
-            return self.b.and_(v, ll.Constant(I64, 0xFFFFFFFF)) if name == "uid" else self.b.lshr(v, ll.Constant(I64, 32))
-        if name == "nsecs":
-            return self.call(h.KTIME_GET_NS)
-        if name == "elapsed":
-            return self.b.sub(self.call(h.KTIME_GET_NS), self.const(prog.CONST_START_NS))
-        if name == "cpu":
-            return self.b.and_(self.call(h.GET_SMP_PROCESSOR_ID), ll.Constant(I64, 0xFFFFFFFF))
-        if name == "rand":
-            return self.b.and_(self.call(h.GET_PRANDOM_U32), ll.Constant(I64, 0xFFFFFFFF))
-        if name == "cpid":
-            return self.const(prog.CONST_CPID)
-        if name == "curtask":
-            return self.call(h.GET_CURRENT_TASK)
-        raise AssertionError(f"no code for builtin {name}")
+        return _BUILTINS[instr.name](self)
+
+    def _low32(self, value: ll.Value) -> ll.Value:
+        return self.b.and_(value, ll.Constant(I64, 0xFFFFFFFF))
+
+    def _high32(self, value: ll.Value) -> ll.Value:
+        return self.b.lshr(value, ll.Constant(I64, 32))
 
     def _emit_Comm(self, instr: ir.Comm) -> ll.Value:
         buf = self.alloca(16, "comm")
@@ -486,19 +473,22 @@ class _FunctionEmitter:
 
     def _emit_StrEq(self, instr: ir.StrEq) -> ll.Value:
         a, b = self.value(instr.left), self.value(instr.right)
+        limit = instr.limit or None
         if id(b) in self.literals:
-            return self._equals_literal(a, instr.left.type.size, self.literals[id(b)])
+            return self._equals_literal(a, instr.left.type.size, self.literals[id(b)], limit)
         if id(a) in self.literals:
-            return self._equals_literal(b, instr.right.type.size, self.literals[id(a)])
-        return self._equals_bytes(a, b, min(instr.left.type.size, instr.right.type.size))
+            return self._equals_literal(b, instr.right.type.size, self.literals[id(a)], limit)
+        size = min(instr.left.type.size, instr.right.type.size, limit or 1 << 30)
+        return self._equals_bytes(a, b, size)
 
-    def _equals_literal(self, buf: ll.Value, size: int, text: bytes) -> ll.Value:
+    def _equals_literal(self, buf: ll.Value, size: int, text: bytes, limit: int | None = None) -> ll.Value:
         """Compare a buffer with a literal in 8-byte words: the literal's
-        bytes and its NUL must match; what follows the NUL is ignored."""
-        if len(text) >= size:
+        bytes and its NUL must match (its first `limit` bytes, with a
+        limit); what follows is ignored."""
+        data = (text + b"\0")[:limit]
+        if len(data) > size:
             return ll.Constant(I64, 0)
-        data = text + b"\0"
-        result = None
+        result = ll.Constant(ll.IntType(1), 1)
         for offset in range(0, len(data), 8):
             chunk = data[offset:offset + 8]
             mask = (1 << (8 * len(chunk))) - 1
@@ -506,7 +496,7 @@ class _FunctionEmitter:
             if len(chunk) < 8:
                 word = self.b.and_(word, ll.Constant(I64, mask))
             eq = self.b.icmp_unsigned("==", word, ll.Constant(I64, int.from_bytes(chunk, "little")))
-            result = eq if result is None else self.b.and_(result, eq)
+            result = self.b.and_(result, eq)
         return self.b.zext(result, I64)
 
     def _equals_bytes(self, a: ll.Value, b: ll.Value, size: int) -> ll.Value:
@@ -530,6 +520,87 @@ class _FunctionEmitter:
         for value, block in incoming:
             phi.add_incoming(value, block)
         return phi
+
+    def _byte(self, buf: ll.Value, index: ll.Value) -> ll.Value:
+        """buf[index], for an index the code computes (the verifier bounds it
+        from the comparisons before)."""
+        return self.b.load(self.b.gep(buf, [index]))
+
+    def _emit_StrLen(self, instr: ir.StrLen) -> ll.Value:
+        """A bounded loop to the first NUL."""
+        buf, size = self.value(instr.value), instr.value.type.size
+        head = self.b.block
+        loop = self.func.append_basic_block("strlen.loop")
+        body = self.func.append_basic_block("strlen.body")
+        done = self.func.append_basic_block("strlen.done")
+        self.b.branch(loop)
+        self.b.position_at_end(loop)
+        i = self.b.phi(I64)
+        i.add_incoming(ll.Constant(I64, 0), head)
+        self.b.cbranch(self.b.icmp_unsigned("<", i, ll.Constant(I64, size)), body, done)
+        self.b.position_at_end(body)
+        nul = self.b.icmp_unsigned("==", self._byte(buf, i), ll.Constant(I8, 0))
+        nxt = self.b.add(i, ll.Constant(I64, 1))
+        i.add_incoming(nxt, body)
+        self.b.cbranch(nul, done, loop)
+        self.b.position_at_end(done)
+        return i
+
+    def _emit_StrContains(self, instr: ir.StrContains) -> ll.Value:
+        """Whether the needle starts at some haystack offset i: two bounded
+        loops (i over the haystack, j over the needle)."""
+        hay, needle = self.value(instr.haystack), self.value(instr.needle)
+        hsize, nsize = instr.haystack.type.size, instr.needle.type.size
+        head = self.b.block
+        block = self.func.append_basic_block
+        outer, inner, load, compare, match = block("sc.outer"), block("sc.inner"), block("sc.load"), \
+            block("sc.compare"), block("sc.match")
+        advance, found, missing, done = block("sc.advance"), block("sc.found"), block("sc.missing"), \
+            block("sc.done")
+        zero8 = ll.Constant(I8, 0)
+        self.b.branch(outer)
+        self.b.position_at_end(outer)
+        i = self.b.phi(I64)
+        i.add_incoming(ll.Constant(I64, 0), head)
+        self.b.branch(inner)
+        self.b.position_at_end(inner)
+        j = self.b.phi(I64)
+        j.add_incoming(ll.Constant(I64, 0), outer)
+        self.b.cbranch(self.b.icmp_unsigned("<", j, ll.Constant(I64, nsize)), load, found)
+        self.b.position_at_end(load)
+        want = self._byte(needle, j)
+        k = self.b.add(i, j)
+        ended = self.b.icmp_unsigned("==", want, zero8)
+        self.b.cbranch(ended, found, compare)
+        self.b.position_at_end(compare)
+        self.b.cbranch(self.b.icmp_unsigned("<", k, ll.Constant(I64, hsize)), match, missing)
+        self.b.position_at_end(match)
+        same = self.b.icmp_unsigned("==", self._byte(hay, k), want)
+        j.add_incoming(self.b.add(j, ll.Constant(I64, 1)), match)
+        self.b.cbranch(same, inner, advance)
+        self.b.position_at_end(advance)
+        at_end = self.b.icmp_unsigned("==", self._byte(hay, i), zero8)
+        nxt = self.b.add(i, ll.Constant(I64, 1))
+        i.add_incoming(nxt, advance)
+        more = self.b.and_(self.b.not_(at_end), self.b.icmp_unsigned("<", nxt, ll.Constant(I64, hsize)))
+        self.b.cbranch(more, outer, missing)
+        self.b.position_at_end(found)
+        self.b.branch(done)
+        self.b.position_at_end(missing)
+        self.b.branch(done)
+        self.b.position_at_end(done)
+        result = self.b.phi(I64)
+        result.add_incoming(ll.Constant(I64, 1), found)
+        result.add_incoming(ll.Constant(I64, 0), missing)
+        return result
+
+    def _emit_ByteSwap(self, instr: ir.ByteSwap) -> ll.Value:
+        bits = instr.type.bits
+        if bits == 8:
+            return self.b.and_(self.value(instr.value), ll.Constant(I64, 0xFF))
+        narrow = self.b.trunc(self.value(instr.value), ll.IntType(bits)) if bits < 64 else self.value(instr.value)
+        swapped = self.b.bswap(narrow)
+        return self.b.zext(swapped, I64) if bits < 64 else swapped
 
     def _emit_Cast(self, instr: ir.Cast) -> ll.Value:
         bits = instr.type.bits
@@ -930,9 +1001,12 @@ class _FunctionEmitter:
         self.call(h.TAIL_CALL, self.ctx, self.map_ptr(instr.table), index)
 
     def _emit_Exit(self, instr: ir.Exit) -> None:
-        buf = self.alloca(8, "exit")
+        size = 16 if instr.code is not None else 8
+        buf = self.alloca(size, "exit")
         self.store64(ll.Constant(I64, prog.RECORD_EXIT), buf)
-        self.output(buf, 8)
+        if instr.code is not None:
+            self.store64(self.value(instr.code), buf, 8)
+        self.output(buf, size)
 
     # --------------------------------------------------------- terminators
 
@@ -945,3 +1019,24 @@ class _FunctionEmitter:
 
     def _emit_Return(self, instr: ir.Return) -> None:
         self.b.ret(ll.Constant(I64, 0))
+
+
+# The code of each builtin variable (ir.Builtin's names).
+_BUILTINS = {
+    "pid": lambda g: g._high32(g.call(h.GET_CURRENT_PID_TGID)),
+    "tid": lambda g: g._low32(g.call(h.GET_CURRENT_PID_TGID)),
+    "uid": lambda g: g._low32(g.call(h.GET_CURRENT_UID_GID)),
+    "gid": lambda g: g._high32(g.call(h.GET_CURRENT_UID_GID)),
+    "nsecs": lambda g: g.call(h.KTIME_GET_NS),
+    "nsecs_boot": lambda g: g.call(h.KTIME_GET_BOOT_NS),
+    "nsecs_tai": lambda g: g.call(h.KTIME_GET_TAI_NS),
+    "elapsed": lambda g: g.b.sub(g.call(h.KTIME_GET_NS), g.const(prog.CONST_START_NS)),
+    "cpu": lambda g: g._low32(g.call(h.GET_SMP_PROCESSOR_ID)),
+    "rand": lambda g: g._low32(g.call(h.GET_PRANDOM_U32)),
+    "cpid": lambda g: g.const(prog.CONST_CPID),
+    "ncpus": lambda g: g.const(prog.CONST_NCPUS),
+    "curtask": lambda g: g.call(h.GET_CURRENT_TASK),
+    "numaid": lambda g: g._low32(g.call(h.GET_NUMA_NODE_ID)),
+    "jiffies": lambda g: g.call(h.JIFFIES64),
+    "cgroup": lambda g: g.call(h.GET_CURRENT_CGROUP_ID),
+}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
-from pytrace.sema.types import Agg, Int, Resolved, Str, Timestamp, Tuple, part_size
+from pytrace.sema.types import Agg, Bool, Int, Resolved, Str, Timestamp, Tuple, part_size
 
 
 def align8(n: int) -> int:
@@ -19,17 +19,7 @@ def fields_for(types: list, start: int = 0) -> tuple[list[Field], int]:
     """Consecutive fields for values of these types; returns (fields, end)."""
     fields, offset = [], start
     for t in types:
-        if isinstance(t, Tuple):
-            parts, _ = fields_for(list(t.elements))
-            fields.append(Field("tuple", offset, t.size, elements=tuple(parts)))
-        elif isinstance(t, Str):
-            fields.append(Field("str", offset, t.size))
-        elif isinstance(t, Timestamp):
-            fields.append(Field("timestamp", offset, 8, fmt=t.fmt))
-        elif isinstance(t, Resolved):
-            fields.append(Field(t.kind, offset, 8 * t.words, fmt=t.mode))
-        else:
-            fields.append(Field("int", offset, 8, t.signed))
+        fields.append(t.field(offset))
         offset += part_size(t)
     return fields, offset
 
@@ -46,11 +36,12 @@ def value_layout(vtype) -> tuple[ValueSpec, int]:
     if isinstance(vtype, Agg):
         words = AGGREGATIONS[vtype.kind].words(vtype.params)
         return ValueSpec(vtype.kind, 8 * words, vtype.signed, vtype.params), MAP_PERCPU_HASH
+    if isinstance(vtype, Bool):
+        return ValueSpec("bool", 8, False), MAP_HASH
     if isinstance(vtype, Str):
         return ValueSpec("str", align8(vtype.size), False), MAP_HASH
     if isinstance(vtype, Resolved):  # a stack, a symbol, a probe: resolved when printed
         return ValueSpec("resolved", 8 * vtype.words, False, (vtype.kind, vtype.mode)), MAP_HASH
     if isinstance(vtype, Tuple):  # its parts' fields, to decode it with
-        (field,), _ = fields_for([vtype])
-        return ValueSpec("tuple", vtype.size, False, field.elements), MAP_HASH
+        return ValueSpec("tuple", vtype.size, False, vtype.field(0).elements), MAP_HASH
     return ValueSpec("int", 8, vtype.signed if isinstance(vtype, Int) else True), MAP_HASH

@@ -19,11 +19,11 @@ from pytrace.arch import registers
 from pytrace.ir import layout
 from pytrace.ir.layout import align8
 from pytrace.ir import nodes as ir
-from pytrace.sema.builtins import arg_index, sarg_index
+from pytrace.sema.builtins import NSECS_MODES, SOURCES, arg_index, sarg_index
 from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_target
 from pytrace.program import JOIN_MAX, KADDR_PREFIX, DISPATCH_ID_BASE, Field, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.source import NO_SPAN
-from pytrace.sema.types import BOOL, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result
+from pytrace.sema.types import BOOL, TRUTH, Bool, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, widened
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -300,13 +300,20 @@ class _FunctionLowerer:
     # ---------------------------------------------------------- expressions
 
     def expr(self, e: ast.Expr) -> ir.Instr:
-        return getattr(self, "expr_" + type(e).__name__)(e)
+        value = getattr(self, "expr_" + type(e).__name__)(e)
+        if value is not None and isinstance(self.inst.types.get(id(e)), Bool) and not isinstance(value.type, Bool):
+            # a comparison that gives a bool (upstream): the same 0 or 1, printed as one
+            value = self.emit(ir.Retype(value=value, type=BOOL, span=e.span))
+        return value
 
     def const(self, value: int, type_=INT64, span=None) -> ir.Instr:
         return self.emit(ir.Const(value=value, type=type_, span=span or self.fn.span))
 
     def expr_Integer(self, e: ast.Integer) -> ir.Instr:
         return self.const(e.value, self.type_of(e), e.span)
+
+    def expr_Boolean(self, e: ast.Boolean) -> ir.Instr:
+        return self.const(int(e.value), BOOL, e.span)
 
     def expr_String(self, e: ast.String) -> ir.Instr:
         return self.emit(ir.StrConst(value=e.value.encode(), type=self.type_of(e), span=e.span))
@@ -337,7 +344,8 @@ class _FunctionLowerer:
             return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
         if e.name == "curtask":
             return self.emit(ir.Builtin(name=e.name, type=UINT64, span=e.span))
-        return self.emit(ir.Builtin(name=e.name, type=self.type_of(e), span=e.span))
+        name = SOURCES.get(e.name, e.name)
+        return self.emit(ir.Builtin(name=name, type=self.type_of(e), span=e.span))
 
     def stack(self, stype: Resolved, span) -> ir.Instr:
         """A stack's hash in the stack map; a ustack with the pid."""
@@ -421,7 +429,7 @@ class _FunctionLowerer:
         return self.emit(ir.Cmp(op="!=", left=value, right=self.const(0, span=span), signed=False, span=span))
 
     def short_circuit(self, e: ast.Binary) -> ir.Instr:
-        slot = self.new_slot("tmp", BOOL)
+        slot = self.new_slot("tmp", TRUTH)
         left = self.truth(self.expr(e.left), e.left.span)
         self.emit(ir.StoreSlot(slot=slot, value=left, span=e.span))
         rhs = self.new_block("rhs")
@@ -460,6 +468,9 @@ class _FunctionLowerer:
     def expr_Cast(self, e: ast.Cast) -> ir.Instr:
         if isinstance(self.type_of(e), Ptr):  # (struct x *)addr: the same 64 bits, typed by sema
             return self.emit(ir.Retype(value=self.expr(e.operand), type=UINT64, span=e.span))
+        if isinstance(self.type_of(e), Bool):  # any non-zero value is true
+            truth = self.truth(self.expr(e.operand), e.span)
+            return self.emit(ir.Retype(value=truth, type=BOOL, span=e.span))
         return self.emit(ir.Cast(value=self.expr(e.operand), type=self.type_of(e), span=e.span))
 
     def expr_IncDec(self, e: ast.IncDec) -> ir.Instr:
@@ -522,7 +533,32 @@ class _FunctionLowerer:
         return self.emit(ir.ReadMem(addr=addr, size=size, space=space, type=itype, span=e.span))
 
     def expr_Call(self, e: ast.Call) -> ir.Instr | None:
+        meaning = self.inst.aliases.get(id(e))
+        if meaning is not None:
+            return self.expr(meaning)
         return getattr(self, "call_" + e.name)(e)
+
+    def call_nsecs(self, e: ast.Call) -> ir.Instr:
+        name = NSECS_MODES[e.args[0].name] if e.args else "nsecs"
+        return self.emit(ir.Builtin(name=name, type=UINT64, span=e.span))
+
+    def call_bswap(self, e: ast.Call) -> ir.Instr:
+        return self.emit(ir.ByteSwap(value=self.expr(e.args[0]), type=self.type_of(e), span=e.span))
+
+    def call_strncmp(self, e: ast.Call) -> ir.Instr:
+        (n,) = self.inst.constants[id(e)]
+        left, right = self.expr(e.args[0]), self.expr(e.args[1])
+        if n == 0:
+            return self.const(0, span=e.span)
+        equal = self.emit(ir.StrEq(left=left, right=right, limit=n, span=e.span))
+        return self.emit(ir.BinOp(op="^", left=equal, right=self.const(1, span=e.span), type=INT64, span=e.span))
+
+    def call_strcontains(self, e: ast.Call) -> ir.Instr:
+        haystack, needle = self.expr(e.args[0]), self.expr(e.args[1])
+        return self.emit(ir.StrContains(haystack=haystack, needle=needle, type=self.type_of(e), span=e.span))
+
+    def call_strlen(self, e: ast.Call) -> ir.Instr:
+        return self.emit(ir.StrLen(value=self.expr(e.args[0]), span=e.span))
 
     def call_str(self, e: ast.Call) -> ir.Instr:
         if id(e) in self.inst.constants:  # str($1)
@@ -602,7 +638,8 @@ class _FunctionLowerer:
         return self.emit(ir.MapHasKey(map=decl, keys=[self.expr(e.args[1])], span=e.span))
 
     def call_exit(self, e: ast.Call) -> ir.Instr:
-        instr = self.emit(ir.Exit(span=e.span))
+        code = self.expr(e.args[0]) if e.args else None
+        instr = self.emit(ir.Exit(code=code, span=e.span))
         self.terminate(ir.Jump(target=self.exit_block, span=e.span))
         self.block = self.new_block("dead")
         return instr
@@ -618,21 +655,11 @@ def kernel_struct(name: str):
     return btf.kernel_types().struct(name)
 
 
-def _record_type(t):
-    """How a value travels in a record: strings, tuples, timestamps and
-    probe ids as they are, integers as 64 bits."""
-    if isinstance(t, (Str, Timestamp, Resolved, Tuple)):
-        return t
-    return Int(64, _int(t).signed)
+_record_type = widened  # how a value travels in a record
 
 
 def _int(t) -> Int:
     return t if isinstance(t, Int) else UINT64
 
 
-def _storage_type(t):
-    """Slots hold 64-bit integers or string buffers (a strftime() value
-    keeps its type: it is nanoseconds that print as a time)."""
-    if isinstance(t, (Str, Timestamp, Resolved, Tuple)):
-        return t
-    return Int(64, _int(t).signed)
+_storage_type = widened  # what a slot holds

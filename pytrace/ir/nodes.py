@@ -262,15 +262,54 @@ class Cmp(Instr):
 
 @dataclass(eq=False)
 class StrEq(Instr):
-    """1 when two strings are equal (up to their first NUL), else 0."""
+    """1 when two strings are equal (up to their first NUL, or their first
+    `limit` bytes when it is not 0: strncmp), else 0."""
 
     left: Instr = None
     right: Instr = None
+    limit: int = 0
     type: Int = Int(64, False)
 
     @property
     def operands(self):
         return [self.left, self.right]
+
+
+@dataclass(eq=False)
+class StrContains(Instr):
+    """1 when `needle` occurs in `haystack` (both up to their first NUL)."""
+
+    haystack: Instr = None
+    needle: Instr = None
+    type: Int = Int(64, False)
+
+    @property
+    def operands(self):
+        return [self.haystack, self.needle]
+
+
+@dataclass(eq=False)
+class StrLen(Instr):
+    """The bytes of a string before its first NUL (its size if none)."""
+
+    value: Instr = None
+    type: Int = Int(64, False)
+
+    @property
+    def operands(self):
+        return [self.value]
+
+
+@dataclass(eq=False)
+class ByteSwap(Instr):
+    """The integer's low `type.bits` bits in the other byte order."""
+
+    value: Instr = None
+    type: Int = Int()
+
+    @property
+    def operands(self):
+        return [self.value]
 
 
 @dataclass(eq=False)
@@ -461,7 +500,14 @@ class JoinOutput(Instr):
 
 @dataclass(eq=False)
 class Exit(Instr):
-    """Send the exit record; the runtime stops tracing when it reads it."""
+    """Send the exit record; the runtime stops tracing when it reads it,
+    and exits with `code` (exit(code)) when there is one."""
+
+    code: Instr = None
+
+    @property
+    def operands(self):
+        return [self.code] if self.code is not None else []
 
 
 # -------------------------------------------------------------- terminators

@@ -100,8 +100,14 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"{op} {v(left)}, {v(right)}"
         case ir.Cmp(op=op, left=left, right=right, signed=signed):
             return f"cmp{'' if signed else 'u'} {op} {v(left)}, {v(right)}"
-        case ir.StrEq(left=left, right=right):
-            return f"streq {v(left)}, {v(right)}"
+        case ir.StrEq(left=left, right=right, limit=limit):
+            return f"streq {v(left)}, {v(right)}" + (f", {limit}" if limit else "")
+        case ir.StrContains(haystack=haystack, needle=needle):
+            return f"strcontains {v(haystack)}, {v(needle)}"
+        case ir.StrLen(value=value):
+            return f"strlen {v(value)}"
+        case ir.ByteSwap(value=value, type=t):
+            return f"bswap{t.bits} {v(value)}"
         case ir.Cast(value=value):
             return f"cast {v(value)}"
         case ir.LoadSlot(slot=slot):
@@ -129,8 +135,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"map_delete {decl.name} {keys(k)}"
         case ir.Output(index=index, args=args):
             return f"output {index}" + "".join(f", {v(a)}" for a in args)
-        case ir.Exit():
-            return "exit"
+        case ir.Exit(code=code):
+            return "exit" if code is None else f"exit {v(code)}"
         case ir.JoinOutput(index=index, argv=argv, space=space):
             return f"join {index}, {space} {v(argv)}"
         case ir.TailCall(table=table, index=index):

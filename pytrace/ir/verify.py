@@ -59,7 +59,7 @@ def _check_types(instr: ir.Instr, where: str) -> None:
         for op in instr.operands:
             if not isinstance(op.type, Int):
                 raise IrError(f"{where}: {type(instr).__name__} on a non-integer {op.type}")
-    if isinstance(instr, ir.StrEq):
+    if isinstance(instr, (ir.StrEq, ir.StrContains, ir.StrLen)):
         for op in instr.operands:
             if not isinstance(op.type, Str):
                 raise IrError(f"{where}: streq on a non-string {op.type}")

@@ -17,6 +17,7 @@ import struct
 from pytrace.aggregations import c_string, row
 from pytrace.program import RESOLVED_FIELDS, Field, ValueSpec
 from pytrace.runtime.names import NO_NAMES
+from pytrace.values import Bool
 
 __all__ = ["c_string", "decode_field", "decode_key", "decode_keys", "merge_value", "round_up8",
            "cpu_slots"]
@@ -32,6 +33,8 @@ def decode_field(field: Field, buf: bytes, names=None):
         return tuple(decode_field(part, raw, names) for part in field.elements)
     if field.kind in ("int", "timestamp"):
         return int.from_bytes(raw, "little", signed=field.signed)
+    if field.kind == "bool":
+        return Bool(int.from_bytes(raw, "little"))
     raise ValueError(f"unknown field kind {field.kind!r}")
 
 
@@ -63,6 +66,9 @@ def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int, names=No
         elif f.kind in RESOLVED_FIELDS:
             code.append(f"{f.size}s")
             convert.append((i, (names or NO_NAMES).resolver(f.kind, f.fmt)))
+        elif f.kind == "bool":
+            code.append("Q")
+            convert.append((i, Bool))
         elif f.kind == "tuple":
             code.append(f"{f.size}s")
             convert.append((i, lambda raw, f=f: decode_field(Field("tuple", 0, f.size, elements=f.elements),

@@ -88,6 +88,7 @@ class RecordHandler:
         seen = names.process_seen if names is not None else (lambda pid: None)
         self._actions[_PID_ID] = lambda rec: seen(_ID(rec, 8)[0])
         self.exit_seen = False
+        self.exit_code = 0  # exit(code)'s code, pytrace's exit status
         self._dropping = False
 
     def resume(self) -> None:
@@ -121,6 +122,8 @@ class RecordHandler:
             if rid != RECORD_EXIT:
                 raise RuntimeFailure(f"received a record with unknown id {rid}; this is a pytrace bug.")
             self.exit_seen = True
+            if len(rec) >= 16:  # exit(code)
+                self.exit_code = _ID(rec[8:16])[0] & 0xFF
             self._dropping = True
             break
 

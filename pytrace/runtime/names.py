@@ -44,6 +44,8 @@ class Names:
             return lambda raw: self.ksym(_word(raw))
         if kind == "usym":
             return lambda raw: self.usym(_word(raw), _word(raw, 8))
+        if kind == "username":
+            return lambda raw: _user_name(_word(raw))
         raise ValueError(f"no resolver for field kind {kind!r}")
 
     def probe(self, probe_id: int) -> str:
@@ -121,3 +123,13 @@ def _word(raw: bytes, at: int = 0) -> int:
 
 
 NO_NAMES = Names()
+
+
+def _user_name(uid: int) -> str:
+    """A uid's name from the password database (the number when it has none)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)

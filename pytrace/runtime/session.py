@@ -279,7 +279,7 @@ class _Session:
         finally:
             gc.enable()
         self._report_dropped()
-        return 0
+        return self.handler.exit_code
 
     def _ready(self) -> None:
         """Every probe is attached: tell whoever waits for it (bpftrace's

@@ -8,7 +8,9 @@ pytrace.aggregations.
 from __future__ import annotations
 
 from pytrace.aggregations import AGGREGATIONS
-from pytrace.sema.types import COMM, UINT64
+from pytrace.sema.types import COMM, UINT64, Resolved
+
+USERNAME = Resolved("username")  # the uid, named by the runtime (/etc/passwd)
 
 # name -> type. `args` is handled by the checker (its type is the probe's).
 VARIABLES = {
@@ -22,12 +24,25 @@ VARIABLES = {
     "rand": UINT64,
     "cpid": UINT64,
     "comm": COMM,
+    "ncpus": UINT64,
+    "numaid": UINT64,
+    "jiffies": UINT64,
+    "cgroup": UINT64,
+    "username": USERNAME,
 }
+
+# Which builtin variable a builtin reads its value from, when that differs
+# (username is the uid, which the runtime names).
+SOURCES = {"username": "uid"}
+
+# nsecs(mode): the clock each mode reads (sw_tai: TAI as the kernel keeps it).
+NSECS_MODES = {"monotonic": "nsecs", "boot": "nsecs_boot", "tai": "nsecs_tai", "sw_tai": "nsecs_tai"}
 
 # Functions called as statements or expressions; the checker has a
 # `call_<name>` method for each.
 FUNCTIONS = {"printf", "exit", "str", "delete", "print", "clear", "zero", "len", "has_key",
-             "time", "strftime", "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "join"}
+             "time", "strftime", "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "join",
+             "nsecs", "bswap", "strncmp", "strcontains", "strlen"}
 
 ALL_CALLABLE = sorted(set(AGGREGATIONS) | FUNCTIONS)
 

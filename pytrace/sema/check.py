@@ -22,8 +22,8 @@ from pytrace.diagnostics import Diagnostics
 from pytrace.sema import builtins, probes
 from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
-    BOOL, FUNC, INT64, INT_TYPE_NAMES, PROBE, STACK_LIMIT, STRLEN, UINT64, VOID, Agg, CArray, Int, Ptr, Resolved,
-    Str, Struct, Timestamp, Tuple, arith_result, describe, is_int, stack_type,
+    BOOL, FUNC, INT64, TRUTH, Bool, INT_TYPE_NAMES, PROBE, STACK_LIMIT, STRLEN, UINT64, VOID, Agg, CArray, Int, Ptr, Resolved,
+    Str, Struct, Timestamp, Tuple, arith_result, as_int, describe, widened, is_int, stack_type,
 )
 from pytrace.source import Span
 
@@ -72,6 +72,9 @@ class Instance:
     # calls with constant arguments (print's top/div): id(call) -> values
     constants: dict[int, tuple] = field(default_factory=dict)
     structs: dict = field(default_factory=dict)  # the script's structs, by name
+    # expressions written one way and meaning another (`pid()` is `pid`):
+    # id(expr) -> the expression lowering compiles instead
+    aliases: dict[int, ast.Expr] = field(default_factory=dict)
 
     def type_of(self, expr: ast.Expr):
         return self.types[id(expr)]
@@ -106,7 +109,8 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             inst.variables.clear()
             inst.formats.clear()
             inst.constants.clear()
-            _Checker(inst, maps, reporter, strlen, given.params, structs, given.stack_mode).check_probe()
+            inst.aliases.clear()
+            _Checker(inst, maps, reporter, strlen, given, structs).check_probe()
 
     # Quiet passes learn map types from every use until they stop changing
     # (`@a = @b; @b = @c; @c = 1` learns one map a pass; a type only grows,
@@ -196,12 +200,13 @@ class _Reporter:
 
 class _Checker:
     def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter, strlen: int = STRLEN,
-                 params: tuple[str, ...] = (), structs: dict | None = None, stack_mode: str = "bpftrace"):
+                 given: probes.Given = probes.NOTHING_GIVEN, structs: dict | None = None):
         self.structs = structs or {}  # the script's struct definitions
         self.loops = 0  # how many loops enclose the statement being checked
-        self.stack_mode = stack_mode  # kstack/ustack without a mode
+        self.stack_mode = given.stack_mode  # kstack/ustack without a mode
         self.strlen = strlen  # BPFTRACE_STRLEN: the size of a string str() reads
-        self.params = params  # the positional parameters
+        self.params = given.params  # the positional parameters
+        self.truth = BOOL if given.bools else TRUTH  # what a comparison gives
         self.inst = inst
         self.maps = maps
         self.report = reporter
@@ -369,7 +374,7 @@ class _Checker:
             if t is None:
                 return None
             if isinstance(t, (Int, Ptr)):
-                t = Int(64, t.signed if isinstance(t, Int) else False)
+                t = widened(t)
             elif not isinstance(t, (Str, Resolved, Tuple)):
                 self.report.error(key.span, f"a map key must be an integer or a string, not {describe(t)}")
                 return None
@@ -471,6 +476,9 @@ class _Checker:
             return None
         return UINT64 if e.value >= 1 << 63 else INT64
 
+    def expr_Boolean(self, e: ast.Boolean):
+        return BOOL
+
     def expr_String(self, e: ast.String):
         return Str(len(e.value.encode()) + 1)
 
@@ -569,7 +577,7 @@ class _Checker:
         t = self.expect_int(e.operand, f"the operand of '{e.op}'")
         if t is None:
             return None
-        return BOOL if e.op == "!" else arith_result(t, t)
+        return self.truth if e.op == "!" else arith_result(t, t)
 
     def expr_Binary(self, e: ast.Binary):
         if e.op in ("==", "!="):
@@ -577,9 +585,9 @@ class _Checker:
             if a is None or b is None:
                 return None
             if isinstance(a, Str) and isinstance(b, Str):
-                return BOOL
+                return self.truth
             if is_int(a) and is_int(b):
-                return BOOL
+                return self.truth
             self.report.error(e.span, f"cannot compare {describe(a)} with {describe(b)}")
             return None
         what = f"an operand of '{e.op}'"
@@ -588,7 +596,7 @@ class _Checker:
         if a is None or b is None:
             return None
         if e.op in COMPARE_OPS or e.op in LOGIC_OPS:
-            return BOOL
+            return self.truth
         return arith_result(a, b)
 
     def expr_Ternary(self, e: ast.Ternary):
@@ -610,7 +618,7 @@ class _Checker:
             if t is None:
                 return None
             if isinstance(t, (Int, Ptr)):
-                t = Int(64, t.signed if isinstance(t, Int) else False)
+                t = widened(t)
             elif not isinstance(t, (Str, Resolved, Tuple)):
                 self.report.error(element.span, f"a tuple holds integers, strings, stacks and tuples, not {describe(t)}")
                 return None
@@ -749,6 +757,8 @@ class _Checker:
         if name in AGGREGATIONS:
             self.report.error(e.span, f"{name}() must be assigned to a map, as in @x = {name}(...)")
             return None
+        if name in builtins.VARIABLES and name not in builtins.FUNCTIONS and not e.args:
+            return self.alias(e, ast.Builtin(name, span=e.span))  # upstream: pid() is pid
         if name not in builtins.FUNCTIONS:
             close = difflib.get_close_matches(name, builtins.ALL_CALLABLE, n=1)
             hints = [f"did you mean '{close[0]}'?"] if close else []
@@ -759,6 +769,11 @@ class _Checker:
             self.report.error(e.span, f"{name}() does not return a value")
             return None
         return result
+
+    def alias(self, e: ast.Expr, meaning: ast.Expr):
+        """Check `meaning`, which lowering compiles in place of `e`."""
+        self.inst.aliases[id(e)] = meaning
+        return self.expr(meaning)
 
     def call_str(self, e: ast.Call):
         if not 1 <= len(e.args) <= 2:
@@ -785,6 +800,65 @@ class _Checker:
             else:
                 size = n.value + 1 if n.value < strlen else strlen
         return Str(size) if not isinstance(t, Str) else t
+
+    def arity(self, e: ast.Call, low: int, high: int, usage: str) -> bool:
+        """Whether the call has low..high arguments; else an error showing
+        how it is called."""
+        if low <= len(e.args) <= high:
+            return True
+        want = str(low) if low == high else f"{low} to {high}"
+        self.report.error(e.span, f"{e.name}() takes {want} argument{'' if high == 1 else 's'}, got {len(e.args)}",
+                          f"call it as {usage}")
+        return False
+
+    def expect_str(self, expr: ast.Expr, what: str):
+        t = self.expr(expr)
+        if t is not None and not isinstance(t, Str):
+            self.report.error(expr.span, f"{what} must be a string, not {describe(t)}")
+            return None
+        return t
+
+    def call_nsecs(self, e: ast.Call):
+        """nsecs(), nsecs(monotonic|boot|tai|sw_tai): upstream's clocks."""
+        if not self.arity(e, 0, 1, "nsecs(monotonic), nsecs(boot), nsecs(tai) or nsecs(sw_tai)"):
+            return None
+        if e.args:
+            mode = e.args[0]
+            if not isinstance(mode, ast.Builtin) or mode.name not in builtins.NSECS_MODES:
+                self.report.error(mode.span, "nsecs() takes a clock: monotonic, boot, tai or sw_tai")
+                return None
+        return UINT64
+
+    def call_bswap(self, e: ast.Call):
+        if not self.arity(e, 1, 1, "bswap(n)"):
+            return None
+        t = self.expect_int(e.args[0], "bswap()'s argument")
+        return Int(as_int(t).bits, False) if t is not None else None
+
+    def call_strncmp(self, e: ast.Call):
+        """0 when the strings' first n bytes are equal (up to a NUL), else 1."""
+        if not self.arity(e, 3, 3, 'strncmp(s1, s2, n), as in strncmp(comm, "bash", 4)'):
+            return None
+        self.expect_str(e.args[0], "strncmp()'s first argument")
+        self.expect_str(e.args[1], "strncmp()'s second argument")
+        n = self.constant(e.args[2], "strncmp()'s length")
+        if n is not None and n < 0:
+            self.report.error(e.args[2].span, "strncmp()'s length must not be negative")
+        self.inst.constants[id(e)] = (n,)
+        return INT64
+
+    def call_strcontains(self, e: ast.Call):
+        if not self.arity(e, 2, 2, 'strcontains(haystack, needle), as in strcontains(comm, "sh")'):
+            return None
+        self.expect_str(e.args[0], "strcontains()'s haystack")
+        self.expect_str(e.args[1], "strcontains()'s needle")
+        return self.truth
+
+    def call_strlen(self, e: ast.Call):
+        if not self.arity(e, 1, 1, "strlen(s)"):
+            return None
+        self.expect_str(e.args[0], "strlen()'s argument")
+        return UINT64
 
     def call_kstack(self, e: ast.Call):
         """kstack(N), kstack(MODE), kstack(MODE, N): MODE bpftrace, perf or raw."""
@@ -818,8 +892,10 @@ class _Checker:
         return text.encode()[skip:].decode(errors="replace")
 
     def call_exit(self, e: ast.Call):
-        if e.args:
-            self.report.error(e.span, "exit() takes no arguments")
+        if len(e.args) > 1:
+            self.report.error(e.span, f"exit() takes at most 1 argument (an exit code), got {len(e.args)}")
+        elif e.args:
+            self.expect_int(e.args[0], "exit()'s code")
         return VOID
 
     # ------------------------------------------------------ map functions
@@ -929,7 +1005,7 @@ class _Checker:
             t = self.expr(arg)
             if t is None:
                 continue
-            if spec.conv == "s" and not isinstance(t, (Str, Timestamp, Resolved)):
+            if spec.conv == "s" and not isinstance(t, (Str, Timestamp, Resolved, Bool)):
                 self.report.error(arg.span, f"printf %s needs a string, not {describe(t)}", "use str() to read a string from an address")
             elif spec.conv != "s" and not is_int(t):
                 self.report.error(arg.span, f"printf %{spec.conv} needs an integer, not {describe(t)}")

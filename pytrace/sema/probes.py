@@ -42,9 +42,13 @@ class AttachTarget:
 class Given:
     """What the command line and environment give a script besides its
     text: the -p process (-1 for none; uprobes on libraries are found in its
-    maps), the positional parameters ($1, $2, ...), the default stack mode."""
+    maps), the positional parameters ($1, $2, ...), the default stack mode,
+    and whether truth values are bools (upstream: `1 == 1` prints true) or
+    integers (0.17: it prints 1)."""
 
-    def __init__(self, pid: int = -1, params: tuple[str, ...] = (), stack_mode: str = "bpftrace"):
+    def __init__(self, pid: int = -1, params: tuple[str, ...] = (), stack_mode: str = "bpftrace",
+                 bools: bool = False):
+        self.bools = bools
         self.pid = pid
         self.params = tuple(params)
         self.stack_mode = stack_mode  # how kstack/ustack print unless they say (BPFTRACE_STACK_MODE)

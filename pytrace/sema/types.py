@@ -10,11 +10,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytrace.program import STRLEN_DEFAULT
+from pytrace.program import STRLEN_DEFAULT, Field
+
+# Every type says how its values are laid out, in one place, for sema,
+# lowering, codegen and the program contract alike:
+#   value_size  bytes a value takes in a buffer, key, value or record
+#             (a struct's value is its address: 8, whatever its C size)
+#   buffer    whether a value lives in a stack buffer (the code passes its
+#             address) rather than in a register
+#   field(o)  the Field that describes a value stored at offset o
+# Integers of every width travel as 64 bits.
+
+
+class _Word:
+    """A type whose values are one 64-bit register."""
+
+    value_size = 8
+    buffer = False
+
+    def field(self, offset: int) -> Field:
+        return Field("int", offset, 8, getattr(self, "signed", False))
 
 
 @dataclass(frozen=True)
-class Int:
+class Int(_Word):
     bits: int = 64
     signed: bool = True
 
@@ -23,17 +42,40 @@ class Int:
 
 
 @dataclass(frozen=True)
+class Bool(Int):
+    """`true`, `false`, `(bool)x`: an integer that is 0 or 1 and prints as
+    false or true (upstream's bool; 0.17 has none)."""
+
+    bits: int = 64
+    signed: bool = False
+
+    def field(self, offset: int) -> Field:
+        return Field("bool", offset, 8)
+
+    def __str__(self) -> str:
+        return "bool"
+
+
+@dataclass(frozen=True)
 class Str:
     """A NUL-padded string buffer of `size` bytes."""
 
     size: int
+    buffer = True
+
+    @property
+    def value_size(self) -> int:
+        return self.size
+
+    def field(self, offset: int) -> Field:
+        return Field("str", offset, self.size)
 
     def __str__(self) -> str:
         return f"string[{self.size}]"
 
 
 @dataclass(frozen=True)
-class Ptr:
+class Ptr(_Word):
     """An address, as `const char *` tracepoint fields are; `user` says
     which address space `str()` must read it from; `pointee` is the type
     at the address when known (a script's struct: `->` reads its members)."""
@@ -47,7 +89,7 @@ class Ptr:
 
 
 @dataclass(frozen=True)
-class Struct:
+class Struct(_Word):
     """A C struct the script defines: `members` are (name, type, offset).
     An expression of a struct type is the struct in memory: its value is
     the address, and `.member` reads from there."""
@@ -69,7 +111,7 @@ class Struct:
 
 
 @dataclass(frozen=True)
-class CArray:
+class CArray(_Word):
     """A C array member other than a char array (which reads as a string)."""
 
     element: object
@@ -80,7 +122,7 @@ class CArray:
 
 
 @dataclass(frozen=True)
-class Agg:
+class Agg(_Word):
     """An aggregation's value: a row of pytrace.aggregations, with the
     signedness of what it aggregates and its constant arguments
     (`hist(v, 2)` is Agg("hist", False, (2,)))."""
@@ -99,6 +141,11 @@ class Timestamp:
     in `fmt` (only printf's %s and print() take one)."""
 
     fmt: str
+    value_size = 8
+    buffer = False
+
+    def field(self, offset: int) -> Field:
+        return Field("timestamp", offset, 8, fmt=self.fmt)
 
     def __str__(self) -> str:
         return "timestamp"
@@ -127,6 +174,17 @@ class Resolved:
     mode: str = ""
     limit: int = 0
 
+    @property
+    def value_size(self) -> int:
+        return 8 * self.words
+
+    @property
+    def buffer(self) -> bool:
+        return self.words > 1
+
+    def field(self, offset: int) -> Field:
+        return Field(self.kind, offset, self.value_size, fmt=self.mode)
+
     def __str__(self) -> str:
         if self.kind in ("kstack", "ustack") and (self.mode != "bpftrace" or self.limit != STACK_LIMIT):
             return f"{self.kind}({self.mode}, {self.limit})"
@@ -148,6 +206,14 @@ class Tuple:
     (integers take 8 bytes, as everywhere), in a buffer."""
 
     elements: tuple
+    buffer = True
+
+    @property
+    def value_size(self) -> int:
+        return self.size
+
+    def field(self, offset: int) -> Field:
+        return Field("tuple", offset, self.size, elements=tuple(t.field(o) for t, o in zip(self.elements, self.offsets())))
 
     @property
     def size(self) -> int:
@@ -171,14 +237,15 @@ def part_size(t) -> int:
 
 
 @dataclass(frozen=True)
-class Void:
+class Void(_Word):
     def __str__(self) -> str:
         return "none"
 
 
 INT64 = Int(64, True)
 UINT64 = Int(64, False)
-BOOL = Int(64, False)
+BOOL = Bool()
+TRUTH = Int(64, False)  # what a comparison or `!` gives: 0.17 prints 1 or 0
 VOID = Void()
 COMM = Str(16)
 STRLEN = STRLEN_DEFAULT  # bpftrace 0.17's default string size (BPFTRACE_STRLEN)
@@ -188,21 +255,27 @@ INT_TYPE_NAMES = {
     for bits in (8, 16, 32, 64)
     for prefix in ("", "u")
 }
+INT_TYPE_NAMES["bool"] = BOOL
 
 
 def in_buffer(t: object) -> bool:
     """Whether a value of this type lives in a stack buffer (the code passes
     its address) rather than in a register: strings, tuples, two-word ids."""
-    return isinstance(t, (Str, Tuple)) or (isinstance(t, Resolved) and t.words > 1)
+    return t.buffer
 
 
 def byte_size(t: object) -> int:
     """How many bytes a value of this type takes in a buffer, key or record."""
-    if isinstance(t, (Str, Tuple)):
-        return t.size
-    if isinstance(t, Resolved):
-        return 8 * t.words
-    return 8
+    return t.value_size
+
+
+def widened(t: object):
+    """The type a value has once stored (in a key, a tuple, a variable, a
+    record): integers take 64 bits (an address becomes a uint64); strings,
+    tuples, timestamps, resolved ids and bools keep their type."""
+    if isinstance(t, (Str, Timestamp, Resolved, Tuple, Bool)):
+        return t
+    return Int(64, t.signed if isinstance(t, Int) else False)
 
 
 def is_int(t: object) -> bool:

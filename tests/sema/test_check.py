@@ -81,7 +81,7 @@ def test_aggregation_outside_a_map_assignment():
         ("BEGIN { @x = args.foo; }", "args is not available in a BEGIN probe"),
         ("interval:xs:5 { }", "invalid interval 'interval:xs:5'"),
         ("iter:task { }", "probe type 'iter' is not supported by pytrace yet"),
-        ("BEGIN { exit(1); }", "exit() takes no arguments"),
+        ("BEGIN { exit(1, 2); }", "exit() takes at most 1 argument (an exit code), got 2"),
         ("BEGIN { @a = hist(1); @b = @a; }", "@a holds a hist() aggregation, which a probe cannot read"),
     ],
 )

@@ -1,0 +1,81 @@
+"""Builtins and functions beyond 0.17's core, end to end: bools, string
+functions, bswap, clocks, process facts and exit codes, checked by BEGIN
+programs that print what they compute."""
+
+from __future__ import annotations
+
+import os
+import pwd
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+
+def test_string_functions(run_pytrace):
+    script = r'''BEGIN {
+      printf("%d %d %d %d\n", strncmp("hello", "help", 3), strncmp("hello", "help", 4),
+             strncmp(comm, "pytr", 4), strncmp("ab", "abc", 0));
+      printf("%d %d %d %d %d\n", strcontains("hello-test-world", "test"), strcontains("hello", "xyz"),
+             strcontains("abc", ""), strcontains(comm, "trace"), strcontains("ab", "abc"));
+      printf("%d %d %d\n", strlen("hello"), strlen(""), strlen(comm));
+      exit();
+    }'''
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == "Attaching 1 probe...\n0 1 0 0\n1 0 1 1 0\n5 0 7\n\n\n"
+
+
+def test_bswap_and_bools(run_pytrace):
+    script = (r'BEGIN { printf("%llx %x %x %x %x\n", bswap(0x1122334455667788), bswap((int32)0x12345678),'
+              r' bswap((int16)0x1234), bswap((int8)0x12), bswap(bswap(0x1234)));'
+              r' print((true, false)); print(1 == 1); @b[true] = false; @c = (bool)5; exit(); }')
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == ("Attaching 1 probe...\n8877665544332211 78563412 3412 12 1234\n(true, false)\n1\n\n\n"
+                             "@b[true]: false\n@c: true\n")
+
+
+def test_comparisons_are_bools_in_upstream_style(run_pytrace):
+    script = ('BEGIN { print(1 == 1); printf("%s %d\\n", 1 > 2, 1 < 2); @s = strcontains("ab", "b");'
+              ' @t = (!0, 2); exit(); }')
+    result = run_pytrace(["--output-style", "upstream", "-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == "true\nfalse 1\n\n\n@s: true\n@t: (true, 2)\n"
+
+
+def test_process_and_machine_builtins(run_pytrace):
+    script = (r'BEGIN { printf("%d %d %d %d %s\n", ncpus, numaid, jiffies > 0, cgroup > 0, username);'
+              r' printf("%d %d %d\n", ppid, pid() == pid, nsecs(boot) > 0 && nsecs(tai) > nsecs(monotonic));'
+              r' exit(); }')
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    me = pwd.getpwuid(os.getuid()).pw_name
+    # pytrace is the run_pytrace child: its parent is this test process
+    assert result.stdout == f"Attaching 1 probe...\n{os.cpu_count()} 0 1 1 {me}\n{os.getpid()} 1 1\n\n\n"
+
+
+def test_exit_code(run_pytrace):
+    result = run_pytrace(["-e", "BEGIN { @x = 1; exit(3); }"], timeout=20)
+    assert (result.rc, result.stdout) == (3, "Attaching 1 probe...\n\n\n@x: 1\n")
+    result = run_pytrace(["-e", "interval:ms:10 { exit(2 + 3); }"], timeout=20)
+    assert result.rc == 5
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ('BEGIN { @ = strncmp("a", "b"); }',
+     'stdin:1:13: error: strncmp() takes 3 arguments, got 2\nBEGIN { @ = strncmp("a", "b"); }\n'
+     '            ^~~~~~~~~~~~~~~~~\nhint: call it as strncmp(s1, s2, n), as in strncmp(comm, "bash", 4)\n'),
+    ('BEGIN { @ = strcontains(pid, "b"); }',
+     'stdin:1:25: error: strcontains()\'s haystack must be a string, not uint64\n'
+     'BEGIN { @ = strcontains(pid, "b"); }\n                        ^~~\n'),
+    ('BEGIN { @ = nsecs(fast); }',
+     'stdin:1:19: error: nsecs() takes a clock: monotonic, boot, tai or sw_tai\nBEGIN { @ = nsecs(fast); }\n'
+     '                  ^~~~\n'),
+    ('BEGIN { exit(1, 2); }',
+     'stdin:1:9: error: exit() takes at most 1 argument (an exit code), got 2\nBEGIN { exit(1, 2); }\n'
+     '        ^~~~~~~~~~\n'),
+])
+def test_function_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
