@@ -182,6 +182,16 @@ class ExprStmt(Stmt):
 
 
 @dataclass
+class Let(Stmt):
+    """`let $x;`, `let $x: uint8 = 1;`: a variable declared in its block,
+    with a type (`type_name`, as written) and/or a first value."""
+
+    name: str
+    type_name: Optional[str] = None
+    value: Optional[Expr] = None
+
+
+@dataclass
 class Assign(Stmt):
     """`target = value`, or `target op= value` when `op` is set ("+", ...)."""
 
@@ -266,9 +276,48 @@ class StructDef(Node):
 
 
 @dataclass
+class EnumDef(Node):
+    """`enum name { A, B = 5 };`: each enumerator and its value."""
+
+    name: Optional[str]
+    values: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class ConfigItem(Node):
+    """One `name = value` of upstream's `config = { ... }` block."""
+
+    name: str
+    value: object  # int, or str for a string or a bare word
+
+
+@dataclass
+class MapDecl(Node):
+    """Upstream's `let @name = kind(size);` (kind: hash, lruhash, ...)."""
+
+    name: str
+    kind: str
+    size: Optional[int] = None
+
+
+@dataclass
+class Define(Node):
+    """`#define NAME text`: NAME stands for the expression `text` (object-like
+    macros only; `#include` lines are accepted and need nothing: kernel
+    types come from BTF)."""
+
+    name: str
+    value: Expr
+
+
+@dataclass
 class Program(Node):
     probes: list[Probe]
     structs: list[StructDef] = field(default_factory=list)
+    enums: list[EnumDef] = field(default_factory=list)
+    config: list[ConfigItem] = field(default_factory=list)
+    map_decls: list[MapDecl] = field(default_factory=list)
+    defines: list[Define] = field(default_factory=list)
 
 
 def dump(node: object, indent: int = 0) -> str:
@@ -286,8 +335,8 @@ def dump(node: object, indent: int = 0) -> str:
         if f.name in ("span", "name_span"):
             continue
         value = getattr(node, f.name)
-        if f.name == "structs" and not value:
-            continue  # a program without struct definitions reads as before
+        if f.name in ("structs", "enums", "config", "map_decls", "defines") and not value:
+            continue  # a program without them reads as before
         if isinstance(value, (Node, list)) and (
             isinstance(value, Node) or any(isinstance(v, Node) for v in value)
         ):
@@ -302,3 +351,16 @@ def dump(node: object, indent: int = 0) -> str:
         lines.append(f"{pad}  {name}:")
         lines.append(dump(value, indent + 2))
     return "\n".join(lines) + ")"
+
+
+def walk(node: object):
+    """Every node in a tree, depth first (iteratively: trees can be deep)."""
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, list):
+            todo.extend(reversed(item))
+        elif isinstance(item, Node):
+            yield item
+            todo.extend(reversed([getattr(item, f.name) for f in fields(item)
+                                  if isinstance(getattr(item, f.name), (Node, list))]))

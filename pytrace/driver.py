@@ -21,9 +21,6 @@ from pytrace.source import SourceFile
 STAGES = ("ast", "ir", "llvm", "llvm-opt", "asm")
 
 
-STRLEN_MAX = 200  # bpftrace 0.17's limit too: strings live on the 512-byte stack
-
-
 class CompileOptions:
     """What to dump, where, whether the compile cache may be used, and the
     settings that change the code (the string size, BPFTRACE_STRLEN, read
@@ -35,46 +32,25 @@ class CompileOptions:
         self.dump = dump or set()
         self.dump_out = dump_out or sys.stdout
         self.use_cache = use_cache
-        self.strlen = strlen if strlen is not None else strlen_from_env()
-        self.stack_mode = stack_mode or stack_mode_from_env()  # kstack/ustack without a mode
+        # None: the script's config block says, else the default
+        self.strlen = strlen if strlen is not None else _from_env("max_strlen")
+        self.stack_mode = stack_mode or _from_env("stack_mode")  # kstack/ustack without a mode
         self.pid = pid          # -p: uprobes resolve in its maps; other probes filter on it
         self.params = tuple(params)  # $1, $2, ...: constants in the code
         self.bools = bools      # comparisons give bools (true/false), as current bpftrace prints them
 
 
-STACK_MODES = ("bpftrace", "perf", "raw")
-
-
-def stack_mode_from_env(environ=None) -> str:
-    """BPFTRACE_STACK_MODE (default bpftrace), or a UserError."""
-    import os
-
+def _from_env(name: str):
+    """A compile setting's value from the environment, or None; a bad value
+    is a UserError."""
+    from pytrace import settings
     from pytrace.diagnostics import UserError
 
-    text = (environ if environ is not None else os.environ).get("BPFTRACE_STACK_MODE") or "bpftrace"
-    if text not in STACK_MODES:
-        raise UserError(f"BPFTRACE_STACK_MODE={text!r} is not a stack mode: use bpftrace, perf or raw")
-    return text
-
-
-def strlen_from_env(environ=None) -> int:
-    """BPFTRACE_STRLEN (default 64), or a UserError saying what is wrong."""
-    import os
-
-    from pytrace.diagnostics import UserError
-    from pytrace.program import STRLEN_DEFAULT
-
-    text = (environ if environ is not None else os.environ).get("BPFTRACE_STRLEN")
-    if not text:
-        return STRLEN_DEFAULT
     try:
-        value = int(text)
-    except ValueError:
-        raise UserError(f"BPFTRACE_STRLEN={text!r} is not a number of bytes") from None
-    if not 1 <= value <= STRLEN_MAX:
-        raise UserError(f"BPFTRACE_STRLEN={value} is out of range: strings live on the BPF stack,"
-                        f" so they may hold 1 to {STRLEN_MAX} bytes")
-    return value
+        found = settings.from_environment(settings.SETTINGS[name])
+    except settings.SettingError as e:
+        raise UserError(str(e)) from None
+    return found[1] if found is not None else None
 
 
 def compile_source(source: SourceFile, options: CompileOptions | None = None) -> CompiledProgram:
@@ -83,9 +59,9 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
     cacheable = options.use_cache and not options.dump
     # The settings that change the code are part of the cache key.
     key = source.text
-    if options.strlen != STRLEN_DEFAULT:
+    if options.strlen is not None:
         key = f"strlen={options.strlen}\0{key}"
-    if options.stack_mode != "bpftrace":
+    if options.stack_mode is not None:
         key = f"stack_mode={options.stack_mode}\0{key}"
     if options.bools:
         key = f"bools\0{key}"
@@ -155,7 +131,10 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     diags = Diagnostics(source)
     from pytrace.sema.probes import Given
 
-    checked = check(program, diags, options.strlen, Given(options.pid, options.params, options.stack_mode, options.bools))
+    config = _config(program, diags)
+    strlen = options.strlen or config.get("max_strlen", STRLEN_DEFAULT)
+    stack_mode = options.stack_mode or config.get("stack_mode", "bpftrace")
+    checked = check(program, diags, strlen, Given(options.pid, options.params, stack_mode, options.bools))
     if diags.has_errors:
         raise CompileError(diags)
     module = lower(checked)
@@ -168,8 +147,29 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     tap("asm", lambda: objfile.emit_assembly(optimized))
     elf = objfile.emit_object(optimized)
     compiled = package(module, elf, source.name)
+    from pytrace import settings
+
+    compiled.settings = {k: v for k, v in config.items() if settings.SETTINGS[k].stage == "run"}
     _check_stack(compiled, diags)
     return compiled
+
+
+def _config(program, diags: Diagnostics) -> dict:
+    """The config block's settings, parsed: name -> value. An unknown name or
+    a bad value is an error at the item."""
+    from pytrace import settings
+
+    config = {}
+    for item in program.config:
+        setting = settings.lookup(item.name)
+        if setting is None:
+            diags.error(item.span, f"{item.name}: not a known configuration option")
+            continue
+        try:
+            config[setting.name] = setting.parse(item.value)
+        except settings.SettingError as e:
+            diags.error(item.span, f"{item.name} {e}")
+    return config
 
 
 def _check_stack(compiled: CompiledProgram, diags: Diagnostics) -> None:

@@ -91,13 +91,67 @@ class _ToAst(Transformer_NonRecursive):
     # probes
 
     def program(self, meta, items):
-        structs = [i for i in items if isinstance(i, ast.StructDef)]
-        probes = [i for i in items if isinstance(i, ast.Probe)]
-        return ast.Program(probes, structs, span=_meta_span(meta))
+        def of(kind):
+            return [i for i in items if isinstance(i, kind)]
+
+        config = [c for block in items if isinstance(block, list) for c in block]
+        return ast.Program(of(ast.Probe), of(ast.StructDef), of(ast.EnumDef), config, of(ast.MapDecl),
+                           of(ast.Define), span=_meta_span(meta))
 
     def struct_def(self, meta, children):
         name, *members = children
+        if members and members[-1] is None:  # the optional `;`
+            members.pop()
         return ast.StructDef(str(name), [str(m)[:-1].strip() for m in members], span=_meta_span(meta))
+
+    def enum_def(self, meta, children):
+        name, *items = children
+        values, nxt = [], 0
+        for item in items:
+            if item is None:
+                continue
+            label, value = item
+            nxt = value if value is not None else nxt
+            values.append((label, nxt))
+            nxt += 1
+        return ast.EnumDef(str(name) if name is not None else None, values, span=_meta_span(meta))
+
+    def enumerator(self, meta, children):
+        name, value = children
+        return str(name), value
+
+    def signed_int(self, meta, children):
+        sign, tok = children
+        value = _integer_value(tok)
+        return -value if sign is not None else value
+
+    def config_block(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def config_item(self, meta, children):
+        name, value = children
+        if isinstance(value, Token):
+            value = _unescape(value) if value.type == "STRING" else str(value)
+        return ast.ConfigItem(str(name), value, span=_meta_span(meta))
+
+    def map_decl(self, meta, children):
+        name, kind, size = children
+        return ast.MapDecl(str(name), str(kind), _integer_value(size) if size is not None else None,
+                           span=_meta_span(meta))
+
+    def preproc(self, meta, children):
+        (tok,) = children
+        words = str(tok)[1:].split(None, 2)
+        if words[0] == "define" and len(words) == 3:
+            span = _token_span(tok)
+            try:
+                value = _parse(SourceFile(f"#define {words[1]}", words[2].strip()), "expr")
+            except CompileError:
+                raise _SyntaxProblem(span, f"#define {words[1]} must stand for an expression,"
+                                           f" not {words[2].strip()!r}") from None
+            _respan(value, span)  # errors in it point at the #define line
+            return ast.Define(words[1], value, span=span)
+        return None  # #include and the like: kernel types come from BTF
 
     def probe(self, meta, children):
         attach_points, predicate, body = children
@@ -135,6 +189,21 @@ class _ToAst(Transformer_NonRecursive):
         _check_assignable(target, str(op))
         return ast.Assign(target, value, op=str(op)[:-1], span=_meta_span(meta))
 
+    def let_stmt(self, meta, children):
+        var, type_name, value = children
+        return ast.Let(str(var), type_name, value, span=_meta_span(meta))
+
+    def type_name(self, meta, children):
+        (name,) = children
+        return name
+
+    def string_type(self, meta, children):
+        return "string"
+
+    def struct_type(self, meta, children):
+        name, *stars = children
+        return f"struct {name} " + "*" * len(stars)
+
     def return_stmt(self, meta, children):
         return ast.Return(span=_meta_span(meta))
 
@@ -169,6 +238,10 @@ class _ToAst(Transformer_NonRecursive):
     def ternary(self, meta, children):
         cond, then, otherwise = children
         return ast.Ternary(cond, then, otherwise, span=_meta_span(meta))
+
+    def elvis(self, meta, children):
+        cond, otherwise = children  # `a ?: b` is `a ? a : b`
+        return ast.Ternary(cond, cond, otherwise, span=_meta_span(meta))
 
     def binary(self, meta, children):
         left, op, right = children
@@ -252,9 +325,24 @@ class _ToAst(Transformer_NonRecursive):
         (tok,) = children
         return ast.Integer(_integer_value(tok), span=_token_span(tok))
 
+    def duration(self, meta, children):
+        (tok,) = children
+        text = str(tok).replace("_", "")
+        digits = text.rstrip("nsuhdm")
+        return ast.Integer(int(digits) * _DURATION_NS[text[len(digits):]], span=_token_span(tok))
+
     def string(self, meta, children):
         (tok,) = children
         return ast.String(_unescape(tok), span=_token_span(tok))
+
+
+def _respan(node, span: Span) -> None:
+    for child in ast.walk(node):
+        child.span = span
+
+
+_DURATION_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
+                "h": 3_600_000_000_000, "d": 86_400_000_000_000}
 
 
 def _check_assignable(target: ast.Expr, op: str) -> None:
@@ -343,6 +431,7 @@ _PHRASES = {
     "PARAM_COUNT": "$#",
     "MAP": "a map",
     "INT": "a number",
+    "DURATION": "a duration",
     "STRING": "a string",
     "COMPOUND_ASSIGN": "an assignment operator",
 }
@@ -355,13 +444,14 @@ _TOKEN_KINDS = {
     "PARAM_COUNT": "parameter count",
     "MAP": "map",
     "INT": "number",
+    "DURATION": "duration",
     "STRING": "string",
     "COMPOUND_ASSIGN": "operator",
 }
 
 # Keys that can start an expression; together they read "an expression".
-_EXPR_START = {"INT", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--",
-               "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+_EXPR_START = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--",
+               "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"}
 # What could extend a complete expression (or make it an assignment target).
 _CONTINUE_EXPR = {"||", "&&", "|", "^", "&", "==", "!=", "<", ">", "<=", ">=", "<<", ">>",
                   "+", "-", "*", "/", "%", "++", "--", "?", ".", "->", "(", "[", "=",
@@ -440,8 +530,8 @@ def _expected_keys(e: UnexpectedToken) -> set[str]:
 # Parse-tree values that are (or end with) a complete expression.
 _EXPR_TREES = {"ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
                "arrow_field", "call", "map", "variable", "positional", "param_count", "builtin",
-               "integer", "string"}
-_EXPR_END_KEYS = {"INT", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", ")", "]", "++",
+               "integer", "string", "duration", "elvis"}
+_EXPR_END_KEYS = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", ")", "]", "++",
                   "--"}
 
 
@@ -469,7 +559,8 @@ def _describe_expected(keys: set[str], after_expr: bool) -> str:
     if after_expr:
         keys -= _CONTINUE_EXPR
     if "ATTACH_POINT" in keys or len(keys & _EXPR_START) >= 3:
-        keys.discard("struct")  # a struct definition or cast may come, but that is not what is missing
+        # a struct, enum, config or map declaration may come, but that is not what is missing
+        keys -= {"struct", "enum", "config", "let", "PREPROC"}
     closers = keys & _CLOSERS
     if closers:
         keys = closers | (keys & {";"} if after_expr else set())

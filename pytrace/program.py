@@ -20,6 +20,8 @@ MAP_HASH = 1
 MAP_ARRAY = 2
 MAP_PERCPU_HASH = 5
 MAP_PERCPU_ARRAY = 6
+MAP_LRU_HASH = 9
+MAP_LRU_PERCPU_HASH = 10
 MAP_RINGBUF = 27
 
 # Map flags: a map made with this one allocates an element when a key is
@@ -224,7 +226,7 @@ class MapSpec(Record):
 
     @property
     def per_cpu(self) -> bool:
-        return self.map_type in (MAP_PERCPU_HASH, MAP_PERCPU_ARRAY)
+        return self.map_type in (MAP_PERCPU_HASH, MAP_PERCPU_ARRAY, MAP_LRU_PERCPU_HASH)
 
     @property
     def printable(self) -> bool:
@@ -346,11 +348,12 @@ class OutputSpec(Record):
 class CompiledProgram(Record):
     """Everything a run needs; `elf` is the object the probes came from."""
 
-    __slots__ = ("source_name", "probes", "maps", "outputs", "elf", "probe_names", "probe_funcs")
+    __slots__ = ("source_name", "probes", "maps", "outputs", "elf", "probe_names", "probe_funcs", "settings")
 
     def __init__(self, source_name: str, probes: list[ProbeSpec], maps: list[MapSpec],
                  outputs: list[OutputSpec] | None = None, elf: bytes = b"",
-                 probe_names: dict[int, str] | None = None, probe_funcs: dict[int, str] | None = None):
+                 probe_names: dict[int, str] | None = None, probe_funcs: dict[int, str] | None = None,
+                 settings: dict | None = None):
         self.source_name = source_name
         self.probes = probes
         self.maps = maps
@@ -358,6 +361,7 @@ class CompiledProgram(Record):
         self.elf = elf
         self.probe_names = probe_names if probe_names is not None else {}  # `probe` id -> name
         self.probe_funcs = probe_funcs if probe_funcs is not None else {}  # `probe` id -> `func`
+        self.settings = settings if settings is not None else {}  # the config block's run-time settings
 
     def map_by_symbol(self, symbol: str) -> MapSpec:
         for spec in self.maps:

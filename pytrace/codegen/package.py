@@ -80,9 +80,15 @@ def _ringbuf_size(module: ir.Module) -> int:
     return prog.RINGBUF_SIZE_SMALL
 
 
+def _map_flags(decl: ir.MapDecl) -> int:
+    """Maps of big values (histograms) allocate on use; LRU maps cannot."""
+    lru = decl.map_type in (prog.MAP_LRU_HASH, prog.MAP_LRU_PERCPU_HASH)
+    return prog.MAP_NO_PREALLOC if decl.value.size > STACK_VALUE_MAX and not lru else 0
+
+
 def _map_spec(decl: ir.MapDecl) -> prog.MapSpec:
     return prog.MapSpec(
         name=decl.name, symbol=decl.symbol, map_type=decl.map_type, key_size=decl.key_size,
-        value_size=decl.value.size, max_entries=0, keys=list(decl.key_fields),
-        value=decl.value, flags=prog.MAP_NO_PREALLOC if decl.value.size > STACK_VALUE_MAX else 0,
+        value_size=decl.value.size, max_entries=decl.max_entries, keys=list(decl.key_fields),
+        value=decl.value, flags=_map_flags(decl),
     )

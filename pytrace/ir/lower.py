@@ -22,6 +22,7 @@ from pytrace.ir import nodes as ir
 from pytrace.sema.builtins import NSECS_MODES, SOURCES, arg_index, sarg_index
 from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_target
 from pytrace.program import JOIN_MAX, KADDR_PREFIX, DISPATCH_ID_BASE, Field, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
+from pytrace.program import MAP_LRU_HASH, MAP_LRU_PERCPU_HASH, MAP_PERCPU_HASH
 from pytrace.source import NO_SPAN
 from pytrace.sema.types import BOOL, TRUTH, Bool, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, widened
 
@@ -92,9 +93,15 @@ def _map_decl(index: int, info) -> ir.MapDecl:
     vtype = info.value if info.value is not None else INT64
     key_fields, key_size = layout.key_layout(key_types)
     value, map_type = layout.value_layout(vtype)
+    max_entries = 0
+    if info.declared is not None:  # let @m = lruhash(100);
+        max_entries = info.declared.size
+        if "lru" in info.declared.kind:
+            map_type = MAP_LRU_PERCPU_HASH if map_type == MAP_PERCPU_HASH else MAP_LRU_HASH
     return ir.MapDecl(
         name=info.name, symbol=f"map_{index}", map_type=map_type, key_types=key_types,
         key_fields=key_fields, key_size=key_size, value=value, value_type=vtype, index=index,
+        max_entries=max_entries,
     )
 
 
@@ -259,6 +266,18 @@ class _FunctionLowerer:
         self.terminate(ir.Jump(target=self.loops[-1][1], span=stmt.span))
         self.block = self.new_block("dead")
 
+    def stmt_Let(self, stmt: ast.Let) -> None:
+        assign = self.inst.aliases.get(id(stmt))
+        if assign is not None:
+            self.stmt_Assign(assign)
+        elif stmt.name in self.inst.variables:  # `let $x: type;` starts at zero
+            slot = self.variable(stmt.name)
+            if isinstance(slot.type, Str):
+                zero = self.emit(ir.StrConst(value=b"", type=slot.type, span=stmt.span))
+            else:
+                zero = self.const(0, slot.type, stmt.span)
+            self.emit(ir.StoreSlot(slot=slot, value=zero, span=stmt.span))
+
     def stmt_Assign(self, stmt: ast.Assign) -> None:
         target = stmt.target
         if isinstance(target, ast.Variable):
@@ -300,6 +319,9 @@ class _FunctionLowerer:
     # ---------------------------------------------------------- expressions
 
     def expr(self, e: ast.Expr) -> ir.Instr:
+        meaning = self.inst.aliases.get(id(e))
+        if meaning is not None:  # pid() for pid, an enumerator, a #define
+            return self.expr(meaning)
         value = getattr(self, "expr_" + type(e).__name__)(e)
         if value is not None and isinstance(self.inst.types.get(id(e)), Bool) and not isinstance(value.type, Bool):
             # a comparison that gives a bool (upstream): the same 0 or 1, printed as one
@@ -533,9 +555,6 @@ class _FunctionLowerer:
         return self.emit(ir.ReadMem(addr=addr, size=size, space=space, type=itype, span=e.span))
 
     def expr_Call(self, e: ast.Call) -> ir.Instr | None:
-        meaning = self.inst.aliases.get(id(e))
-        if meaning is not None:
-            return self.expr(meaning)
         return getattr(self, "call_" + e.name)(e)
 
     def call_nsecs(self, e: ast.Call) -> ir.Instr:

@@ -52,6 +52,7 @@ class MapDecl:
     value: ValueSpec
     value_type: object   # Int | Str | Agg
     index: int = 0       # its place among the user's maps (its dropped-update counter)
+    max_entries: int = 0  # 0: the runtime's limit (max_map_keys); else as declared
 
 
 @dataclass(eq=False)

@@ -16,25 +16,21 @@ from pytrace.runtime.decode import decode_field, decode_keys, round_up8
 from pytrace.runtime.names import NO_NAMES
 from pytrace.runtime.errors import LoadError, NeedRootError
 
-DEFAULT_KEYS_MAX = 4096
+DEFAULT_KEYS_MAX = 4096  # settings.SETTINGS['max_map_keys'].default
 BATCH = 8192  # elements per BPF_MAP_LOOKUP_BATCH call
 BATCH_BYTES = 8 << 20  # ... and at most this many bytes of values
 
 
-def keys_max(environ=os.environ) -> int:
-    """The user maps' size: PYTRACE_MAP_KEYS_MAX, else bpftrace's
-    BPFTRACE_MAP_KEYS_MAX, else 4096 (bpftrace's default)."""
-    for name in ("PYTRACE_MAP_KEYS_MAX", "BPFTRACE_MAP_KEYS_MAX"):
-        text = environ.get(name)
-        if text:
-            try:
-                value = int(text)
-            except ValueError:
-                value = 0
-            if value <= 0:
-                raise LoadError(f"{name}={text!r} is not a positive number of map keys.")
-            return value
-    return DEFAULT_KEYS_MAX
+def keys_max(config: dict | None = None, environ=None) -> int:
+    """The user maps' size: PYTRACE_MAP_KEYS_MAX, BPFTRACE_MAX_MAP_KEYS or
+    BPFTRACE_MAP_KEYS_MAX, else the script's config (max_map_keys), else
+    4096 (bpftrace's default)."""
+    from pytrace import settings
+
+    try:
+        return settings.resolve("max_map_keys", config or {}, environ)
+    except settings.SettingError as e:
+        raise LoadError(f"{e}.") from None
 
 
 def stacks_spec(spec: MapSpec, environ=os.environ) -> MapSpec:

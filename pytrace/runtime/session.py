@@ -27,6 +27,7 @@ from pytrace.program import (
     COUNTER_LOST, COUNTER_STACKS, COUNTER_TRUNCATED, COUNTERS_NAME, RINGBUF_NAME, STACKS_NAME, CompiledProgram,
     counter_dropped,
 )
+from pytrace import settings
 from pytrace.runtime.child import HeldChild
 from pytrace.runtime.errors import LoadError, NeedRootError, RuntimeFailure
 from pytrace.runtime.signals import StopSignals
@@ -167,7 +168,7 @@ class _Session:
 
         ncpus = bpf.possible_cpus()
         cpu_ids = bpf.possible_cpu_ids_end()
-        limit = self.options.map_keys_max or keys_max()
+        limit = self.options.map_keys_max or keys_max(program.settings)
         self.keys_limit = limit
         from pytrace.runtime.maps import stacks_spec
         from pytrace.runtime.names import Names
@@ -275,7 +276,8 @@ class _Session:
 
         gc.disable()
         try:
-            self.output.exit_maps([(m.spec, m.entries()) for m in maps if m.spec.printable])
+            if _setting("print_maps_on_exit", program):
+                self.output.exit_maps([(m.spec, m.entries()) for m in maps if m.spec.printable])
         finally:
             gc.enable()
         self._report_dropped()
@@ -382,3 +384,11 @@ class _Session:
         err = self.options.err or sys.stderr
         err.write(text + "\n")
         err.flush()
+
+
+def _setting(name: str, program):
+    """A run-time setting: environment, then the script's config block."""
+    try:
+        return settings.resolve(name, program.settings)
+    except settings.SettingError as e:
+        raise LoadError(f"{e}.") from None

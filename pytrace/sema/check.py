@@ -57,6 +57,7 @@ class MapInfo:
     value: object = None
     keys_span: Span | None = None
     value_span: Span | None = None
+    declared: object = None  # its `let @m = kind(size);` (ast.MapDecl), if any
 
 
 @dataclass
@@ -93,6 +94,7 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
           given: probes.Given = probes.NOTHING_GIVEN) -> Checked:
     """Resolve attach points and type the program; errors go to `diags`."""
     structs = _structs(program, diags)
+    names = _names(program)
     instances = []
     for probe in program.probes:
         for ap in probe.attach_points:
@@ -110,7 +112,7 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             inst.formats.clear()
             inst.constants.clear()
             inst.aliases.clear()
-            _Checker(inst, maps, reporter, strlen, given, structs).check_probe()
+            _Checker(inst, maps, reporter, strlen, given, structs, names).check_probe()
 
     # Quiet passes learn map types from every use until they stop changing
     # (`@a = @b; @b = @c; @c = 1` learns one map a pass; a type only grows,
@@ -123,7 +125,38 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             break
         learned = now
     walk(_Reporter(diags))
+    _declared_maps(program, maps, diags)
     return Checked(program, instances, maps, given, strlen)
+
+
+# Upstream's map declarations: `let @m = kind(size);`. An LRU map evicts
+# its oldest key instead of refusing a new one when full.
+MAP_KINDS = ("hash", "lruhash", "percpuhash", "percpulruhash")
+
+
+def _declared_maps(program: ast.Program, maps: dict, diags: Diagnostics) -> None:
+    for decl in program.map_decls:
+        if decl.kind not in MAP_KINDS:
+            diags.error(decl.span, f"{decl.kind} is not a kind of map: use {', '.join(MAP_KINDS)}")
+        elif decl.size is None or decl.size < 1:
+            diags.error(decl.span, f"{decl.kind}() takes the number of keys the map holds, as in {decl.kind}(1024)")
+        elif decl.name not in maps:
+            continue  # declared, never used: no map to make
+        elif maps[decl.name].declared is not None:
+            diags.error(decl.span, f"{decl.name} is declared twice")
+        else:
+            maps[decl.name].declared = decl
+
+
+def _names(program: ast.Program) -> dict:
+    """What each enumerator and #define stands for: an expression."""
+    names = {}
+    for enum in program.enums:
+        for label, value in enum.values:
+            names[label] = ast.Integer(value, span=enum.span)
+    for define in program.defines:
+        names[define.name] = define.value
+    return names
 
 
 def _map_types(maps: dict) -> tuple:
@@ -200,8 +233,10 @@ class _Reporter:
 
 class _Checker:
     def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter, strlen: int = STRLEN,
-                 given: probes.Given = probes.NOTHING_GIVEN, structs: dict | None = None):
+                 given: probes.Given = probes.NOTHING_GIVEN, structs: dict | None = None,
+                 names: dict | None = None):
         self.structs = structs or {}  # the script's struct definitions
+        self.names = names or {}  # enumerators and #defines: name -> the expression it stands for
         self.loops = 0  # how many loops enclose the statement being checked
         self.stack_mode = given.stack_mode  # kstack/ustack without a mode
         self.strlen = strlen  # BPFTRACE_STRLEN: the size of a string str() reads
@@ -296,6 +331,25 @@ class _Checker:
         self.types_set(target, vtype)
         if vtype is not None:
             self.unify_value(target, vtype, stmt.span)
+
+    def stmt_Let(self, stmt: ast.Let) -> None:
+        """`let $x[: type][ = value];`: a declared type holds, and a value
+        is converted to it, as an assignment would be."""
+        declared = self.type_named(stmt.type_name, stmt.span) if stmt.type_name else None
+        known = self.inst.variables.get(stmt.name)
+        if declared is not None:
+            if known is not None and known != declared and not (isinstance(known, Str) and isinstance(declared, Str)):
+                self.report.error(stmt.span, f"{stmt.name} is already declared as {describe(known)}")
+                return
+            self.inst.variables[stmt.name] = declared
+        if stmt.value is None:
+            return
+        value = stmt.value
+        if isinstance(declared, Int) and stmt.type_name in INT_TYPE_NAMES:
+            value = ast.Cast(stmt.type_name, value, span=value.span)
+        assign = ast.Assign(ast.Variable(stmt.name, span=stmt.span), value, span=stmt.span)
+        self.inst.aliases[id(stmt)] = assign
+        self.stmt_Assign(assign)
 
     def assign_variable(self, stmt: ast.Assign, target: ast.Variable) -> None:
         known = self.inst.variables.get(target.name)
@@ -483,6 +537,8 @@ class _Checker:
         return Str(len(e.value.encode()) + 1)
 
     def expr_Builtin(self, e: ast.Builtin):
+        if e.name in self.names:
+            return self.alias(e, self.names[e.name])
         if e.name in builtins.VARIABLES:
             return builtins.VARIABLES[e.name]
         if e.name == "probe":
@@ -639,20 +695,27 @@ class _Checker:
 
     def expr_Cast(self, e: ast.Cast):
         self.expect_int(e.operand, f"a cast to {e.type_name}")
-        if e.type_name.startswith("struct "):
-            name = e.type_name.split()[1]
+        return self.type_named(e.type_name, e.span)
+
+    def type_named(self, type_name: str, span: Span):
+        """The type a cast or a `let` names: an integer type, bool, string,
+        or a pointer to a struct."""
+        if type_name == "string":
+            return Str(self.strlen)
+        if type_name.startswith("struct "):
+            name = type_name.split()[1]
             struct = self.struct_named(name)
             if struct is None:
                 known = ", ".join(sorted(self.structs)) or "none"
-                self.report.error(e.span, f"struct {name} is not defined",
+                self.report.error(span, f"struct {name} is not defined",
                                   f"define it before the probes, as in C: struct {name} {{ int x; }}; (defined: {known})")
                 return None
             user = self.target.kind in USER_SPACE_KINDS
             pointee = struct
-            for _ in range(e.type_name.count("*") - 1):
+            for _ in range(type_name.count("*") - 1):
                 pointee = Ptr(f"struct {name}", user, pointee)
             return Ptr(f"struct {name}", user, pointee)
-        return INT_TYPE_NAMES.get(e.type_name, INT64)
+        return INT_TYPE_NAMES.get(type_name, INT64)
 
     def expr_IncDec(self, e: ast.IncDec):
         target = e.target

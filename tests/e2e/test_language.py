@@ -99,3 +99,57 @@ def test_loops_while_for_and_unroll(run_pytrace):
 def test_loop_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+def test_preamble_defines_enums_structs_and_lets(run_pytrace):
+    script = """#include <linux/sched.h>
+#define LIMIT 314
+#define NEXT (LIMIT + 1)
+enum color { RED = 1, GREEN, BLUE = -5 };
+enum { A, B }
+struct pair { int a; int b; }
+BEGIN {
+  let $small: uint8 = 300; let $name: string; let $later; $later = 0 ?: 7;
+  printf("%d %d %d %d %d %d [%s] %d %d\\n", LIMIT, NEXT, RED, GREEN, BLUE, B, $name, $small, $later);
+  @ns = 100ms + 1s + 2us + 1_000ns;
+  exit();
+}"""
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == "Attaching 1 probe...\n314 315 1 2 -5 1 [] 44 7\n\n\n@ns: 1100003000\n"
+
+
+def test_config_block_and_map_declarations(run_pytrace):
+    opened = ('tracepoint:syscalls:sys_enter_openat /pid == cpid/'
+              ' { printf("%s|\\n", str(args->filename)); exit(); }')
+    script = ('config = { max_strlen = 4; print_maps_on_exit = 0 } let @small = hash(2);'
+              ' BEGIN { @small[1] = 1; @small[2] = 2; @small[3] = 3; } ' + opened)
+    result = run_pytrace(["-c", "/bin/true", "-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == "Attaching 2 probes...\n/et|\n"
+    assert "1 update of @small dropped: the map is full (2 keys" in result.stderr
+    # the environment wins over the config block, as in bpftrace
+    result = run_pytrace(["-c", "/bin/true", "-e", "config = { max_strlen = 4 } " + opened],
+                         timeout=20, env={"BPFTRACE_MAX_STRLEN": "6"})
+    assert result.stdout.startswith("Attaching 1 probe...\n/etc/|\n")
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("config = { bad_config = raw } BEGIN { }",
+     "stdin:1:12: error: bad_config: not a known configuration option\n"
+     "config = { bad_config = raw } BEGIN { }\n           ^~~~~~~~~~~~~~~~\n"),
+    ("config = { stack_mode = fancy } BEGIN { }",
+     "stdin:1:12: error: stack_mode must be one of bpftrace, perf, raw, not 'fancy'\n"
+     "config = { stack_mode = fancy } BEGIN { }\n           ^~~~~~~~~~~~~~~~~~\n"),
+    ("let @m = tree(5); BEGIN { @m[1] = 1; }",
+     "stdin:1:1: error: tree is not a kind of map: use hash, lruhash, percpuhash, percpulruhash\n"
+     "let @m = tree(5); BEGIN { @m[1] = 1; }\n^~~~~~~~~~~~~~~~~\n"),
+    ("#define BAD 1 +\nBEGIN { }",
+     "stdin:1:1: error: #define BAD must stand for an expression, not '1 +'\n#define BAD 1 +\n^~~~~~~~~~~~~~~\n"),
+    ("BEGIN { $x = 1; let $x: string; }",
+     "stdin:1:17: error: $x is already declared as int64\nBEGIN { $x = 1; let $x: string; }\n"
+     "                ^~~~~~~~~~~~~~\n"),
+])
+def test_preamble_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
