@@ -137,6 +137,22 @@ class FieldAccess(Expr):
 
 
 @dataclass
+class Index(Expr):
+    """`p[i]`: element i of a pointer's array, a struct's array member or a
+    string."""
+
+    obj: Expr
+    index: Expr
+
+
+@dataclass
+class Deref(Expr):
+    """`*p`: the value a pointer points at."""
+
+    operand: Expr
+
+
+@dataclass
 class Tuple(Expr):
     """`(a, b, c)` (and `(a,)`)."""
 

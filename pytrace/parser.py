@@ -265,6 +265,18 @@ class _ToAst(Transformer_NonRecursive):
         type_name, operand = children
         return ast.Cast(type_name, operand, span=_meta_span(meta))
 
+    def pointer_cast(self, meta, children):
+        type_name, *stars, operand = children
+        return ast.Cast(f"{type_name} " + "*" * len(stars), operand, span=_meta_span(meta))
+
+    def index(self, meta, children):
+        obj, index = children
+        return ast.Index(obj, index, span=_meta_span(meta))
+
+    def deref(self, meta, children):
+        _star, operand = children
+        return ast.Deref(operand, span=_meta_span(meta))
+
     def struct_cast(self, meta, children):
         name, *stars, operand = children
         return ast.Cast(f"struct {name} " + "*" * len(stars), operand, span=_meta_span(meta))
@@ -450,7 +462,7 @@ _TOKEN_KINDS = {
 }
 
 # Keys that can start an expression; together they read "an expression".
-_EXPR_START = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--",
+_EXPR_START = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--", "*",
                "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"}
 # What could extend a complete expression (or make it an assignment target).
 _CONTINUE_EXPR = {"||", "&&", "|", "^", "&", "==", "!=", "<", ">", "<=", ">=", "<<", ">>",
@@ -528,7 +540,7 @@ def _expected_keys(e: UnexpectedToken) -> set[str]:
 
 
 # Parse-tree values that are (or end with) a complete expression.
-_EXPR_TREES = {"ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
+_EXPR_TREES = {"index", "deref", "pointer_cast", "ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
                "arrow_field", "call", "map", "variable", "positional", "param_count", "builtin",
                "integer", "string", "duration", "elvis"}
 _EXPR_END_KEYS = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", ")", "]", "++",

@@ -594,6 +594,23 @@ class _FunctionEmitter:
         result.add_incoming(ll.Constant(I64, 0), missing)
         return result
 
+    def _emit_ByteAt(self, instr: ir.ByteAt) -> ll.Value:
+        """A bounds check, then the byte (the verifier sees the bound)."""
+        buf, index = self.value(instr.value), self.value(instr.index)
+        size = instr.value.type.size
+        head = self.b.block
+        inside = self.func.append_basic_block("byte.in")
+        done = self.func.append_basic_block("byte.done")
+        self.b.cbranch(self.b.icmp_unsigned("<", index, ll.Constant(I64, size)), inside, done)
+        self.b.position_at_end(inside)
+        byte = self.b.sext(self._byte(buf, index), I64)
+        self.b.branch(done)
+        self.b.position_at_end(done)
+        phi = self.b.phi(I64)
+        phi.add_incoming(ll.Constant(I64, 0), head)
+        phi.add_incoming(byte, inside)
+        return phi
+
     def _emit_ByteSwap(self, instr: ir.ByteSwap) -> ll.Value:
         bits = instr.type.bits
         if bits == 8:

@@ -24,7 +24,7 @@ from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_targe
 from pytrace.program import JOIN_MAX, KADDR_PREFIX, DISPATCH_ID_BASE, Field, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.program import MAP_LRU_HASH, MAP_LRU_PERCPU_HASH, MAP_PERCPU_HASH
 from pytrace.source import NO_SPAN
-from pytrace.sema.types import BOOL, TRUTH, Bool, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, widened
+from pytrace.sema.types import BOOL, TRUTH, Bool, CArray, c_layout, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, widened
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -544,15 +544,37 @@ class _FunctionLowerer:
         base = self.expr(e.obj)
         addr = base if not offset else self.emit(ir.BinOp(op="+", left=base, right=self.const(offset, span=e.span),
                                                           type=UINT64, span=e.span))
-        if isinstance(mtype, Struct):
+        user = holder.user if isinstance(holder, Ptr) else self.inst.target.kind in USER_SPACE_KINDS
+        return self.read_at(addr, self.type_of(e), user, e.span)
+
+    def read_at(self, addr: ir.Instr, mtype, user: bool, span) -> ir.Instr:
+        """The value of type `mtype` at `addr`: read from (user or kernel)
+        memory; a struct or an array is its address."""
+        if isinstance(mtype, (Struct, CArray)):
             return addr
-        space = "user" if (holder.user if isinstance(holder, Ptr) else self.inst.target.kind in USER_SPACE_KINDS) \
-            else "kernel"
+        space = "user" if user else "kernel"
         if isinstance(mtype, Str):
-            return self.emit(ir.ReadMem(addr=addr, size=mtype.size, space=space, type=mtype, span=e.span))
-        size = 8 if isinstance(mtype, Ptr) else mtype.bits // 8
-        itype = Int(64, mtype.signed) if isinstance(mtype, Int) else UINT64
-        return self.emit(ir.ReadMem(addr=addr, size=size, space=space, type=itype, span=e.span))
+            return self.emit(ir.ReadMem(addr=addr, size=mtype.size, space=space, type=mtype, span=span))
+        size = c_layout(mtype)[0]
+        itype = mtype if isinstance(mtype, Bool) else Int(64, mtype.signed) if isinstance(mtype, Int) else UINT64
+        return self.emit(ir.ReadMem(addr=addr, size=size, space=space, type=itype, span=span))
+
+    def expr_Index(self, e: ast.Index) -> ir.Instr:
+        holder = self.type_of(e.obj)
+        base = self.expr(e.obj)
+        index = self.expr(e.index)
+        if isinstance(holder, Str):
+            return self.emit(ir.ByteAt(value=base, index=index, type=Int(64, True), span=e.span))
+        element = holder.element if isinstance(holder, CArray) else holder.pointee
+        size = c_layout(element)[0]
+        offset = self.emit(ir.BinOp(op="*", left=index, right=self.const(size, span=e.span), type=UINT64,
+                                    span=e.span))
+        addr = self.emit(ir.BinOp(op="+", left=base, right=offset, type=UINT64, span=e.span))
+        return self.read_at(addr, self.type_of(e), holder.user, e.span)
+
+    def expr_Deref(self, e: ast.Deref) -> ir.Instr:
+        holder = self.type_of(e.operand)
+        return self.read_at(self.expr(e.operand), self.type_of(e), holder.user, e.span)
 
     def expr_Call(self, e: ast.Call) -> ir.Instr | None:
         return getattr(self, "call_" + e.name)(e)

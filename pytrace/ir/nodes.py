@@ -302,6 +302,19 @@ class StrLen(Instr):
 
 
 @dataclass(eq=False)
+class ByteAt(Instr):
+    """Byte `index` of a string buffer, sign-extended (0 past its end)."""
+
+    value: Instr = None
+    index: Instr = None
+    type: Int = Int()
+
+    @property
+    def operands(self):
+        return [self.value, self.index]
+
+
+@dataclass(eq=False)
 class ByteSwap(Instr):
     """The integer's low `type.bits` bits in the other byte order."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from pytrace.sema.types import CArray, Int, Ptr, Str, Struct
+from pytrace.sema.types import CArray, Int, Ptr, Str, Struct, c_layout
 
 # C type names -> (bytes, signed)
 INTEGERS = {
@@ -100,15 +100,7 @@ def _base(words: str, owner: str, known: dict[str, Struct], pointer: bool):
 
 def size_align(t) -> tuple[int, int]:
     """(bytes, alignment) of a member type."""
-    if isinstance(t, Int):
-        return t.bits // 8, t.bits // 8
-    if isinstance(t, Ptr):
-        return 8, 8
-    if isinstance(t, Str):
-        return t.size, 1
-    if isinstance(t, CArray):
-        size, align = size_align(t.element)
-        return size * t.count, align
-    if isinstance(t, Struct):
-        return t.size, t.align
-    raise DeclError(f"no layout for {t}")
+    found = c_layout(t)
+    if found is None:
+        raise DeclError(f"no layout for {t}")
+    return found

@@ -715,7 +715,70 @@ class _Checker:
             for _ in range(type_name.count("*") - 1):
                 pointee = Ptr(f"struct {name}", user, pointee)
             return Ptr(f"struct {name}", user, pointee)
+        if type_name.endswith("*"):  # (int32 *)p, (uint8 **)p
+            base = type_name.rstrip("* ")
+            user = self.target.kind in USER_SPACE_KINDS
+            t = INT_TYPE_NAMES[base]
+            for _ in range(type_name.count("*")):
+                t = Ptr(base + " *" if not isinstance(t, Ptr) else t.target + "*", user, t)
+            return t
         return INT_TYPE_NAMES.get(type_name, INT64)
+
+    def expr_Index(self, e: ast.Index):
+        """`p[i]` of a typed pointer, `s.a[i]` of an array member, `$s[i]`
+        of a string (a byte)."""
+        obj = self.expr(e.obj)
+        if self.expect_int(e.index, "an index") is None or obj is None:
+            return None
+        if isinstance(obj, Str):
+            self.in_bounds(e, obj.size, "string")
+            return Int(8, True)
+        if isinstance(obj, CArray):
+            self.in_bounds(e, obj.count, "array")
+            element = obj.element
+        elif isinstance(obj, Ptr) and obj.pointee is not None:
+            element = obj.pointee
+        elif isinstance(obj, Ptr):
+            self.report.error(e.obj.span, f"pytrace does not know what {describe(obj)} points at",
+                              "cast it to say: (int32 *)p, (struct task_struct *)p")
+            return None
+        else:
+            self.report.error(e.obj.span, f"{describe(obj)} cannot be indexed",
+                              "index a pointer, an array or a string")
+            return None
+        return self.element(element, obj, e.span)
+
+    def in_bounds(self, e: ast.Index, count: int, what: str) -> None:
+        index = _literal(e.index)
+        if index is not None and not 0 <= index < count:
+            article = "an" if what[0] in "aeiou" else "a"
+            self.report.error(e.index.span, f"the index {index} is out of bounds for {article} {what} of {count}")
+
+    def element(self, element, holder, span: Span):
+        """What reading an element (or a pointee) of `holder` gives."""
+        user = holder.user if isinstance(holder, (Ptr, CArray)) else self.target.kind in USER_SPACE_KINDS
+        if isinstance(element, Ptr):
+            return Ptr(element.target, user, element.pointee)
+        if isinstance(element, CArray):
+            return CArray(element.element, element.count, user)
+        if isinstance(element, (Int, Str, Struct, CArray)):
+            return element
+        self.report.error(span, f"pytrace cannot read a {describe(element)} yet")
+        return None
+
+    def expr_Deref(self, e: ast.Deref):
+        obj = self.expr(e.operand)
+        if obj is None:
+            return None
+        if not isinstance(obj, Ptr):
+            self.report.error(e.span, f"{describe(obj)} is not a pointer: only a pointer can be dereferenced",
+                              "cast an address to say what it points at: *(int32 *)addr")
+            return None
+        if obj.pointee is None:
+            self.report.error(e.operand.span, f"pytrace does not know what {describe(obj)} points at",
+                              "cast it to say: *(int32 *)p")
+            return None
+        return self.element(obj.pointee, obj, e.span)
 
     def expr_IncDec(self, e: ast.IncDec):
         target = e.target
@@ -807,12 +870,11 @@ class _Checker:
             self.report.error(e.span, f"struct {struct.name} has no member '{e.field}'", hint)
             return None
         mtype = found[1]
-        if isinstance(mtype, CArray):
-            self.report.error(e.span, f"{e.field} is an array of {mtype.element}, which pytrace cannot read yet")
-            return None
+        user = obj.user if isinstance(obj, Ptr) else self.target.kind in USER_SPACE_KINDS
         if isinstance(mtype, Ptr):
-            user = obj.user if isinstance(obj, Ptr) else self.target.kind in USER_SPACE_KINDS
             return Ptr(mtype.target, user, mtype.pointee)
+        if isinstance(mtype, CArray):  # its value is its address, as a struct's
+            return CArray(mtype.element, mtype.count, user)
         return mtype
 
     def expr_Call(self, e: ast.Call, statement: bool = False):

@@ -116,6 +116,7 @@ class CArray(_Word):
 
     element: object
     count: int
+    user: bool = False  # as a value (its address): which memory it is in
 
     def __str__(self) -> str:
         return f"{self.element}[{self.count}]"
@@ -267,6 +268,26 @@ def in_buffer(t: object) -> bool:
 def byte_size(t: object) -> int:
     """How many bytes a value of this type takes in a buffer, key or record."""
     return t.value_size
+
+
+def c_layout(t: object) -> tuple[int, int] | None:
+    """(bytes, alignment) of a value of this type in C memory: a struct
+    member, an array element, what a pointer points at (None: no C
+    layout)."""
+    if isinstance(t, Bool):
+        return 1, 1
+    if isinstance(t, Int):
+        return t.bits // 8, t.bits // 8
+    if isinstance(t, Ptr):
+        return 8, 8
+    if isinstance(t, Str):
+        return t.size, 1
+    if isinstance(t, CArray):
+        found = c_layout(t.element)
+        return (found[0] * t.count, found[1]) if found else None
+    if isinstance(t, Struct):
+        return t.size, t.align
+    return None
 
 
 def widened(t: object):

@@ -153,3 +153,48 @@ def test_config_block_and_map_declarations(run_pytrace):
 def test_preamble_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+ARRAYS = r"""
+struct A { int x[4]; long y; char name[8]; };
+__attribute__((noinline)) int test_struct(struct A *a) { return a->x[1]; }
+__attribute__((noinline)) int test_array(int *a) { return a[2]; }
+int main(void)
+{
+    struct A a = { {1, 2, 3, 4}, 99, "hello" };
+    int arr[5] = {10, 20, 30, 40, 50};
+    test_struct(&a);
+    test_array(arr);
+    return 0;
+}
+"""
+
+
+def test_indexing_and_dereferencing(run_pytrace, build_c):
+    prog = build_c(ARRAYS, name="arrays")
+    script = (f'struct A {{ int x[4]; long y; char name[8]; }}'
+              f' uprobe:{prog}:test_struct {{ $a = (struct A *) arg0; $i = 3;'
+              f' printf("%d %d %d %s %d %c %d\\n", $a.x[0], $a->x[$i], $a->y, $a->name, $a->name[1], $a->name[0],'
+              f' $a->name[$i + 10]); }}'
+              f' uprobe:{prog}:test_array {{ $p = (int32 *) arg0; printf("%d %d %d\\n", $p[0], *$p, $p[4]); }}')
+    result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == "Attaching 2 probes...\n1 4 99 hello 101 h 0\n10 10 50\n\n\n"
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("struct A { int x[4]; } BEGIN { $a = (struct A *)0; @ = $a->x[4]; }",
+     "stdin:1:62: error: the index 4 is out of bounds for an array of 4\n"
+     "struct A { int x[4]; } BEGIN { $a = (struct A *)0; @ = $a->x[4]; }\n"
+     "                                                             ^\n"),
+    ("BEGIN { @ = *pid; }",
+     "stdin:1:13: error: uint64 is not a pointer: only a pointer can be dereferenced\n"
+     "BEGIN { @ = *pid; }\n            ^~~~\n"
+     "hint: cast an address to say what it points at: *(int32 *)addr\n"),
+    ("BEGIN { @ = pid[1]; }",
+     "stdin:1:13: error: uint64 cannot be indexed\nBEGIN { @ = pid[1]; }\n            ^~~\n"
+     "hint: index a pointer, an array or a string\n"),
+])
+def test_index_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
