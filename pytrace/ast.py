@@ -137,6 +137,15 @@ class FieldAccess(Expr):
 
 
 @dataclass
+class BlockExpr(Expr):
+    """`{ $a = 1; $a + 1 }`: run the statements, then give `value` (None:
+    a block that gives nothing, used as a statement)."""
+
+    stmts: list
+    value: Optional[Expr] = None
+
+
+@dataclass
 class Index(Expr):
     """`p[i]`: element i of a pointer's array, a struct's array member or a
     string."""
@@ -327,6 +336,17 @@ class Define(Node):
 
 
 @dataclass
+class MacroDef(Node):
+    """Upstream's `macro name(x, $v, @m) { ...; value }`: calls are replaced
+    by the body (pytrace.macros), with the arguments in place of the
+    parameters."""
+
+    name: str
+    params: list[str]
+    body: "BlockExpr"
+
+
+@dataclass
 class Program(Node):
     probes: list[Probe]
     structs: list[StructDef] = field(default_factory=list)
@@ -334,6 +354,7 @@ class Program(Node):
     config: list[ConfigItem] = field(default_factory=list)
     map_decls: list[MapDecl] = field(default_factory=list)
     defines: list[Define] = field(default_factory=list)
+    macros: list[MacroDef] = field(default_factory=list)
 
 
 def dump(node: object, indent: int = 0) -> str:
@@ -351,7 +372,7 @@ def dump(node: object, indent: int = 0) -> str:
         if f.name in ("span", "name_span"):
             continue
         value = getattr(node, f.name)
-        if f.name in ("structs", "enums", "config", "map_decls", "defines") and not value:
+        if f.name in ("structs", "enums", "config", "map_decls", "defines", "macros") and not value:
             continue  # a program without them reads as before
         if isinstance(value, (Node, list)) and (
             isinstance(value, Node) or any(isinstance(v, Node) for v in value)

@@ -127,8 +127,14 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
             options.dump_out.write(f"; --- {stage} ---\n{produce()}\n")
 
     program = parser.parse(source)
-    tap("ast", lambda: ast.dump(program))
     diags = Diagnostics(source)
+    if program.macros:
+        from pytrace import macros
+
+        macros.expand(program, diags)
+        if diags.has_errors:
+            raise CompileError(diags)
+    tap("ast", lambda: ast.dump(program))
     from pytrace.sema.probes import Given
 
     config = _config(program, diags)

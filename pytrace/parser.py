@@ -96,7 +96,15 @@ class _ToAst(Transformer_NonRecursive):
 
         config = [c for block in items if isinstance(block, list) for c in block]
         return ast.Program(of(ast.Probe), of(ast.StructDef), of(ast.EnumDef), config, of(ast.MapDecl),
-                           of(ast.Define), span=_meta_span(meta))
+                           of(ast.Define), of(ast.MacroDef), span=_meta_span(meta))
+
+    def macro_def(self, meta, children):
+        name, *params, body = children
+        return ast.MacroDef(str(name), [str(p) for p in params if p is not None], body, span=_meta_span(meta))
+
+    def macro_param(self, meta, children):
+        (tok,) = children
+        return tok
 
     def struct_def(self, meta, children):
         name, *members = children
@@ -167,7 +175,17 @@ class _ToAst(Transformer_NonRecursive):
     # statements
 
     def stmt_list(self, meta, stmts):
-        return list(stmts)
+        return [s for s in stmts if s is not None]
+
+    def block_expr(self, meta, children):
+        *stmts, last = children
+        stmts = [s for s in stmts if s is not None]
+        value = None
+        if isinstance(last, ast.ExprStmt):  # the unterminated last expression is the value
+            value = last.expr
+        elif last is not None:
+            stmts.append(last)
+        return ast.BlockExpr(stmts, value, span=_meta_span(meta))
 
     angle_list = stmt_list
 
@@ -181,6 +199,8 @@ class _ToAst(Transformer_NonRecursive):
 
     def assign(self, meta, children):
         target, value = children
+        if isinstance(target, ast.Builtin) and target.name == "_":  # `_ = f();`: the value is discarded
+            return ast.ExprStmt(value, span=_meta_span(meta))
         _check_assignable(target, "=")
         return ast.Assign(target, value, span=_meta_span(meta))
 
@@ -462,7 +482,7 @@ _TOKEN_KINDS = {
 }
 
 # Keys that can start an expression; together they read "an expression".
-_EXPR_START = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--", "*",
+_EXPR_START = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--", "*", "{",
                "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"}
 # What could extend a complete expression (or make it an assignment target).
 _CONTINUE_EXPR = {"||", "&&", "|", "^", "&", "==", "!=", "<", ">", "<=", ">=", "<<", ">>",
@@ -540,7 +560,7 @@ def _expected_keys(e: UnexpectedToken) -> set[str]:
 
 
 # Parse-tree values that are (or end with) a complete expression.
-_EXPR_TREES = {"index", "deref", "pointer_cast", "ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
+_EXPR_TREES = {"block_expr", "index", "deref", "pointer_cast", "ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
                "arrow_field", "call", "map", "variable", "positional", "param_count", "builtin",
                "integer", "string", "duration", "elvis"}
 _EXPR_END_KEYS = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", ")", "]", "++",
@@ -572,7 +592,7 @@ def _describe_expected(keys: set[str], after_expr: bool) -> str:
         keys -= _CONTINUE_EXPR
     if "ATTACH_POINT" in keys or len(keys & _EXPR_START) >= 3:
         # a struct, enum, config or map declaration may come, but that is not what is missing
-        keys -= {"struct", "enum", "config", "let", "PREPROC"}
+        keys -= {"struct", "enum", "config", "let", "macro", "PREPROC"}
     closers = keys & _CLOSERS
     if closers:
         keys = closers | (keys & {";"} if after_expr else set())

@@ -20,6 +20,11 @@ FORBIDDEN = {
     "ir/nodes.py": {"pytrace.ast"}, "ir/verify.py": {"pytrace.ast"}, "ir/printer.py": {"pytrace.ast"},
     "codegen": {"lark", "pytrace.ast", "pytrace.parser", "pytrace.runtime", "pytrace.sema.check"},
     "program.py": {"lark", "llvmlite", "pytrace.sema", "pytrace.ir", "pytrace.codegen", "pytrace.runtime"},
+    # macros rewrite the AST between the parser and sema; settings are read by the compiler and the runtime
+    "macros.py": {"lark", "llvmlite", "pytrace.parser", "pytrace.sema", "pytrace.ir", "pytrace.codegen",
+                  "pytrace.runtime"},
+    "settings.py": {"lark", "llvmlite", "pytrace.ast", "pytrace.sema", "pytrace.ir", "pytrace.codegen",
+                    "pytrace.runtime"},
 }
 
 

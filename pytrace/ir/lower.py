@@ -334,6 +334,10 @@ class _FunctionLowerer:
     def expr_Integer(self, e: ast.Integer) -> ir.Instr:
         return self.const(e.value, self.type_of(e), e.span)
 
+    def expr_BlockExpr(self, e: ast.BlockExpr) -> ir.Instr | None:
+        self.stmts(e.stmts)
+        return self.expr(e.value) if e.value is not None else None
+
     def expr_Boolean(self, e: ast.Boolean) -> ir.Instr:
         return self.const(int(e.value), BOOL, e.span)
 

@@ -517,12 +517,21 @@ class _Checker:
     def expr(self, expr: ast.Expr, statement: bool = False):
         """The type of `expr` (None when unknown or wrong), recorded for
         lowering. `statement`: the value is not used (printf(), exit())."""
-        if isinstance(expr, ast.Call):
-            t = self.expr_Call(expr, statement)
+        if isinstance(expr, (ast.Call, ast.BlockExpr)):
+            t = getattr(self, "expr_" + type(expr).__name__)(expr, statement)
         else:
             t = getattr(self, "expr_" + type(expr).__name__)(expr)
         self.types_set(expr, t)
         return t
+
+    def expr_BlockExpr(self, e: ast.BlockExpr, statement: bool = False):
+        self.block(e.stmts)
+        if e.value is not None:
+            return self.expr(e.value, statement)
+        if not statement:
+            self.report.error(e.span, "this block gives no value: end it with an expression, as in { $a = 1; $a }")
+            return None
+        return VOID
 
     def expr_Integer(self, e: ast.Integer):
         if e.value >= 1 << 64:

@@ -198,3 +198,43 @@ def test_indexing_and_dereferencing(run_pytrace, build_c):
 def test_index_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+def test_block_expressions_and_macros(run_pytrace):
+    script = r"""
+macro inc($x) { $x += 1; $x }
+macro set(@m) { @m[1] = 2; }
+macro add1(x) { x + 1 }
+macro add3(z) { z + add1(add1(z)) }
+macro twice(x) { x; x; }
+macro one() { $y = 1; $y }
+BEGIN {
+  $a = 1; $b = inc($a); $y = 5;
+  set(@m);
+  if ({ $c = $a * 2; $c > 3 }) { printf("%d %d %d %d %d %d\n", $a, $b, $c, add3(1), one, $y); }
+  twice({ printf("hi ") });
+  _ = { print(7); 1 };
+  exit();
+}"""
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == "Attaching 1 probe...\n2 2 4 4 1 5\nhi hi 7\n\n\n@m[1]: 2\n"
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("macro f(x) { f(x) } BEGIN { @ = f(1); }",
+     "stdin:1:14: error: macro f expands into itself (64 levels deep)\nmacro f(x) { f(x) } BEGIN { @ = f(1); }\n"
+     "             ^~~~\n"),
+    ("macro f(x) { x } BEGIN { @ = f(1, 2); }",
+     "stdin:1:30: error: macro f takes 1 argument, got 2\nmacro f(x) { x } BEGIN { @ = f(1, 2); }\n"
+     "                             ^~~~~~~\n"),
+    ("macro f($x) { $x } BEGIN { @ = f(1); }",
+     "stdin:1:34: error: macro f's parameter $x takes a variable, as in f($x)\n"
+     "macro f($x) { $x } BEGIN { @ = f(1); }\n                                 ^\n"),
+    ("BEGIN { @ = { $a = 1; }; }",
+     "stdin:1:13: error: this block gives no value: end it with an expression, as in { $a = 1; $a }\n"
+     "BEGIN { @ = { $a = 1; }; }\n            ^~~~~~~~~~~\n"),
+])
+def test_macro_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
