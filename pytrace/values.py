@@ -30,6 +30,26 @@ class Bool(int):
         return "True" if self else "False"
 
 
+class Buffer(bytes):
+    """A buf() value: raw bytes that print as bpftrace's %r prints them
+    (printable ASCII as is, other bytes as \\xNN)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return escape_bytes(self)
+
+
+def escape_bytes(data: bytes, how: str = "") -> str:
+    """%r: printable ASCII as is, other bytes \\xNN; %rx: every byte \\xNN;
+    %rh: every byte as two hex digits, with spaces between."""
+    if how == "h":
+        return " ".join(f"{b:02x}" for b in data)
+    if how == "x":
+        return "".join(f"\\x{b:02x}" for b in data)
+    return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in data)
+
+
 class Stats:
     """count/total of avg() or stats(); `average` truncates toward zero, as
     bpftrace's integer division does."""

@@ -5,6 +5,7 @@ function pointer, which the BPF backend turns into `call ID`."""
 MAP_LOOKUP_ELEM = 1
 MAP_UPDATE_ELEM = 2
 MAP_DELETE_ELEM = 3
+PROBE_READ = 4
 KTIME_GET_NS = 5
 GET_PRANDOM_U32 = 7
 TAIL_CALL = 12

@@ -425,6 +425,29 @@ class _FunctionEmitter:
         self.fresh.add(id(buf))
         return buf
 
+    def _emit_ReadBuf(self, instr: ir.ReadBuf) -> ll.Value:
+        """[count][bytes]: the count clamped to the buffer (the verifier
+        needs the bound), then the bytes copied or read."""
+        size = instr.type.size
+        buf = self.alloca(8 + align8(size), "buf")
+        self.zero(buf, 0, 8 + align8(size))
+        length = self.value(instr.length)
+        big = self.b.icmp_unsigned(">", length, ll.Constant(I64, size))
+        length = self.b.select(big, ll.Constant(I64, size), length)
+        self.store64(length, buf)
+        data = self.at(buf, 8, I8)
+        source = self.value(instr.source)
+        if isinstance(instr.source.type, Str):  # a string on this program's stack: copied whole
+            copied = min(size, instr.source.type.size)
+            self.copy(data, source, copied, copied)
+            over = self.b.icmp_unsigned(">", length, ll.Constant(I64, copied))
+            self.store64(self.b.select(over, ll.Constant(I64, copied), length), buf)
+        else:
+            helper = {"user": h.PROBE_READ_USER, "kernel": h.PROBE_READ_KERNEL, "any": h.PROBE_READ}[instr.space]
+            self.call(helper, data, length, self.b.inttoptr(source, PTR))
+        self.fresh.add(id(buf))
+        return buf
+
     def count_truncated(self, copied: ll.Value, size: int) -> None:
         """A string read that filled its buffer was (most likely) cut short:
         count it, so the runtime can say so."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
-from pytrace.sema.types import Agg, Bool, Int, Resolved, Str, Timestamp, Tuple, part_size
+from pytrace.sema.types import Agg, Bool, Buffer, Int, Resolved, Str, Timestamp, Tuple, part_size
 
 
 def align8(n: int) -> int:
@@ -38,6 +38,8 @@ def value_layout(vtype) -> tuple[ValueSpec, int]:
         return ValueSpec(vtype.kind, 8 * words, vtype.signed, vtype.params), MAP_PERCPU_HASH
     if isinstance(vtype, Bool):
         return ValueSpec("bool", 8, False), MAP_HASH
+    if isinstance(vtype, Buffer):
+        return ValueSpec("buf", vtype.value_size, False), MAP_HASH
     if isinstance(vtype, Str):
         return ValueSpec("str", align8(vtype.size), False), MAP_HASH
     if isinstance(vtype, Resolved):  # a stack, a symbol, a probe: resolved when printed

@@ -602,6 +602,15 @@ class _FunctionLowerer:
         haystack, needle = self.expr(e.args[0]), self.expr(e.args[1])
         return self.emit(ir.StrContains(haystack=haystack, needle=needle, type=self.type_of(e), span=e.span))
 
+    def call_buf(self, e: ast.Call) -> ir.Instr:
+        btype = self.type_of(e)
+        source = self.expr(e.args[0])
+        atype = self.type_of(e.args[0])
+        length = self.expr(e.args[1]) if len(e.args) == 2 else self.const(btype.size, span=e.span)
+        user = getattr(atype, "user", None)
+        space = "any" if user is None else "user" if user else "kernel"
+        return self.emit(ir.ReadBuf(source=source, length=length, space=space, type=btype, span=e.span))
+
     def call_strlen(self, e: ast.Call) -> ir.Instr:
         return self.emit(ir.StrLen(value=self.expr(e.args[0]), span=e.span))
 

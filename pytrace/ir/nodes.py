@@ -191,6 +191,21 @@ class ReadStr(Instr):
 
 
 @dataclass(eq=False)
+class ReadBuf(Instr):
+    """buf(): `length` bytes (at most type.size) from an address, or from a
+    string buffer when `source` is one, after their count."""
+
+    source: Instr = None
+    length: Instr = None
+    space: str = "any"
+    type: object = None
+
+    @property
+    def operands(self):
+        return [self.source, self.length]
+
+
+@dataclass(eq=False)
 class ReadMem(Instr):
     """`size` bytes at an address in user or kernel memory (a struct's
     member): an integer, extended from `size` to 64 bits by `type`'s sign,

@@ -58,6 +58,8 @@ def json_value(value) -> str:
         return "[" + ",".join(json_value(v) for v in value) + "]"
     if isinstance(value, str):
         return string(value)
+    if isinstance(value, bytes):  # a buf(): as %r prints it
+        return string(str(value))
     if isinstance(value, Stack):
         return string(format_stack(value))
     return str(value)

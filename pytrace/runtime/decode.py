@@ -17,7 +17,12 @@ import struct
 from pytrace.aggregations import c_string, row
 from pytrace.program import RESOLVED_FIELDS, Field, ValueSpec
 from pytrace.runtime.names import NO_NAMES
-from pytrace.values import Bool
+from pytrace.values import Bool, Buffer
+
+
+def buffer_value(raw: bytes) -> Buffer:
+    """A buf() field: its byte count, then the bytes."""
+    return Buffer(raw[8:8 + int.from_bytes(raw[:8], "little")])
 
 __all__ = ["c_string", "decode_field", "decode_key", "decode_keys", "merge_value", "round_up8",
            "cpu_slots"]
@@ -35,6 +40,8 @@ def decode_field(field: Field, buf: bytes, names=None):
         return int.from_bytes(raw, "little", signed=field.signed)
     if field.kind == "bool":
         return Bool(int.from_bytes(raw, "little"))
+    if field.kind == "buf":
+        return buffer_value(raw)
     raise ValueError(f"unknown field kind {field.kind!r}")
 
 
@@ -69,6 +76,9 @@ def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int, names=No
         elif f.kind == "bool":
             code.append("Q")
             convert.append((i, Bool))
+        elif f.kind == "buf":
+            code.append(f"{f.size}s")
+            convert.append((i, buffer_value))
         elif f.kind == "tuple":
             code.append(f"{f.size}s")
             convert.append((i, lambda raw, f=f: decode_field(Field("tuple", 0, f.size, elements=f.elements),

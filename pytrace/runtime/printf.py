@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 
 from pytrace.aggregations import c_string
+from pytrace.values import escape_bytes
 from pytrace.program import RESOLVED_FIELDS, Conversion, Field, OutputSpec
 from pytrace.runtime.names import NO_NAMES
 
@@ -81,7 +82,7 @@ class Printf:
         position = [fields.index(arg) for arg in spec.args]
 
         namespace: dict = {"_unpack": unpack, "_cstr": c_string, "_ptr": _pointer,
-                           "_cint": _c_integer}
+                           "_cint": _c_integer, "_buf": _buffer_text}
         if any(arg.kind == "timestamp" for arg in spec.args):
             namespace["_time"] = (clock or Clock()).format
         for i, arg in enumerate(spec.args):
@@ -139,7 +140,7 @@ def _record_struct(fields: list[Field]) -> struct.Struct:
             raise FormatError(f"overlapping printf arguments at offset {f.offset}")
         if f.offset > pos:
             code.append(f"{f.offset - pos}x")
-        if f.kind == "str":
+        if f.kind in ("str", "buf"):
             code.append(f"{f.size}s")
         elif f.kind == "timestamp":
             code.append("Q")
@@ -156,6 +157,10 @@ def _record_struct(fields: list[Field]) -> struct.Struct:
 def _conversion(c: Conversion, arg: Field, fmt: str) -> tuple[str, str]:
     """(Python %-spec, expression of the unpacked value `{v}`). `_c{i}` in
     the expression names this Conversion object."""
+    if c.conv[0] == "r" or (c.conv == "s" and arg.kind == "buf"):  # %r %rx %rh: a buffer's bytes
+        flags = "-" if "-" in c.flags else ""
+        source = "{v}" if arg.kind == "buf" else "_cstr({v}).encode()"
+        return f"%{flags}{c.width}s", f"_buf({source}, {c.conv[1:]!r}, {arg.kind == 'buf'})"
     if c.conv == "s":
         flags = "-" if "-" in c.flags else ""
         spec = f"%{flags}{c.width}{'' if c.precision is None else '.' + c.precision}s"
@@ -233,3 +238,11 @@ def _c_integer(v: int, c: Conversion) -> str:
     return body
 
 
+
+
+def _buffer_text(raw: bytes, how: str, counted: bool) -> str:
+    """A buf() field (its count, then the bytes) or a string's bytes, as
+    %r, %rx or %rh print them."""
+    if counted:
+        raw = raw[8:8 + int.from_bytes(raw[:8], "little")]
+    return escape_bytes(raw, how)

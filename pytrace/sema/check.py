@@ -23,7 +23,7 @@ from pytrace.sema import builtins, probes
 from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
     BOOL, FUNC, INT64, TRUTH, Bool, INT_TYPE_NAMES, PROBE, STACK_LIMIT, STRLEN, UINT64, VOID, Agg, CArray, Int, Ptr, Resolved,
-    Str, Struct, Timestamp, Tuple, arith_result, as_int, describe, widened, is_int, stack_type,
+    Buffer, Str, Struct, Timestamp, Tuple, c_layout, arith_result, as_int, describe, widened, is_int, stack_type,
 )
 from pytrace.source import Span
 
@@ -429,7 +429,7 @@ class _Checker:
                 return None
             if isinstance(t, (Int, Ptr)):
                 t = widened(t)
-            elif not isinstance(t, (Str, Resolved, Tuple)):
+            elif not isinstance(t, (Str, Resolved, Tuple, Buffer)):
                 self.report.error(key.span, f"a map key must be an integer or a string, not {describe(t)}")
                 return None
             types.append(t)
@@ -506,7 +506,7 @@ class _Checker:
             return t if timestamp else UINT64
         if timestamp and isinstance(t, Timestamp):
             return t
-        if not isinstance(t, (Int, Str, Resolved, Tuple)):
+        if not isinstance(t, (Int, Str, Resolved, Tuple, Buffer)):
             self.report.error(expr.span, f"{what} must be an integer or a string, not {describe(t)}")
             return None
         return t
@@ -684,7 +684,7 @@ class _Checker:
                 return None
             if isinstance(t, (Int, Ptr)):
                 t = widened(t)
-            elif not isinstance(t, (Str, Resolved, Tuple)):
+            elif not isinstance(t, (Str, Resolved, Tuple, Buffer)):
                 self.report.error(element.span, f"a tuple holds integers, strings, stacks and tuples, not {describe(t)}")
                 return None
             parts.append(t)
@@ -988,6 +988,31 @@ class _Checker:
         self.expect_str(e.args[1], "strcontains()'s needle")
         return self.truth
 
+    def call_buf(self, e: ast.Call):
+        """buf(p, n), buf(array): raw bytes, printed with %r (at most
+        max_strlen of them when n is not a literal)."""
+        if not self.arity(e, 1, 2, "buf(address, length) or buf(array)"):
+            return None
+        t = self.expr(e.args[0])
+        if t is None:
+            return None
+        if len(e.args) == 1:
+            if isinstance(t, CArray):
+                return Buffer(c_layout(t)[0])
+            if isinstance(t, Str):
+                return Buffer(t.size)
+            self.report.error(e.args[0].span, f"buf() of {describe(t)} needs a length: buf(p, n)")
+            return None
+        if not isinstance(t, (Ptr, Int, CArray, Str)):
+            self.report.error(e.args[0].span, f"buf() reads from an address, not from {describe(t)}")
+            return None
+        self.expect_int(e.args[1], "buf()'s length")
+        n = _literal(e.args[1])
+        if n is not None and n < 0:
+            self.report.error(e.args[1].span, "buf()'s length must not be negative")
+            return None
+        return Buffer(n if n is not None else self.strlen)
+
     def call_strlen(self, e: ast.Call):
         if not self.arity(e, 1, 1, "strlen(s)"):
             return None
@@ -1070,7 +1095,7 @@ class _Checker:
                               "top and div apply to a whole map: print(@x, 10)")
             return VOID
         t = self.expr(arg)
-        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp, Resolved, Tuple)):
+        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp, Resolved, Tuple, Buffer)):
             self.report.error(arg.span, f"print() cannot print {describe(t)}")
         return VOID
 
@@ -1139,7 +1164,12 @@ class _Checker:
             t = self.expr(arg)
             if t is None:
                 continue
-            if spec.conv == "s" and not isinstance(t, (Str, Timestamp, Resolved, Bool)):
+            if spec.conv[0] == "r" and not isinstance(t, (Buffer, Str)):
+                self.report.error(arg.span, f"printf %{spec.conv} needs a buffer, not {describe(t)}",
+                                  "read one with buf(address, length)")
+            elif spec.conv[0] == "r":
+                pass
+            elif spec.conv == "s" and not isinstance(t, (Str, Timestamp, Resolved, Bool, Buffer)):
                 self.report.error(arg.span, f"printf %s needs a string, not {describe(t)}", "use str() to read a string from an address")
             elif spec.conv != "s" and not is_int(t):
                 self.report.error(arg.span, f"printf %{spec.conv} needs an integer, not {describe(t)}")

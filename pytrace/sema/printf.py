@@ -14,8 +14,9 @@ from pytrace.program import Conversion
 
 FLAGS = "-+ #0"
 LENGTHS = ("hh", "ll", "h", "l", "j", "z", "t")
-CONVERSIONS = "diouxXcsp"
-SUPPORTED = "%d %i %u %x %X %o %s %c %p %%, with - + space # 0, a width, .precision and hh h l ll j z t"
+CONVERSIONS = "diouxXcspr"
+SUPPORTED = ("%d %i %u %x %X %o %s %c %p %r %rx %rh %%, with - + space # 0, a width, .precision"
+             " and hh h l ll j z t")
 
 
 class FormatProblem(Exception):
@@ -77,4 +78,6 @@ def _scan(fmt: str, at: int) -> tuple[Conversion, int]:
         raise FormatProblem(at, "printf format ends in the middle of a conversion")
     if fmt[i] not in CONVERSIONS:
         raise FormatProblem(at, f"printf format has an unknown conversion '%{fmt[at + 1:i + 1]}'")
+    if fmt[i] == "r" and fmt[i + 1:i + 2] in ("x", "h"):  # %rx, %rh: a buffer in hex
+        return Conversion(flags, width, precision, length, fmt[i:i + 2]), i + 2
     return Conversion(flags, width, precision, length, fmt[i]), i + 1

@@ -75,6 +75,24 @@ class Str:
 
 
 @dataclass(frozen=True)
+class Buffer:
+    """buf(p, n): up to `size` raw bytes, after a u64 of how many there are."""
+
+    size: int
+    buffer = True
+
+    @property
+    def value_size(self) -> int:
+        return 8 + (self.size + 7) // 8 * 8
+
+    def field(self, offset: int) -> Field:
+        return Field("buf", offset, self.value_size)
+
+    def __str__(self) -> str:
+        return f"buffer[{self.size}]"
+
+
+@dataclass(frozen=True)
 class Ptr(_Word):
     """An address, as `const char *` tracepoint fields are; `user` says
     which address space `str()` must read it from; `pointee` is the type
@@ -294,7 +312,7 @@ def widened(t: object):
     """The type a value has once stored (in a key, a tuple, a variable, a
     record): integers take 64 bits (an address becomes a uint64); strings,
     tuples, timestamps, resolved ids and bools keep their type."""
-    if isinstance(t, (Str, Timestamp, Resolved, Tuple, Bool)):
+    if isinstance(t, (Str, Timestamp, Resolved, Tuple, Bool, Buffer)):
         return t
     return Int(64, t.signed if isinstance(t, Int) else False)
 

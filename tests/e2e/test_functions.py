@@ -79,3 +79,34 @@ def test_exit_code(run_pytrace):
 def test_function_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+STRUCTS = r"""
+#include <stdint.h>
+struct S { const char *a; char b[4]; uint8_t c[4]; int d[2]; };
+__attribute__((noinline)) int func(struct S *s) { return s->b[0]; }
+int main(void)
+{
+    char text[] = "\t\x08\x07z";
+    struct S s = { text, {5, 4, 3, 2}, {1, 2, 3, 4}, {5, 6} };
+    return func(&s) == 5 ? 0 : 1;
+}
+"""
+
+
+def test_buf_and_percent_r(run_pytrace, build_c):
+    prog = build_c(STRUCTS, name="structs")
+    script = (f'struct S {{ const char *a; char b[4]; uint8_t c[4]; int d[2]; }}'
+              f' uprobe:{prog}:func {{ $s = (struct S *)arg0;'
+              f' printf("%r-%r-%r-%r\\n", buf($s->a, 4), buf($s->b, 4), buf($s->c), buf($s->d)); }}')
+    result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout.splitlines()[1] == (r"\x09\x08\x07z-\x05\x04\x03\x02-\x01\x02\x03\x04-"
+                                             r"\x05\x00\x00\x00\x06\x00\x00\x00")
+    script = ('BEGIN { printf("%r|%rx|%rh\\n", buf("Hi\\tthere", 8), buf("Hello\\0", 6), buf("Hello\\0", 6));'
+              ' $n = 3; print(buf("abcdef", $n)); @k[buf("ok_key", 7), 1] = count(); @v = buf("ok_value", 8);'
+              ' exit(); }')
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == ("Attaching 1 probe...\nHi\\x09there|\\x48\\x65\\x6c\\x6c\\x6f\\x00|48 65 6c 6c 6f 00\n"
+                             "abc\n\n\n@k[ok_key\\x00, 1]: 1\n@v: ok_value\n")
