@@ -125,7 +125,7 @@ def test_aggregation_errors(text, rendered):
      "t.pt:1:16: error: printf format has an unknown conversion '%q'\n"
      'BEGIN { printf("%q\\n", 1); }\n'
      "               ^~~~~~\n"
-     "hint: supported: %d %i %u %x %X %o %s %c %p %%, with - + space # 0, a width, .precision and hh h l ll j z t"),
+     "hint: supported: %d %i %u %x %X %o %s %c %p %r %rx %rh %%, with - + space # 0, a width, .precision and hh h l ll j z t"),
 ])
 def test_map_function_and_output_errors(text, rendered):
     assert errors(text) == rendered
