@@ -44,10 +44,12 @@ options:
   --emit-elf FILE   write the BPF object to FILE
   --dry-run         compile only; load and attach nothing
   --no-cache        always compile; neither read nor write the compile cache
-  --unsafe, --no-warnings, --usdt-file-activation
-                    accepted for bpftrace's sake (nothing to allow or mute yet;
-                    USDT semaphores are always set in every process that maps
-                    the binary: the kernel does it)
+  --unsafe          allow functions that change the system (system())
+  --no-warnings     print no warnings (warnf(), full maps, cut strings)
+  --usdt-file-activation
+                    accepted for bpftrace's sake (USDT semaphores are always
+                    set in every process that maps the binary: the kernel
+                    does it)
   -V, --version     print the version
   -h, --help        show this help
 
@@ -85,6 +87,8 @@ class Options:
         self.dump: list[str] = []
         self.emit_elf: str | None = None
         self.dry_run = False
+        self.unsafe = False       # --unsafe: system() and other functions that change the system
+        self.no_warnings = False  # --no-warnings: warnf() and pytrace's warnings are not printed
         self.no_cache = False
         self.format = "text"
         self.output: str | None = None
@@ -108,14 +112,15 @@ _LONG = ["help", "version", "debug", "dump=", "emit-elf=", "dry-run", "no-cache"
 _VALUE = {"-e": "program", "-c": "command", "--cmd": "command", "-o": "output", "--output": "output",
           "--emit-elf": "emit_elf", "--flamegraph": "flamegraph"}
 _FLAG = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug", "--dry-run": "dry_run",
-         "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet"}
+         "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet", "--unsafe": "unsafe",
+         "--no-warnings": "no_warnings"}
 _CHOICES = {"-f": ("format", ("text", "json", "folded")), "-B": ("buffering", ("line", "full", "none")),
             "--output-style": ("style", ("0.17", "upstream"))}
 _LATER = {"-I": "-I DIR", "--include": "--include", "-k": "-k",
           "--info": "--info"}
-# Accepted for bpftrace's sake: nothing to allow or mute yet; USDT semaphores
-# are always set in every process that maps the file (the kernel does it).
-_ACCEPTED = ("--unsafe", "--no-warnings", "--usdt-file-activation")
+# Accepted for bpftrace's sake: USDT semaphores are always set in every
+# process that maps the file (the kernel does it).
+_ACCEPTED = ("--usdt-file-activation",)
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -297,7 +302,8 @@ def _compile(source, args: Options):
     if args.pid is not None and not os.path.exists(f"/proc/{args.pid}"):
         raise UserError(f"cannot trace process {args.pid} (-p): there is no such process")
     options = CompileOptions(dump=dump, use_cache=not args.no_cache, pid=args.pid or -1,
-                             params=tuple(args.args), bools=args.style == "upstream")
+                             params=tuple(args.args), bools=args.style == "upstream",
+                             unsafe=args.unsafe)
     return compile_source(source, options)
 
 
@@ -375,6 +381,7 @@ def _make_output(args: Options):
 
         output = TextOutput(stream, sys.stderr, console=console, style=STYLES[args.style],
                             buffering=args.buffering)
+    output.warnings = not args.no_warnings
     if args.flamegraph:
         from pytrace.output.folded import FlameGraphFile
 

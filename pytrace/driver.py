@@ -28,7 +28,7 @@ class CompileOptions:
 
     def __init__(self, dump: set[str] | None = None, dump_out=None, use_cache: bool = True,
                  strlen: int | None = None, pid: int = -1, params: tuple[str, ...] = (),
-                 stack_mode: str | None = None, bools: bool = False):
+                 stack_mode: str | None = None, bools: bool = False, unsafe: bool = False):
         self.dump = dump or set()
         self.dump_out = dump_out or sys.stdout
         self.use_cache = use_cache
@@ -38,6 +38,7 @@ class CompileOptions:
         self.pid = pid          # -p: uprobes resolve in its maps; other probes filter on it
         self.params = tuple(params)  # $1, $2, ...: constants in the code
         self.bools = bools      # comparisons give bools (true/false), as current bpftrace prints them
+        self.unsafe = unsafe    # --unsafe: functions that change the system are allowed
 
 
 def _from_env(name: str):
@@ -63,8 +64,8 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
         key = f"strlen={options.strlen}\0{key}"
     if options.stack_mode is not None:
         key = f"stack_mode={options.stack_mode}\0{key}"
-    if options.bools:
-        key = f"bools\0{key}"
+    if options.bools or options.unsafe:
+        key = f"bools={options.bools}\0unsafe={options.unsafe}\0{key}"
     if options.pid > 0 or options.params:
         key = f"pid={options.pid}\0params={options.params!r}\0{key}"
     if cacheable:
@@ -140,7 +141,8 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     config = _config(program, diags)
     strlen = options.strlen or config.get("max_strlen", STRLEN_DEFAULT)
     stack_mode = options.stack_mode or config.get("stack_mode", "bpftrace")
-    checked = check(program, diags, strlen, Given(options.pid, options.params, stack_mode, options.bools))
+    checked = check(program, diags, strlen, Given(options.pid, options.params, stack_mode, options.bools,
+                                                   options.unsafe, source.name))
     if diags.has_errors:
         raise CompileError(diags)
     module = lower(checked)

@@ -627,8 +627,12 @@ class _FunctionLowerer:
         return self.emit(ir.ReadStr(addr=addr, space=space, type=self.type_of(e), span=e.span))
 
     def call_printf(self, e: ast.Call) -> ir.Instr:
+        """printf, errorf and warnf (`fmt`: their location), cat, system."""
         args = [self.expr(arg) for arg in e.args[1:]]
-        return self.output(e, "printf", args, pieces=self.inst.formats[id(e)])
+        where = self.inst.constants.get(id(e), ("",))[0]
+        return self.output(e, e.name, args, pieces=self.inst.formats[id(e)], fmt=where)
+
+    call_errorf = call_warnf = call_cat = call_system = call_printf
 
     def output(self, e: ast.Call, kind: str, args: list[ir.Instr], **what) -> ir.Instr:
         """Send a record of one output kind (see program.OutputSpec)."""

@@ -21,7 +21,10 @@ from pytrace.aggregations import by_value, row
 
 class Output:
     """The interface. `entries` are (key tuple, value) pairs as decoded
-    (see pytrace.values); a map is described by its MapSpec."""
+    (see pytrace.values); a map is described by its MapSpec. `warnings`
+    False (--no-warnings) mutes the warnings."""
+
+    warnings = True
 
     def attached(self, count: int) -> None:
         raise NotImplementedError
@@ -57,7 +60,8 @@ class Output:
         a warning on `self.err`, in every format."""
         from pytrace.output.text import truncated_warning
 
-        self.err.write(truncated_warning(count))
+        if self.warnings:
+            self.err.write(truncated_warning(count))
         self.err.flush()
 
     def stacks_lost(self, count: int, limit: int) -> None:
@@ -65,7 +69,8 @@ class Output:
         distinct stacks (they read as empty stacks)."""
         from pytrace.output.text import stacks_warning
 
-        self.err.write(stacks_warning(count, limit))
+        if self.warnings:
+            self.err.write(stacks_warning(count, limit))
         self.err.flush()
 
     def dropped(self, name: str, count: int, limit: int) -> None:
@@ -73,8 +78,16 @@ class Output:
         warning on `self.err`, in every format)."""
         from pytrace.output.text import dropped_warning
 
-        self.err.write(dropped_warning(name, count, limit))
+        if self.warnings:
+            self.err.write(dropped_warning(name, count, limit))
         self.err.flush()
+
+    def message(self, text: str, warning: bool = False) -> None:
+        """errorf(), warnf() and failed cat(): a line on `self.err`, in every
+        format (a warning unless warnings are off)."""
+        if self.warnings or not warning:
+            self.err.write(text)
+            self.err.flush()
 
     def flush(self) -> None:
         pass

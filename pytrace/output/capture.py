@@ -20,6 +20,7 @@ class Capture(Output):
         self.dropped_updates: dict[str, int] = {}
         self.truncated_strings = 0
         self.lost_stacks = 0
+        self.messages: list[str] = []  # errorf(), warnf(): "file:line:col-col: ERROR: text"
 
     def _text(self, text: str) -> None:
         if "\n" not in text:
@@ -63,6 +64,9 @@ class Capture(Output):
 
     def stacks_lost(self, count: int, limit: int) -> None:
         self.lost_stacks += count
+
+    def message(self, text: str, warning: bool = False) -> None:
+        self.messages.append(text.rstrip("\n"))
 
 
 def map_value(spec, entries: list):

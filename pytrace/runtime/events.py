@@ -171,8 +171,48 @@ def _join(spec, output, maps, clock, names):
     return act
 
 
+def _formatted(act):
+    """An action on the text a printf-like record renders to."""
+    def build(spec, output, maps, clock, names):
+        render = compile_printf(spec, clock, names).render
+        return lambda rec: act(render(rec), spec, output)
+    return build
+
+
+def _errorf(text: str, spec, output) -> None:
+    output.message(f"{spec.fmt}: ERROR: {text.rstrip(chr(10))}\n")
+
+
+def _warnf(text: str, spec, output) -> None:
+    output.message(f"{spec.fmt}: WARNING: {text.rstrip(chr(10))}\n", warning=True)
+
+
+CAT_BYTES_MAX = 10240  # bpftrace's max_cat_bytes
+
+
+def _cat(path: str, spec, output) -> None:
+    """cat(): the file's text, as bpftrace prints it (at most CAT_BYTES_MAX)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(CAT_BYTES_MAX)
+    except OSError as e:
+        output.message(f"ERROR: failed to open file '{path}': {e.strerror}\n")
+        return
+    output.printf(data.decode(errors="replace"))
+
+
+def _system(command: str, spec, output) -> None:
+    """system() (--unsafe): the command's output, in order with ours."""
+    import subprocess
+
+    output.flush()
+    done = subprocess.run(command, shell=True, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, check=False)
+    output.printf(done.stdout.decode(errors="replace"))
+
+
 ACTIONS = {"join": _join, "print_map": _print_map, "clear": _clear, "zero": _zero,
-           "print_value": _print_value, "time": _time}
+           "print_value": _print_value, "time": _time, "errorf": _formatted(_errorf),
+           "warnf": _formatted(_warnf), "cat": _formatted(_cat), "system": _formatted(_system)}
 
 
 def _malformed(rec: bytes, why) -> RuntimeFailure:

@@ -42,7 +42,11 @@ NSECS_MODES = {"monotonic": "nsecs", "boot": "nsecs_boot", "tai": "nsecs_tai", "
 # `call_<name>` method for each.
 FUNCTIONS = {"printf", "exit", "str", "delete", "print", "clear", "zero", "len", "has_key",
              "time", "strftime", "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "join",
-             "nsecs", "bswap", "strncmp", "strcontains", "strlen", "buf"}
+             "nsecs", "bswap", "strncmp", "strcontains", "strlen", "buf",
+             "errorf", "warnf", "cat", "system"}
+
+# Functions that change the system: only with --unsafe, as in bpftrace.
+UNSAFE = {"system"}
 
 ALL_CALLABLE = sorted(set(AGGREGATIONS) | FUNCTIONS)
 

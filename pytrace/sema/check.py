@@ -242,6 +242,7 @@ class _Checker:
         self.strlen = strlen  # BPFTRACE_STRLEN: the size of a string str() reads
         self.params = given.params  # the positional parameters
         self.truth = BOOL if given.bools else TRUTH  # what a comparison gives
+        self.given = given
         self.inst = inst
         self.maps = maps
         self.report = reporter
@@ -1145,9 +1146,17 @@ class _Checker:
         return pieces
 
     def call_printf(self, e: ast.Call):
+        """printf and the functions that take a format like it: errorf,
+        warnf, cat (a file name), system (a command, with --unsafe)."""
         if not e.args or not isinstance(e.args[0], ast.String):
-            self.report.error(e.span, "printf() needs a format string literal as its first argument")
+            self.report.error(e.span, f"{e.name}() needs a format string literal as its first argument")
             return VOID
+        if e.name in builtins.UNSAFE and not self.given.unsafe:
+            self.report.error(e.span, f"{e.name}() is unsafe: it changes the system; run with --unsafe to allow it")
+            return VOID
+        if e.name in ("errorf", "warnf"):  # bpftrace's location prefix: file:line:col-endcol
+            span = e.span
+            self.inst.constants[id(e)] = (f"{self.given.source_name}:{span.line}:{span.col}-{span.end_col}",)
         pieces = self.format_pieces(e, e.args[0])
         args = e.args[1:]
         if pieces is None:
@@ -1158,7 +1167,7 @@ class _Checker:
         if len(specs) != len(args):
             self.report.error(
                 e.span,
-                f"printf format expects {_count(len(specs), 'argument')}, but {len(args)} {'was' if len(args) == 1 else 'were'} given",
+                f"{e.name} format expects {_count(len(specs), 'argument')}, but {len(args)} {'was' if len(args) == 1 else 'were'} given",
             )
         for spec, arg in zip(specs, args):
             t = self.expr(arg)
@@ -1176,6 +1185,8 @@ class _Checker:
         for arg in args[len(specs):]:
             self.expr(arg)
         return VOID
+
+    call_errorf = call_warnf = call_cat = call_system = call_printf
 
     def call_join(self, e: ast.Call):
         """join(argv[, sep]): the strings of a NULL-ended array of char

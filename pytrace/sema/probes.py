@@ -47,8 +47,10 @@ class Given:
     integers (0.17: it prints 1)."""
 
     def __init__(self, pid: int = -1, params: tuple[str, ...] = (), stack_mode: str = "bpftrace",
-                 bools: bool = False):
+                 bools: bool = False, unsafe: bool = False, source_name: str = "stdin"):
         self.bools = bools
+        self.unsafe = unsafe  # --unsafe: system(), signal() and the like are allowed
+        self.source_name = source_name  # where errorf() and warnf() say they are
         self.pid = pid
         self.params = tuple(params)
         self.stack_mode = stack_mode  # how kstack/ustack print unless they say (BPFTRACE_STACK_MODE)

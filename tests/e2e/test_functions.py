@@ -110,3 +110,24 @@ def test_buf_and_percent_r(run_pytrace, build_c):
     assert result.rc == 0, result.stderr
     assert result.stdout == ("Attaching 1 probe...\nHi\\x09there|\\x48\\x65\\x6c\\x6c\\x6f\\x00|48 65 6c 6c 6f 00\n"
                              "abc\n\n\n@k[ok_key\\x00, 1]: 1\n@v: ok_value\n")
+
+
+def test_errorf_warnf_cat_and_system(run_pytrace, tmp_path):
+    (tmp_path / "note.txt").write_text("a note\n")
+    script = (f'BEGIN {{ errorf("bad: %d, %s", 10, "two"); warnf("careful %d\\n", 1);'
+              f' cat("{tmp_path}/%s", "note.txt"); cat("/no/such/file"); printf("a\\n");'
+              f' system("echo %d %s", 1, "ok"); printf("b\\n"); exit(); }}')
+    result = run_pytrace(["--unsafe", "-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == "Attaching 1 probe...\na note\na\n1 ok\nb\n\n\n"
+    assert result.stderr == ("stdin:1:9-41: ERROR: bad: 10, two\nstdin:1:43-67: WARNING: careful 1\n"
+                             "ERROR: failed to open file '/no/such/file': No such file or directory\n")
+    result = run_pytrace(["--no-warnings", "-e", 'BEGIN { warnf("careful"); exit(); }'], timeout=20)
+    assert (result.rc, result.stderr) == (0, "")
+
+
+def test_system_needs_unsafe(run_pytrace):
+    result = run_pytrace(["-e", 'BEGIN { system("touch /tmp/x"); }'], timeout=20)
+    assert result.rc == 1
+    assert result.stderr == ('stdin:1:9: error: system() is unsafe: it changes the system; run with --unsafe'
+                             ' to allow it\nBEGIN { system("touch /tmp/x"); }\n        ^~~~~~~~~~~~~~~~~~~~~~\n')
