@@ -140,7 +140,8 @@ KFUNCS = (KFUNC_MAP_ELEM_COUNT,)
 
 # Field kinds whose bytes are ids or addresses the runtime resolves into
 # names, stacks and symbols when it prints them (sema.types.Resolved).
-RESOLVED_FIELDS = ("probe", "func", "kstack", "ustack", "ksym", "usym", "username")
+RESOLVED_FIELDS = ("probe", "func", "kstack", "ustack", "ksym", "usym", "username", "inet", "macaddr",
+                   "strerror", "cgroup_path")
 
 
 class Field(Record):

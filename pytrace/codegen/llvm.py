@@ -617,6 +617,9 @@ class _FunctionEmitter:
         result.add_incoming(ll.Constant(I64, 0), missing)
         return result
 
+    def _emit_CallHelper(self, instr: ir.CallHelper) -> ll.Value:
+        return self.call(getattr(h, instr.helper.upper()), *[self.value(a) for a in instr.args])
+
     def _emit_ByteAt(self, instr: ir.ByteAt) -> ll.Value:
         """A bounds check, then the byte (the verifier sees the bound)."""
         buf, index = self.value(instr.value), self.value(instr.index)

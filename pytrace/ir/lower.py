@@ -24,7 +24,7 @@ from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_targe
 from pytrace.program import JOIN_MAX, KADDR_PREFIX, DISPATCH_ID_BASE, Field, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.program import MAP_LRU_HASH, MAP_LRU_PERCPU_HASH, MAP_PERCPU_HASH
 from pytrace.source import NO_SPAN
-from pytrace.sema.types import BOOL, TRUTH, Bool, CArray, c_layout, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, widened
+from pytrace.sema.types import BOOL, TRUTH, Bool, Buffer, CArray, c_layout, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, widened
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -610,6 +610,59 @@ class _FunctionLowerer:
         user = getattr(atype, "user", None)
         space = "any" if user is None else "user" if user else "kernel"
         return self.emit(ir.ReadBuf(source=source, length=length, space=space, type=btype, span=e.span))
+
+    def as_buffer(self, arg: ast.Expr, size: int | None = None) -> ir.Instr:
+        """An argument that is bytes (sema.bytes_arg) as a Buffer value."""
+        t = self.type_of(arg)
+        value = self.expr(arg)
+        if isinstance(t, Buffer) and (size is None or size == t.size):
+            return value
+        if size is None:
+            size = t.size if isinstance(t, Str) else c_layout(t)[0]
+        user = getattr(t, "user", None)
+        space = "any" if user is None else "user" if user else "kernel"
+        return self.emit(ir.ReadBuf(source=value, length=self.const(size, span=arg.span), space=space,
+                                   type=Buffer(size), span=arg.span))
+
+    def pack(self, parts: list[ir.Instr], rtype, span) -> ir.Instr:
+        """Values side by side in one buffer, typed as what the runtime
+        makes of them (a Resolved type: ntop's family and address)."""
+        packed = self.emit(ir.MakeTuple(parts=parts, type=Tuple(tuple(widened(p.type) for p in parts)), span=span))
+        return self.emit(ir.Retype(value=packed, type=rtype, span=span))
+
+    def call_ntop(self, e: ast.Call) -> ir.Instr:
+        rtype = self.type_of(e)
+        family = self.expr(e.args[0]) if len(e.args) == 2 else self.const(2, span=e.span)  # AF_INET
+        addr = self.expr(e.args[-1]) if rtype.mode == "int" else self.as_buffer(e.args[-1])
+        return self.pack([family, addr], rtype, e.span)
+
+    def call_pton(self, e: ast.Call) -> ir.Instr:
+        (packed,) = self.inst.constants[id(e)]
+        text = self.emit(ir.StrConst(value=packed, type=Str(len(packed)), span=e.span))
+        return self.emit(ir.ReadBuf(source=text, length=self.const(len(packed), span=e.span),
+                                    type=Buffer(len(packed)), span=e.span))
+
+    def call_macaddr(self, e: ast.Call) -> ir.Instr:
+        return self.emit(ir.Retype(value=self.as_buffer(e.args[0], 6), type=self.type_of(e), span=e.span))
+
+    def call_strerror(self, e: ast.Call) -> ir.Instr:
+        return self.emit(ir.Retype(value=self.expr(e.args[0]), type=self.type_of(e), span=e.span))
+
+    call_cgroup_path = call_strerror
+
+    def call_kptr(self, e: ast.Call) -> ir.Instr:
+        return self.emit(ir.Retype(value=self.expr(e.args[0]), type=UINT64, span=e.span))
+
+    call_uptr = call_kptr
+
+    def call_reg(self, e: ast.Call) -> ir.Instr:
+        (offset,) = self.inst.constants[id(e)]
+        return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
+
+    def call_signal(self, e: ast.Call) -> ir.Instr:
+        found = self.inst.constants.get(id(e))
+        number = self.const(found[0], span=e.span) if found else self.expr(e.args[0])
+        return self.emit(ir.CallHelper(helper="send_signal", args=[number], span=e.span))
 
     def call_strlen(self, e: ast.Call) -> ir.Instr:
         return self.emit(ir.StrLen(value=self.expr(e.args[0]), span=e.span))

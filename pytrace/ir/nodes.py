@@ -317,6 +317,20 @@ class StrLen(Instr):
 
 
 @dataclass(eq=False)
+class CallHelper(Instr):
+    """A BPF helper called with integer arguments, by its name in
+    codegen.helpers (lowercase: "send_signal"); its result is the value."""
+
+    helper: str = ""
+    args: list = field(default_factory=list)
+    type: Int = Int()
+
+    @property
+    def operands(self):
+        return list(self.args)
+
+
+@dataclass(eq=False)
 class ByteAt(Instr):
     """Byte `index` of a string buffer, sign-extended (0 past its end)."""
 

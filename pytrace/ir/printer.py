@@ -108,6 +108,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"strlen {v(value)}"
         case ir.ReadBuf(source=source, length=length, space=space, type=t):
             return f"read_buf {space} {v(source)}, {v(length)} :: {t}"
+        case ir.CallHelper(helper=helper, args=args):
+            return f"call_helper {helper}" + "".join(f", {v(a)}" for a in args)
         case ir.ByteAt(value=value, index=index):
             return f"byte_at {v(value)}[{v(index)}]"
         case ir.ByteSwap(value=value, type=t):

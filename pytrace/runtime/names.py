@@ -13,7 +13,10 @@ still runs, so its stacks resolve after it exits.
 
 from __future__ import annotations
 
+import os
+
 from pytrace.values import Frame, Stack
+
 
 
 class Names:
@@ -27,6 +30,7 @@ class Names:
         self._kernel = None
         self._processes: dict = {}
         self._frames: dict = {}
+        self._cgroups: dict | None = None  # cgroup id (inode) -> path, read when one is printed
 
     # --------------------------------------------------------- by field
 
@@ -46,7 +50,25 @@ class Names:
             return lambda raw: self.usym(_word(raw), _word(raw, 8))
         if kind == "username":
             return lambda raw: _user_name(_word(raw))
+        if kind == "inet":
+            return lambda raw: _inet(raw, mode)
+        if kind == "macaddr":
+            return lambda raw: ":".join(f"{b:02X}" for b in raw[8:8 + min(_word(raw), 6)])
+        if kind == "strerror":
+            return lambda raw: os.strerror(_word(raw))
+        if kind == "cgroup_path":
+            return lambda raw: self.cgroup_path(_word(raw), mode)
         raise ValueError(f"no resolver for field kind {kind!r}")
+
+    def cgroup_path(self, cgroup_id: int, only: str = "") -> str:
+        """The cgroup v2 directory whose inode is the id, as bpftrace
+        prints it ("unified:/system.slice/x.service")."""
+        if self._cgroups is None or cgroup_id not in self._cgroups:
+            self._cgroups = _cgroup_inodes()
+        path = self._cgroups.get(cgroup_id)
+        if path is None:
+            return f"cgroup#{cgroup_id}"
+        return f"unified:{path}" if only in ("", "unified") else ""
 
     def probe(self, probe_id: int) -> str:
         found = self.probe_names.get(probe_id)
@@ -133,3 +155,48 @@ def _user_name(uid: int) -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return str(uid)
+
+
+def _inet(raw: bytes, mode: str) -> str:
+    """ntop(): [family][address as an int] ("int") or [family][count][bytes]."""
+    import socket
+
+    family = _word(raw)
+    if mode == "int":
+        data = raw[8:12] if family != 10 else raw[8:16].ljust(16, b"\0")
+    else:
+        data = raw[16:16 + _word(raw, 8)]
+    try:
+        if family == 10:
+            return socket.inet_ntop(socket.AF_INET6, data[:16].ljust(16, b"\0"))
+        return socket.inet_ntop(socket.AF_INET, data[:4].ljust(4, b"\0"))
+    except (OSError, ValueError):
+        return data.hex()
+
+
+def _cgroup2_root() -> str | None:
+    """Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or
+    /sys/fs/cgroup/unified on a hybrid system)."""
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) > 2 and parts[2] == "cgroup2":
+                    return parts[1]
+    except OSError:
+        pass
+    return None
+
+
+def _cgroup_inodes() -> dict[int, str]:
+    """Every cgroup v2 directory by inode (a cgroup's id), as paths from the root."""
+    root = _cgroup2_root()
+    found = {}
+    if root is None:
+        return found
+    for top, _dirs, _files in os.walk(root):
+        try:
+            found[os.stat(top).st_ino] = top[len(root):] or "/"
+        except OSError:
+            continue
+    return found

@@ -43,10 +43,18 @@ NSECS_MODES = {"monotonic": "nsecs", "boot": "nsecs_boot", "tai": "nsecs_tai", "
 FUNCTIONS = {"printf", "exit", "str", "delete", "print", "clear", "zero", "len", "has_key",
              "time", "strftime", "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "join",
              "nsecs", "bswap", "strncmp", "strcontains", "strlen", "buf",
-             "errorf", "warnf", "cat", "system"}
+             "errorf", "warnf", "cat", "system", "ntop", "pton", "macaddr", "strerror", "cgroup_path",
+             "kptr", "uptr", "reg", "signal"}
 
 # Functions that change the system: only with --unsafe, as in bpftrace.
-UNSAFE = {"system"}
+UNSAFE = {"system", "signal"}
+
+# Signals signal() may send, by name (SIGKILL or KILL).
+SIGNALS = {"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6, "SIGBUS": 7,
+           "SIGFPE": 8, "SIGKILL": 9, "SIGUSR1": 10, "SIGSEGV": 11, "SIGUSR2": 12, "SIGPIPE": 13,
+           "SIGALRM": 14, "SIGTERM": 15, "SIGSTKFLT": 16, "SIGCHLD": 17, "SIGCONT": 18, "SIGSTOP": 19,
+           "SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22, "SIGURG": 23, "SIGXCPU": 24, "SIGXFSZ": 25,
+           "SIGVTALRM": 26, "SIGPROF": 27, "SIGWINCH": 28, "SIGIO": 29, "SIGPWR": 30, "SIGSYS": 31}
 
 ALL_CALLABLE = sorted(set(AGGREGATIONS) | FUNCTIONS)
 

@@ -1014,6 +1014,134 @@ class _Checker:
             return None
         return Buffer(n if n is not None else self.strlen)
 
+    def bytes_arg(self, arg: ast.Expr, what: str, t=None):
+        """The Buffer an argument that is bytes gives (a buf(), an array
+        member, a string); None after reporting. `t`: its type, if known."""
+        t = self.expr(arg) if t is None else t
+        if isinstance(t, Buffer):
+            return t
+        if isinstance(t, CArray):
+            return Buffer(c_layout(t)[0])
+        if isinstance(t, Str):
+            return Buffer(t.size)
+        if t is not None:
+            self.report.error(arg.span, f"{what} takes bytes (an array, a buf() or a string), not {describe(t)}")
+        return None
+
+    def call_ntop(self, e: ast.Call):
+        """ntop(addr), ntop(family, addr): an IPv4 or IPv6 address as text."""
+        if not self.arity(e, 1, 2, "ntop(address) or ntop(family, address), family 2 (AF_INET) or 10"):
+            return None
+        if len(e.args) == 2:
+            self.expect_int(e.args[0], "ntop()'s address family")
+        addr = e.args[-1]
+        t = self.expr(addr)
+        if t is None:
+            return None
+        if is_int(t):
+            return Resolved("inet", 2, "int")
+        found = self.bytes_arg(addr, "ntop()", t)
+        return Resolved("inet", 1 + found.value_size // 8, "buf") if found else None
+
+    def call_pton(self, e: ast.Call):
+        """pton("10.0.0.1"): the address's bytes (4 for IPv4, 16 for IPv6)."""
+        if not self.arity(e, 1, 1, 'pton("127.0.0.1") or pton("::1")'):
+            return None
+        arg = e.args[0]
+        if not isinstance(arg, ast.String):
+            self.report.error(arg.span, "pton() takes an address as a string literal")
+            return None
+        import socket
+
+        for family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                packed = socket.inet_pton(family, arg.value)
+            except OSError:
+                continue
+            self.inst.constants[id(e)] = (packed,)
+            return Buffer(len(packed))
+        self.report.error(arg.span, f'"{arg.value}" is not an IPv4 or IPv6 address')
+        return None
+
+    def call_macaddr(self, e: ast.Call):
+        if not self.arity(e, 1, 1, "macaddr(bytes), as in macaddr($eth->h_source)"):
+            return None
+        found = self.bytes_arg(e.args[0], "macaddr()")
+        if found is not None and found.size < 6:
+            self.report.error(e.args[0].span, f"macaddr() needs 6 bytes, and {describe(found)} has {found.size}")
+            return None
+        return Resolved("macaddr", 1 + Buffer(6).value_size // 8, "buf") if found else None
+
+    def call_strerror(self, e: ast.Call):
+        if not self.arity(e, 1, 1, "strerror(errno)"):
+            return None
+        self.expect_int(e.args[0], "strerror()'s error number")
+        return Resolved("strerror")
+
+    def call_cgroup_path(self, e: ast.Call):
+        """cgroup_path(id[, filter]): the cgroup's path, found at print time."""
+        if not self.arity(e, 1, 2, "cgroup_path(cgroup) or cgroup_path(cgroup, \"unified\")"):
+            return None
+        self.expect_int(e.args[0], "cgroup_path()'s cgroup id")
+        mode = ""
+        if len(e.args) == 2:
+            if not isinstance(e.args[1], ast.String):
+                self.report.error(e.args[1].span, "cgroup_path()'s filter must be a string literal")
+                return None
+            mode = e.args[1].value
+        return Resolved("cgroup_path", 1, mode)
+
+    def call_kptr(self, e: ast.Call):
+        """kptr(p), uptr(p): the same address, read from kernel or user memory."""
+        if not self.arity(e, 1, 1, f"{e.name}(pointer)"):
+            return None
+        t = self.expect_int(e.args[0], f"{e.name}()'s argument")
+        if t is None:
+            return None
+        user = e.name == "uptr"
+        if isinstance(t, Ptr):
+            return Ptr(t.target, user, t.pointee)
+        return Ptr("void", user)
+
+    call_uptr = call_kptr
+
+    def call_reg(self, e: ast.Call):
+        """reg("ip"): a register of a kprobe's or uprobe's pt_regs."""
+        if not self.arity(e, 1, 1, 'reg("ip")'):
+            return None
+        arg = e.args[0]
+        regs = registers()
+        if not isinstance(arg, ast.String) or arg.value not in regs.by_name:
+            self.report.error(arg.span, "reg() takes a register's name as a string literal",
+                              f"{regs.name} has {', '.join(regs.by_name)}")
+            return None
+        if probe_kinds.kind(self.target.kind).context != "regs":
+            self.report.error(e.span, f"reg() is not available in a {self.target.name} probe",
+                              "only kprobes and uprobes have registers")
+            return None
+        self.inst.constants[id(e)] = (regs.by_name[arg.value],)
+        return UINT64
+
+    def call_signal(self, e: ast.Call):
+        """signal(SIGKILL), signal("KILL"), signal(9) (--unsafe): to the
+        current process."""
+        if not self.arity(e, 1, 1, 'signal("SIGUSR1") or signal(10)'):
+            return VOID
+        if not self.given.unsafe:
+            self.report.error(e.span, "signal() is unsafe: it changes the system; run with --unsafe to allow it")
+            return VOID
+        arg = e.args[0]
+        if isinstance(arg, (ast.String, ast.Builtin)):
+            name = arg.value if isinstance(arg, ast.String) else arg.name
+            number = builtins.SIGNALS.get(name) or builtins.SIGNALS.get("SIG" + name)
+            if number is None:
+                self.report.error(arg.span, f"{name} is not a signal", "as in signal(\"SIGUSR1\") or signal(10)")
+                return VOID
+            self.inst.constants[id(e)] = (number,)
+            return VOID
+        self.expect_int(arg, "signal()'s signal number")
+        return VOID
+
     def call_strlen(self, e: ast.Call):
         if not self.arity(e, 1, 1, "strlen(s)"):
             return None

@@ -131,3 +131,46 @@ def test_system_needs_unsafe(run_pytrace):
     assert result.rc == 1
     assert result.stderr == ('stdin:1:9: error: system() is unsafe: it changes the system; run with --unsafe'
                              ' to allow it\nBEGIN { system("touch /tmp/x"); }\n        ^~~~~~~~~~~~~~~~~~~~~~\n')
+
+
+NET = r"""
+#include <stdio.h>
+struct Dev { const char *name; unsigned char mac[6]; };
+__attribute__((noinline)) int func(struct Dev *d) { return d->mac[0]; }
+int main(void)
+{
+    char name[] = "eth0";  /* on the stack: in memory when the probe reads it */
+    struct Dev d = { name, {0x05, 0x04, 0x03, 0x02, 0x01, 0xab} };
+    func(&d);
+    fprintf(stderr, "survived\n");
+    return 0;
+}
+"""
+
+
+def test_network_and_error_text(run_pytrace, build_c):
+    script = ('BEGIN { printf("%s, %s, %s\\n", ntop(1), ntop(0x0100007f), ntop(0x0000ffff));'
+              ' printf("%s %s\\n", ntop(2, pton("127.0.0.1")), ntop(10, pton("::1")));'
+              ' @[ntop(2, pton("10.1.2.3"))] = 1; printf("%s|%s\\n", strerror(1), strerror(2)); exit(); }')
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == ("Attaching 1 probe...\n1.0.0.0, 127.0.0.1, 255.255.0.0\n127.0.0.1 ::1\n"
+                             "Operation not permitted|No such file or directory\n\n\n@[10.1.2.3]: 1\n")
+    prog = build_c(NET, name="net")
+    script = (f'struct Dev {{ const char *name; unsigned char mac[6]; }}'
+              f' uprobe:{prog}:func {{ $d = (struct Dev *)arg0; printf("%s %s\\n", macaddr($d->mac),'
+              f' str(uptr($d->name))); @[macaddr($d->mac)] = count(); @ip = (reg("ip") & 0xfff) == (uaddr("func") & 0xfff); }}')
+    result = run_pytrace(["-c", str(prog), "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == ("Attaching 1 probe...\n05:04:03:02:01:AB eth0\n\n\n"
+                             "@[05:04:03:02:01:AB]: 1\n@ip: 1\n")
+
+
+def test_signal_stops_the_traced_process(run_pytrace, build_c):
+    prog = build_c(NET, name="net")
+    result = run_pytrace(["--unsafe", "-c", str(prog), "-e", f'uprobe:{prog}:func {{ signal("KILL"); }}'],
+                         timeout=30)
+    assert result.rc == 0, result.stderr
+    assert "survived" not in result.stderr
+    result = run_pytrace(["-e", f'uprobe:{prog}:func {{ signal(9); }}'], timeout=30)
+    assert result.rc == 1 and "signal() is unsafe" in result.stderr
