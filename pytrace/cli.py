@@ -51,6 +51,7 @@ options:
                     set in every process that maps the binary: the kernel
                     does it)
   -V, --version     print the version
+  --info            what this kernel and pytrace support, as bpftrace --info
   -h, --help        show this help
 
 Options may be combined (-qe PROGRAM) and given after the script, as with
@@ -87,6 +88,7 @@ class Options:
         self.dump: list[str] = []
         self.emit_elf: str | None = None
         self.dry_run = False
+        self.info = False  # --info: what this kernel and pytrace support, in bpftrace's layout
         self.unsafe = False       # --unsafe: system() and other functions that change the system
         self.no_warnings = False  # --no-warnings: warnf() and pytrace's warnings are not printed
         self.no_cache = False
@@ -113,11 +115,10 @@ _VALUE = {"-e": "program", "-c": "command", "--cmd": "command", "-o": "output", 
           "--emit-elf": "emit_elf", "--flamegraph": "flamegraph"}
 _FLAG = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug", "--dry-run": "dry_run",
          "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet", "--unsafe": "unsafe",
-         "--no-warnings": "no_warnings"}
+         "--no-warnings": "no_warnings", "--info": "info"}
 _CHOICES = {"-f": ("format", ("text", "json", "folded")), "-B": ("buffering", ("line", "full", "none")),
             "--output-style": ("style", ("0.17", "upstream"))}
-_LATER = {"-I": "-I DIR", "--include": "--include", "-k": "-k",
-          "--info": "--info"}
+_LATER = {"-I": "-I DIR", "--include": "--include", "-k": "-k"}
 # Accepted for bpftrace's sake: USDT semaphores are always set in every
 # process that maps the file (the kernel does it).
 _ACCEPTED = ("--usdt-file-activation",)
@@ -244,6 +245,8 @@ def _main(args: Options) -> int:
     from pytrace.tracefs import TracefsError
 
     try:
+        if args.info:
+            return _info()
         if args.list is not None:
             return _list(args)
         if args.pid is not None and args.command is not None:
@@ -391,6 +394,17 @@ def _make_output(args: Options):
             raise UserError(f"cannot open flame graph file '{args.flamegraph}': {err.strerror}") from None
         return FlameGraphFile(output, svg), (stream, console, svg)
     return output, (stream, console)
+
+
+def _info() -> int:
+    from llvmlite import binding
+
+    from pytrace.runtime.features import info_text
+
+    _need_root()
+    llvm = ".".join(str(n) for n in binding.llvm_version_info)
+    sys.stdout.write(info_text(__version__, llvm))
+    return 0
 
 
 def _list(args: Options) -> int:

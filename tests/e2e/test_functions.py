@@ -174,3 +174,13 @@ def test_signal_stops_the_traced_process(run_pytrace, build_c):
     assert "survived" not in result.stderr
     result = run_pytrace(["-e", f'uprobe:{prog}:func {{ signal(9); }}'], timeout=30)
     assert result.rc == 1 and "signal() is unsafe" in result.stderr
+
+
+def test_info_reports_what_this_kernel_can_do(run_pytrace):
+    result = run_pytrace(["--info"], timeout=30)
+    assert result.rc == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "System" and "Kernel helpers" in lines and "Probe types" in lines
+    assert "  send_signal: yes" in lines and "  Loop support: yes" in lines and "  btf: yes" in lines
+    # this machine: no kprobes, and BPF tracing programs (fentry) are refused
+    assert "  kprobe: no" in lines and "  kfunc: no" in lines
