@@ -20,7 +20,7 @@ and the runtime.
 from __future__ import annotations
 
 from pytrace.record import Record
-from pytrace.values import Bool, Bucket, Buffer, Histogram, Stats
+from pytrace.values import Bool, Bucket, Buffer, Histogram, Pointer, Stats
 
 MASK64 = (1 << 64) - 1
 
@@ -265,6 +265,10 @@ def _merge_bool(flat, ncpus, spec):
     return Bool(flat[0])
 
 
+def _merge_ptr(flat, ncpus, spec) -> Pointer:
+    return Pointer(flat[0])
+
+
 def _merge_buf(flat, ncpus, spec) -> Buffer:
     raw = flat.cast("B")[:spec.size].tobytes()
     return Buffer(raw[8:8 + int.from_bytes(raw[:8], "little")])
@@ -286,6 +290,8 @@ PLAIN: dict[str, Aggregation] = {a.name: a for a in (
                 sort_key=by_value, shape="int", json_type="map"),
     Aggregation("bool", signed=False, words=lambda p: 1, update=None, read=None, merge=_merge_bool,
                 sort_key=by_value, shape="str", json_type="map"),
+    Aggregation("ptr", signed=False, words=lambda p: 1, update=None, read=None, merge=_merge_ptr,
+                sort_key=by_value, shape="int", json_type="map"),
     Aggregation("buf", signed=False, words=None, update=None, read=None, merge=_merge_buf,
                 sort_key=None, shape="str", json_type="map"),
     Aggregation("str", signed=False, words=None, update=None, read=None, merge=_merge_str,

@@ -146,6 +146,23 @@ class BlockExpr(Expr):
 
 
 @dataclass
+class SizeOf(Expr):
+    """`sizeof(type)` (type_name) or `sizeof(expr)` (its type's size; the
+    expression is not evaluated)."""
+
+    type_name: Optional[str] = None
+    operand: Optional[Expr] = None
+
+
+@dataclass
+class OffsetOf(Expr):
+    """`offsetof(struct foo, bar.x)`: the member's offset in the struct."""
+
+    type_name: str = ""
+    path: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Index(Expr):
     """`p[i]`: element i of a pointer's array, a struct's array member or a
     string."""
@@ -163,9 +180,10 @@ class Deref(Expr):
 
 @dataclass
 class Tuple(Expr):
-    """`(a, b, c)` (and `(a,)`)."""
+    """`(a, b, c)` (and `(a,)`); a record `(x = 1, y = 2)` has `names`."""
 
     elements: list[Expr] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -110,7 +110,7 @@ class _ToAst(Transformer_NonRecursive):
         name, *members = children
         if members and members[-1] is None:  # the optional `;`
             members.pop()
-        return ast.StructDef(str(name), [str(m)[:-1].strip() for m in members], span=_meta_span(meta))
+        return ast.StructDef(str(name), [str(m).rstrip(";").strip() for m in members], span=_meta_span(meta))
 
     def enum_def(self, meta, children):
         name, *items = children
@@ -312,6 +312,30 @@ class _ToAst(Transformer_NonRecursive):
     def tuple(self, meta, children):
         return ast.Tuple(list(children), span=_meta_span(meta))
 
+    def record(self, meta, children):
+        fields = [c for c in children if c is not None]
+        names = [name for name, _ in fields]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _SyntaxProblem(_meta_span(meta), f"the record names field '{name}' twice")
+        return ast.Tuple([value for _, value in fields], names, span=_meta_span(meta))
+
+    def sizeof_type(self, meta, children):
+        (type_name,) = children
+        return ast.SizeOf(type_name, None, span=_meta_span(meta))
+
+    def sizeof_expr(self, meta, children):
+        (operand,) = children
+        return ast.SizeOf(None, operand, span=_meta_span(meta))
+
+    def offsetof(self, meta, children):
+        type_name, *path = children
+        return ast.OffsetOf(type_name, [str(p) for p in path], span=_meta_span(meta))
+
+    def record_field(self, meta, children):
+        name, value = children
+        return str(name), value
+
     def tuple_index(self, meta, children):
         obj, index = children
         return ast.TupleIndex(obj, _integer_value(index), span=_meta_span(meta))
@@ -482,7 +506,7 @@ _TOKEN_KINDS = {
 }
 
 # Keys that can start an expression; together they read "an expression".
-_EXPR_START = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--", "*", "{",
+_EXPR_START = {"sizeof", "offsetof", "INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--", "*", "{",
                "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"}
 # What could extend a complete expression (or make it an assignment target).
 _CONTINUE_EXPR = {"||", "&&", "|", "^", "&", "==", "!=", "<", ">", "<=", ">=", "<<", ">>",
@@ -560,7 +584,7 @@ def _expected_keys(e: UnexpectedToken) -> set[str]:
 
 
 # Parse-tree values that are (or end with) a complete expression.
-_EXPR_TREES = {"block_expr", "index", "deref", "pointer_cast", "ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
+_EXPR_TREES = {"sizeof_type", "sizeof_expr", "offsetof", "record", "block_expr", "index", "deref", "pointer_cast", "ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
                "arrow_field", "call", "map", "variable", "positional", "param_count", "builtin",
                "integer", "string", "duration", "elvis"}
 _EXPR_END_KEYS = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", ")", "]", "++",

@@ -154,7 +154,8 @@ class Field(Record):
     kind "probe": a u64 probe id that prints as the probe's name
     (CompiledProgram.probe_names); the other RESOLVED_FIELDS likewise print
     as what their ids or addresses stand for (`fmt` is a stack's mode).
-    kind "tuple": `elements` are its parts' fields, offsets from its start.
+    kind "tuple": `elements` are its parts' fields, offsets from its start;
+    a record's `fmt` is its field names, comma-separated.
     """
 
     __slots__ = ("kind", "offset", "size", "signed", "fmt", "elements")

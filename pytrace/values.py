@@ -30,6 +30,19 @@ class Bool(int):
         return "True" if self else "False"
 
 
+class Pointer(int):
+    """A pointer value: an int that prints in hex, as bpftrace prints one
+    (`0x7ffd1234`); JSON keeps the number."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return hex(self)
+
+    def __repr__(self) -> str:
+        return f"Pointer({hex(self)})"
+
+
 class Buffer(bytes):
     """A buf() value: raw bytes that print as bpftrace's %r prints them
     (printable ASCII as is, other bytes as \\xNN)."""

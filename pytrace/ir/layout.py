@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
-from pytrace.sema.types import Agg, Bool, Buffer, Int, Resolved, Str, Timestamp, Tuple, part_size
+from pytrace.sema.types import Agg, Bool, Buffer, Ptr, Int, Resolved, Str, Timestamp, Tuple, part_size
 
 
 def align8(n: int) -> int:
@@ -38,6 +38,8 @@ def value_layout(vtype) -> tuple[ValueSpec, int]:
         return ValueSpec(vtype.kind, 8 * words, vtype.signed, vtype.params), MAP_PERCPU_HASH
     if isinstance(vtype, Bool):
         return ValueSpec("bool", 8, False), MAP_HASH
+    if isinstance(vtype, Ptr):
+        return ValueSpec("ptr", 8, False), MAP_HASH
     if isinstance(vtype, Buffer):
         return ValueSpec("buf", vtype.value_size, False), MAP_HASH
     if isinstance(vtype, Str):
@@ -45,5 +47,5 @@ def value_layout(vtype) -> tuple[ValueSpec, int]:
     if isinstance(vtype, Resolved):  # a stack, a symbol, a probe: resolved when printed
         return ValueSpec("resolved", 8 * vtype.words, False, (vtype.kind, vtype.mode)), MAP_HASH
     if isinstance(vtype, Tuple):  # its parts' fields, to decode it with
-        return ValueSpec("tuple", vtype.size, False, vtype.field(0).elements), MAP_HASH
+        return ValueSpec("tuple", vtype.size, False, (vtype.field(0),)), MAP_HASH
     return ValueSpec("int", 8, vtype.signed if isinstance(vtype, Int) else True), MAP_HASH

@@ -313,8 +313,20 @@ class _FunctionLowerer:
         return [self.expr(key) for key in ref.keys]
 
     def arith(self, op: str, left: ir.Instr, right: ir.Instr, result, span) -> ir.Instr:
+        if isinstance(result, Ptr) and op in ("+", "-"):
+            return self.pointer_arith(op, left, right, result, span)
         rtype = arith_result(result if isinstance(result, Int) else INT64, right.type)
         return self.emit(ir.BinOp(op=op, left=left, right=right, type=rtype, span=span))
+
+    def pointer_arith(self, op: str, pointer: ir.Instr, count: ir.Instr, ptype: Ptr, span) -> ir.Instr:
+        """`p + n`, `p - n`: n elements of what p points at (bytes when that
+        is unknown), as in C."""
+        layout = c_layout(ptype.pointee) if ptype.pointee is not None else None
+        if layout is not None and layout[0] > 1:
+            count = self.emit(ir.BinOp(op="*", left=count, right=self.const(layout[0], span=span), type=INT64,
+                                       span=span))
+        moved = self.emit(ir.BinOp(op=op, left=pointer, right=count, type=UINT64, span=span))
+        return self.emit(ir.Retype(value=moved, type=ptype, span=span))
 
     # ---------------------------------------------------------- expressions
 
@@ -449,7 +461,12 @@ class _FunctionLowerer:
         if e.op in ("==", "!=", "<", ">", "<=", ">="):
             signed = _int(left.type).signed and _int(right.type).signed
             return self.emit(ir.Cmp(op=e.op, left=left, right=right, signed=signed, span=e.span))
-        return self.emit(ir.BinOp(op=e.op, left=left, right=right, type=self.type_of(e), span=e.span))
+        rtype = self.type_of(e)
+        if isinstance(rtype, Ptr):
+            if isinstance(self.type_of(e.left), Ptr):
+                return self.pointer_arith(e.op, left, right, rtype, e.span)
+            return self.pointer_arith(e.op, right, left, rtype, e.span)
+        return self.emit(ir.BinOp(op=e.op, left=left, right=right, type=rtype, span=e.span))
 
     def truth(self, value: ir.Instr, span) -> ir.Instr:
         return self.emit(ir.Cmp(op="!=", left=value, right=self.const(0, span=span), signed=False, span=span))
@@ -520,6 +537,9 @@ class _FunctionLowerer:
         holder = self.type_of(e.obj)
         if isinstance(holder, (Ptr, Struct)):
             return self.member(e, holder)
+        if isinstance(holder, Tuple):  # a record's field
+            index = holder.names.index(e.field)
+            return self.emit(ir.TupleGet(value=self.expr(e.obj), index=index, type=self.type_of(e), span=e.span))
         if self.inst.target.typed_args:  # argument registers (a uprobe) or a u64 slot each, in order
             index = [name for name, _ in self.inst.target.typed_args].index(e.field)
             regs = probe_kinds.kind(self.inst.target.kind).context == "regs"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from pytrace.aggregations import Aggregation
 from pytrace.program import Field, ValueSpec
-from pytrace.sema.types import Int, Resolved, Str
+from pytrace.sema.types import Agg, Int, Resolved, Str
 from pytrace.source import NO_SPAN, Span
 
 
@@ -396,7 +396,7 @@ class MapLookup(Instr):
 
     def __post_init__(self):
         vt = self.map.value_type
-        self.type = vt if isinstance(vt, (Int, Str, Resolved)) else Int(64, self.map.value.signed)
+        self.type = Int(64, self.map.value.signed) if isinstance(vt, Agg) else vt
 
     @property
     def operands(self):

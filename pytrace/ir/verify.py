@@ -4,7 +4,7 @@ it names the function and block so the bug is easy to isolate."""
 from __future__ import annotations
 
 from pytrace.ir import nodes as ir
-from pytrace.sema.types import Int, Str, in_buffer
+from pytrace.sema.types import Int, Str, in_buffer, Ptr
 
 
 class IrError(Exception):
@@ -57,7 +57,7 @@ def _targets(instr: ir.Instr) -> list[ir.Block]:
 def _check_types(instr: ir.Instr, where: str) -> None:
     if isinstance(instr, (ir.BinOp, ir.Cmp)):
         for op in instr.operands:
-            if not isinstance(op.type, Int):
+            if not isinstance(op.type, (Int, Ptr)):
                 raise IrError(f"{where}: {type(instr).__name__} on a non-integer {op.type}")
     if isinstance(instr, (ir.StrEq, ir.StrContains, ir.StrLen)):
         for op in instr.operands:

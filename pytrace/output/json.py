@@ -19,7 +19,7 @@ from json.encoder import encode_basestring  # the C encoder, without dumps()'s c
 from pytrace.aggregations import row
 from pytrace.output import Output, buffered, by_name, sort_entries
 from pytrace.output.text import c_div, format_stack, key_part
-from pytrace.values import Histogram, Stack
+from pytrace.values import Histogram, Pointer, Stack
 
 
 def record(kind: str, data) -> str:
@@ -56,8 +56,12 @@ def json_value(value) -> str:
     writes them without spaces: `[1,"x"]`)."""
     if isinstance(value, tuple):
         return "[" + ",".join(json_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # a record
+        return "{" + ", ".join(f"{string(k)}: {json_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, str):
         return string(value)
+    if isinstance(value, Pointer):
+        return str(int(value))
     if isinstance(value, bytes):  # a buf(): as %r prints it
         return string(str(value))
     if isinstance(value, Stack):
@@ -99,7 +103,7 @@ def _shape_value(shape: str, value, div: int) -> str:
     if shape == "stats":
         return f'{{"count": {value.count}, "average": {value.average}, "total": {value.total}}}'
     if shape == "int":
-        return str(c_div(value, div))
+        return str(int(c_div(value, div)))  # a pointer too: JSON keeps the number
     return json_value(value)
 
 

@@ -17,7 +17,7 @@ import struct
 from pytrace.aggregations import c_string, row
 from pytrace.program import RESOLVED_FIELDS, Field, ValueSpec
 from pytrace.runtime.names import NO_NAMES
-from pytrace.values import Bool, Buffer
+from pytrace.values import Bool, Buffer, Pointer
 
 
 def buffer_value(raw: bytes) -> Buffer:
@@ -35,11 +35,14 @@ def decode_field(field: Field, buf: bytes, names=None):
     if field.kind in RESOLVED_FIELDS:
         return (names or NO_NAMES).resolver(field.kind, field.fmt)(raw)
     if field.kind == "tuple":
-        return tuple(decode_field(part, raw, names) for part in field.elements)
+        parts = tuple(decode_field(part, raw, names) for part in field.elements)
+        return dict(zip(field.fmt.split(","), parts)) if field.fmt else parts  # a record: by name
     if field.kind in ("int", "timestamp"):
         return int.from_bytes(raw, "little", signed=field.signed)
     if field.kind == "bool":
         return Bool(int.from_bytes(raw, "little"))
+    if field.kind == "ptr":
+        return Pointer(int.from_bytes(raw, "little"))
     if field.kind == "buf":
         return buffer_value(raw)
     raise ValueError(f"unknown field kind {field.kind!r}")
@@ -73,15 +76,15 @@ def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int, names=No
         elif f.kind in RESOLVED_FIELDS:
             code.append(f"{f.size}s")
             convert.append((i, (names or NO_NAMES).resolver(f.kind, f.fmt)))
-        elif f.kind == "bool":
+        elif f.kind in ("bool", "ptr"):
             code.append("Q")
-            convert.append((i, Bool))
+            convert.append((i, Bool if f.kind == "bool" else Pointer))
         elif f.kind == "buf":
             code.append(f"{f.size}s")
             convert.append((i, buffer_value))
         elif f.kind == "tuple":
             code.append(f"{f.size}s")
-            convert.append((i, lambda raw, f=f: decode_field(Field("tuple", 0, f.size, elements=f.elements),
+            convert.append((i, lambda raw, f=f: decode_field(Field("tuple", 0, f.size, fmt=f.fmt, elements=f.elements),
                                                              raw, names)))
         else:
             code.append(_INT[f.size, f.signed])

@@ -14,6 +14,7 @@ from pytrace.program import MAP_RINGBUF, Field, MapSpec
 from pytrace.runtime import bpf, libbcc
 from pytrace.runtime.decode import decode_field, decode_keys, round_up8
 from pytrace.runtime.names import NO_NAMES
+from pytrace.values import Pointer
 from pytrace.runtime.errors import LoadError, NeedRootError
 
 DEFAULT_KEYS_MAX = 4096  # settings.SETTINGS['max_map_keys'].default
@@ -177,8 +178,10 @@ class Map:
             kind, mode = value.params
             resolve = (self.names or NO_NAMES).resolver(kind, mode)
             values = [resolve(v) for v in values]
+        elif value.kind == "ptr":  # added up in bulk as ints: printed as pointers
+            values = [Pointer(v) for v in values]
         elif value.kind == "tuple":
-            whole = Field("tuple", 0, value.size, elements=value.params)
+            (whole,) = value.params  # the tuple's Field, at offset 0
             values = [decode_field(whole, v, self.names) for v in values]
         return values
 

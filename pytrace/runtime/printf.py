@@ -146,7 +146,7 @@ def _record_struct(fields: list[Field]) -> struct.Struct:
             code.append("Q")
         elif f.kind in RESOLVED_FIELDS:
             code.append(f"{f.size}s")
-        elif f.kind in ("int", "bool") and (f.size, f.signed) in _INT_CODES:
+        elif f.kind in ("int", "bool", "ptr") and (f.size, f.signed) in _INT_CODES:
             code.append(_INT_CODES[f.size, f.signed])
         else:
             raise FormatError(f"unsupported printf argument {f}")
@@ -171,7 +171,7 @@ def _conversion(c: Conversion, arg: Field, fmt: str) -> tuple[str, str]:
         if arg.kind == "bool":
             return spec, "('true' if {v} else 'false')"
         return spec, "_cstr({v})" if arg.kind == "str" else "{v}"
-    if arg.kind not in ("int", "bool"):
+    if arg.kind not in ("int", "bool", "ptr"):
         raise FormatError(f"printf conversion %{c.conv} in {fmt!r} needs an integer argument")
     bits = 64 if c.conv == "p" else _LENGTH_BITS[c.length]
     signed = c.conv in "di"

@@ -20,10 +20,11 @@ from pytrace.arch import registers
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.diagnostics import Diagnostics
 from pytrace.sema import builtins, probes
+from pytrace.sema.cdecl import INTEGERS as C_INTEGERS
 from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
     BOOL, FUNC, INT64, TRUTH, Bool, INT_TYPE_NAMES, PROBE, STACK_LIMIT, STRLEN, UINT64, VOID, Agg, CArray, Int, Ptr, Resolved,
-    Buffer, Str, Struct, Timestamp, Tuple, c_layout, arith_result, as_int, describe, widened, is_int, stack_type,
+    Buffer, Str, Struct, Timestamp, Tuple, byte_size, c_layout, arith_result, as_int, describe, widened, is_int, stack_type,
 )
 from pytrace.source import Span
 
@@ -324,9 +325,9 @@ class _Checker:
                 return
             vtype = self.aggregation(value)
         elif stmt.op is not None:
-            self.map_read(target, keys, target.span)
+            known = self.map_read(target, keys, target.span)
             self.expect_int(value, f"'{stmt.op}=' on {target.name}")
-            vtype = INT64
+            vtype = known if isinstance(known, Ptr) else INT64
         else:
             vtype = self.value_expr(value, f"the value of {target.name}")
         self.types_set(target, vtype)
@@ -504,7 +505,7 @@ class _Checker:
         if t is None:
             return None
         if isinstance(t, Ptr):
-            return t if timestamp else UINT64
+            return t
         if timestamp and isinstance(t, Timestamp):
             return t
         if not isinstance(t, (Int, Str, Resolved, Tuple, Buffer)):
@@ -663,6 +664,10 @@ class _Checker:
             return None
         if e.op in COMPARE_OPS or e.op in LOGIC_OPS:
             return self.truth
+        if e.op in ("+", "-") and isinstance(a, Ptr) and not isinstance(b, Ptr):
+            return a  # pointer arithmetic: in elements of what it points at
+        if e.op == "+" and isinstance(b, Ptr) and not isinstance(a, Ptr):
+            return b
         return arith_result(a, b)
 
     def expr_Ternary(self, e: ast.Ternary):
@@ -689,7 +694,7 @@ class _Checker:
                 self.report.error(element.span, f"a tuple holds integers, strings, stacks and tuples, not {describe(t)}")
                 return None
             parts.append(t)
-        return Tuple(tuple(parts))
+        return Tuple(tuple(parts), tuple(e.names))
 
     def expr_TupleIndex(self, e: ast.TupleIndex):
         t = self.expr(e.obj)
@@ -702,6 +707,45 @@ class _Checker:
             self.report.error(e.span, f"the tuple has {_count(len(t.elements), 'part')}: .0 to .{len(t.elements) - 1}")
             return None
         return t.elements[e.index]
+
+    def expr_SizeOf(self, e: ast.SizeOf):
+        """A constant: the size of a type, or of an expression's type."""
+        if e.type_name is not None and e.type_name.startswith("struct ") and not e.type_name.endswith("*"):
+            pointer = self.type_named(e.type_name + " *", e.span)  # the struct itself
+            t = pointer.pointee if pointer is not None else None
+            if isinstance(t, Struct) and not t.members:
+                t = self.struct_named(t.name) or t
+        elif e.type_name is not None:
+            t = self.type_named(e.type_name, e.span)
+        elif isinstance(e.operand, ast.Builtin) and e.operand.name in C_INTEGERS:  # sizeof(uint64_t)
+            t = Int(8 * C_INTEGERS[e.operand.name][0], C_INTEGERS[e.operand.name][1])
+        else:
+            t = self.expr(e.operand)
+        if t is None:
+            return None
+        if isinstance(t, Ptr) and e.type_name is not None and e.type_name.endswith("*"):
+            size = 8
+        else:
+            layout = c_layout(t)
+            size = layout[0] if layout is not None else byte_size(t)
+        return self.alias(e, ast.Integer(size, span=e.span))
+
+    def expr_OffsetOf(self, e: ast.OffsetOf):
+        """A constant: a member's offset (through nested struct members)."""
+        struct = self.type_named(e.type_name + " *", e.span)
+        if struct is None:
+            return None
+        struct, offset = struct.pointee, 0
+        for name in e.path:
+            if isinstance(struct, Struct) and not struct.members:
+                struct = self.struct_named(struct.name) or struct
+            found = struct.member(name) if isinstance(struct, Struct) else None
+            if found is None:
+                self.report.error(e.span, f"{describe(struct)} has no member '{name}'")
+                return None
+            _, struct, at = found
+            offset += at
+        return self.alias(e, ast.Integer(offset, span=e.span))
 
     def expr_Cast(self, e: ast.Cast):
         self.expect_int(e.operand, f"a cast to {e.type_name}")
@@ -815,6 +859,12 @@ class _Checker:
             return None
         if isinstance(obj, (Ptr, Struct)):
             return self.member(e, obj)
+        if isinstance(obj, Tuple) and obj.names:  # a record's field
+            if e.field not in obj.names:
+                self.report.error(e.span, f"the record has no field '{e.field}'",
+                                  f"its fields: {', '.join(obj.names)}")
+                return None
+            return obj.elements[obj.names.index(e.field)]
         if obj is not ARGS:
             self.report.error(e.span, f"{describe(obj)} has no fields")
             return None

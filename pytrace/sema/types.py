@@ -101,6 +101,10 @@ class Ptr(_Word):
     target: str
     user: bool = False
     pointee: object = None
+    signed = False
+
+    def field(self, offset: int) -> Field:
+        return Field("ptr", offset, 8)
 
     def __str__(self) -> str:
         return f"{self.target} *"
@@ -225,6 +229,7 @@ class Tuple:
     (integers take 8 bytes, as everywhere), in a buffer."""
 
     elements: tuple
+    names: tuple = ()  # a record's field names (upstream's named tuples)
     buffer = True
 
     @property
@@ -232,7 +237,8 @@ class Tuple:
         return self.size
 
     def field(self, offset: int) -> Field:
-        return Field("tuple", offset, self.size, elements=tuple(t.field(o) for t, o in zip(self.elements, self.offsets())))
+        return Field("tuple", offset, self.size, fmt=",".join(self.names),
+                     elements=tuple(t.field(o) for t, o in zip(self.elements, self.offsets())))
 
     @property
     def size(self) -> int:
@@ -246,6 +252,8 @@ class Tuple:
         return out
 
     def __str__(self) -> str:
+        if self.names:
+            return "record (" + ", ".join(f"{n} = {t}" for n, t in zip(self.names, self.elements)) + ")"
         return "(" + ", ".join(str(t) for t in self.elements) + ")"
 
 

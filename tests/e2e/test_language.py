@@ -238,3 +238,30 @@ BEGIN {
 def test_macro_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+def test_records_sizeof_offsetof_and_pointer_arithmetic(run_pytrace):
+    script = r"""struct A { int32_t a; int32_t b; char c[28] }
+struct Foo { int x; char c; }
+BEGIN {
+  $v = (x = 1, y = 2); $t = (a = 0, c = "str", d = (5, 6), e = $v);
+  print($t); printf("%d %s %d\n", $t.a, $t.c, $t.e.y); @r[$v] = $t;
+  @tuple = (0, 1, "str"); printf("%d %s\n", @tuple.1, @tuple.2);
+  $x = 1;
+  printf("%d %d %d %d %d %d\n", sizeof(struct Foo), sizeof(struct A), sizeof($x), sizeof(uint16), sizeof(uint64_t),
+         sizeof((*(struct Foo *)0).c));
+  printf("%d %d\n", offsetof(struct A, c), offsetof(struct task_struct, pid) > 0);
+  $p = (struct A *)1024; printf("%lu %lu\n", $p - 5, $p + 1);
+  @ptr = (int16 *)0x32; @ptr += 1; @dec = (int32 *)0x32; @dec--;
+  exit();
+}"""
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == (
+        "Attaching 1 probe...\n{ .a = 0, .c = str, .d = (5, 6), .e = { .x = 1, .y = 2 } }\n0 str 2\n1 str\n"
+        "8 36 8 2 8 1\n8 1\n844 1060\n\n\n@dec: 0x2e\n@ptr: 0x34\n"
+        "@r[{ .x = 1, .y = 2 }]: { .a = 0, .c = str, .d = (5, 6), .e = { .x = 1, .y = 2 } }\n@tuple: (0, 1, str)\n")
+    result = run_pytrace(["-f", "json", "-e", 'BEGIN { @r = (a = 1, b = (2, "x")); @p = (int8 *)50; exit(); }'],
+                         timeout=20)
+    assert '{"type": "map", "data": {"@r": {"a": 1, "b": [2,"x"]}}}' in result.stdout
+    assert '{"type": "map", "data": {"@p": 50}}' in result.stdout
