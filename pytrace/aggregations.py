@@ -292,6 +292,9 @@ PLAIN: dict[str, Aggregation] = {a.name: a for a in (
                 sort_key=by_value, shape="str", json_type="map"),
     Aggregation("ptr", signed=False, words=lambda p: 1, update=None, read=None, merge=_merge_ptr,
                 sort_key=by_value, shape="int", json_type="map"),
+    # an enum's value, params (its labels, "1=ONE,2=TWO"): named by the runtime
+    Aggregation("enum", signed=True, words=lambda p: 1, update=None, read=None, merge=_merge_int,
+                sort_key=by_value, shape="int", json_type="map"),
     Aggregation("buf", signed=False, words=None, update=None, read=None, merge=_merge_buf,
                 sort_key=None, shape="str", json_type="map"),
     Aggregation("str", signed=False, words=None, update=None, read=None, merge=_merge_str,

@@ -289,6 +289,10 @@ class _ToAst(Transformer_NonRecursive):
         type_name, *stars, operand = children
         return ast.Cast(f"{type_name} " + "*" * len(stars), operand, span=_meta_span(meta))
 
+    def enum_cast(self, meta, children):
+        name, operand = children
+        return ast.Cast(f"enum {name}", operand, span=_meta_span(meta))
+
     def index(self, meta, children):
         obj, index = children
         return ast.Index(obj, index, span=_meta_span(meta))
@@ -584,7 +588,7 @@ def _expected_keys(e: UnexpectedToken) -> set[str]:
 
 
 # Parse-tree values that are (or end with) a complete expression.
-_EXPR_TREES = {"sizeof_type", "sizeof_expr", "offsetof", "record", "block_expr", "index", "deref", "pointer_cast", "ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
+_EXPR_TREES = {"enum_cast", "sizeof_type", "sizeof_expr", "offsetof", "record", "block_expr", "index", "deref", "pointer_cast", "ternary", "binary", "unary", "pre_incdec", "post_incdec", "cast", "field", "tuple", "tuple_index",
                "arrow_field", "call", "map", "variable", "positional", "param_count", "builtin",
                "integer", "string", "duration", "elvis"}
 _EXPR_END_KEYS = {"INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", ")", "]", "++",

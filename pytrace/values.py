@@ -30,6 +30,29 @@ class Bool(int):
         return "True" if self else "False"
 
 
+class EnumValue(int):
+    """A value of an enum: an int that prints as its enumerator's name (or
+    as the number, when no enumerator has it); JSON keeps the number."""
+
+    def __new__(cls, value: int, label: str | None = None) -> "EnumValue":
+        self = super().__new__(cls, value)
+        self.label = label
+        return self
+
+    def __str__(self) -> str:
+        return self.label if self.label is not None else int.__repr__(self)
+
+
+def enum_decoder(labels: str):
+    """EnumValue from an int, for a Field's fmt "1=ONE,2=TWO"."""
+    names = {}
+    for item in labels.split(","):
+        if item:
+            value, name = item.split("=", 1)
+            names[int(value)] = name
+    return lambda v: EnumValue(v, names.get(v))
+
+
 class Pointer(int):
     """A pointer value: an int that prints in hex, as bpftrace prints one
     (`0x7ffd1234`); JSON keeps the number."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
-from pytrace.sema.types import Agg, Bool, Buffer, Ptr, Int, Resolved, Str, Timestamp, Tuple, part_size
+from pytrace.sema.types import Agg, Bool, Buffer, Enum, Ptr, enum_labels, Int, Resolved, Str, Timestamp, Tuple, part_size
 
 
 def align8(n: int) -> int:
@@ -38,6 +38,8 @@ def value_layout(vtype) -> tuple[ValueSpec, int]:
         return ValueSpec(vtype.kind, 8 * words, vtype.signed, vtype.params), MAP_PERCPU_HASH
     if isinstance(vtype, Bool):
         return ValueSpec("bool", 8, False), MAP_HASH
+    if isinstance(vtype, Enum):
+        return ValueSpec("enum", 8, True, (enum_labels(vtype.labels),)), MAP_HASH
     if isinstance(vtype, Ptr):
         return ValueSpec("ptr", 8, False), MAP_HASH
     if isinstance(vtype, Buffer):

@@ -19,7 +19,7 @@ from json.encoder import encode_basestring  # the C encoder, without dumps()'s c
 from pytrace.aggregations import row
 from pytrace.output import Output, buffered, by_name, sort_entries
 from pytrace.output.text import c_div, format_stack, key_part
-from pytrace.values import Histogram, Pointer, Stack
+from pytrace.values import EnumValue, Histogram, Pointer, Stack
 
 
 def record(kind: str, data) -> str:
@@ -60,7 +60,7 @@ def json_value(value) -> str:
         return "{" + ", ".join(f"{string(k)}: {json_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, str):
         return string(value)
-    if isinstance(value, Pointer):
+    if isinstance(value, (Pointer, EnumValue)):  # JSON keeps the number
         return str(int(value))
     if isinstance(value, bytes):  # a buf(): as %r prints it
         return string(str(value))
@@ -76,6 +76,8 @@ def json_key(key: tuple) -> str:
 
 
 def _json_key_part(part) -> str:
+    if isinstance(part, (EnumValue, Pointer)):  # JSON keeps the number
+        return str(int(part))
     if isinstance(part, tuple):
         return ",".join(_json_key_part(p) for p in part)
     return key_part(part)

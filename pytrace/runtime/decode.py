@@ -17,7 +17,7 @@ import struct
 from pytrace.aggregations import c_string, row
 from pytrace.program import RESOLVED_FIELDS, Field, ValueSpec
 from pytrace.runtime.names import NO_NAMES
-from pytrace.values import Bool, Buffer, Pointer
+from pytrace.values import Bool, Buffer, Pointer, enum_decoder
 
 
 def buffer_value(raw: bytes) -> Buffer:
@@ -43,6 +43,8 @@ def decode_field(field: Field, buf: bytes, names=None):
         return Bool(int.from_bytes(raw, "little"))
     if field.kind == "ptr":
         return Pointer(int.from_bytes(raw, "little"))
+    if field.kind == "enum":
+        return enum_decoder(field.fmt)(int.from_bytes(raw, "little", signed=True))
     if field.kind == "buf":
         return buffer_value(raw)
     raise ValueError(f"unknown field kind {field.kind!r}")
@@ -79,6 +81,9 @@ def decode_keys(fields: list[Field], key_size: int, raw: bytes, n: int, names=No
         elif f.kind in ("bool", "ptr"):
             code.append("Q")
             convert.append((i, Bool if f.kind == "bool" else Pointer))
+        elif f.kind == "enum":
+            code.append("q")
+            convert.append((i, enum_decoder(f.fmt)))
         elif f.kind == "buf":
             code.append(f"{f.size}s")
             convert.append((i, buffer_value))

@@ -14,7 +14,7 @@ from pytrace.program import MAP_RINGBUF, Field, MapSpec
 from pytrace.runtime import bpf, libbcc
 from pytrace.runtime.decode import decode_field, decode_keys, round_up8
 from pytrace.runtime.names import NO_NAMES
-from pytrace.values import Pointer
+from pytrace.values import Pointer, enum_decoder
 from pytrace.runtime.errors import LoadError, NeedRootError
 
 DEFAULT_KEYS_MAX = 4096  # settings.SETTINGS['max_map_keys'].default
@@ -180,6 +180,9 @@ class Map:
             values = [resolve(v) for v in values]
         elif value.kind == "ptr":  # added up in bulk as ints: printed as pointers
             values = [Pointer(v) for v in values]
+        elif value.kind == "enum":  # ... and as enumerators
+            name_of = enum_decoder(value.params[0])
+            values = [name_of(v) for v in values]
         elif value.kind == "tuple":
             (whole,) = value.params  # the tuple's Field, at offset 0
             values = [decode_field(whole, v, self.names) for v in values]

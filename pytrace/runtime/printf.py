@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from pytrace.aggregations import c_string
-from pytrace.values import escape_bytes
+from pytrace.values import enum_decoder, escape_bytes
 from pytrace.program import RESOLVED_FIELDS, Conversion, Field, OutputSpec
 from pytrace.runtime.names import NO_NAMES
 
@@ -101,6 +101,8 @@ class Printf:
                 namespace[f"_c{i}"] = piece
             if spec.args[i].kind == "timestamp":
                 namespace[f"_f{i}"] = spec.args[i].fmt
+            if spec.args[i].kind == "enum":
+                namespace[f"_e{i}"] = enum_decoder(spec.args[i].fmt)
             parts.append(pyspec)
             exprs.append(expr.format(v=f"v{position[i]}", i=i))
         namespace["_fmt"] = "".join(parts)
@@ -146,7 +148,7 @@ def _record_struct(fields: list[Field]) -> struct.Struct:
             code.append("Q")
         elif f.kind in RESOLVED_FIELDS:
             code.append(f"{f.size}s")
-        elif f.kind in ("int", "bool", "ptr") and (f.size, f.signed) in _INT_CODES:
+        elif f.kind in ("int", "bool", "ptr", "enum") and (f.size, f.signed) in _INT_CODES:
             code.append(_INT_CODES[f.size, f.signed])
         else:
             raise FormatError(f"unsupported printf argument {f}")
@@ -170,8 +172,10 @@ def _conversion(c: Conversion, arg: Field, fmt: str) -> tuple[str, str]:
             return spec, "_r{i}({v})"
         if arg.kind == "bool":
             return spec, "('true' if {v} else 'false')"
+        if arg.kind == "enum":
+            return spec, "_e{i}({v})"
         return spec, "_cstr({v})" if arg.kind == "str" else "{v}"
-    if arg.kind not in ("int", "bool", "ptr"):
+    if arg.kind not in ("int", "bool", "ptr", "enum"):
         raise FormatError(f"printf conversion %{c.conv} in {fmt!r} needs an integer argument")
     bits = 64 if c.conv == "p" else _LENGTH_BITS[c.length]
     signed = c.conv in "di"

@@ -24,7 +24,7 @@ from pytrace.sema.cdecl import INTEGERS as C_INTEGERS
 from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
     BOOL, FUNC, INT64, TRUTH, Bool, INT_TYPE_NAMES, PROBE, STACK_LIMIT, STRLEN, UINT64, VOID, Agg, CArray, Int, Ptr, Resolved,
-    Buffer, Str, Struct, Timestamp, Tuple, byte_size, c_layout, arith_result, as_int, describe, widened, is_int, stack_type,
+    Buffer, Enum, Str, Struct, Timestamp, Tuple, byte_size, c_layout, arith_result, as_int, describe, widened, is_int, stack_type,
 )
 from pytrace.source import Span
 
@@ -96,6 +96,7 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
     """Resolve attach points and type the program; errors go to `diags`."""
     structs = _structs(program, diags)
     names = _names(program)
+    enums = _enums(program)
     instances = []
     for probe in program.probes:
         for ap in probe.attach_points:
@@ -113,7 +114,7 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             inst.formats.clear()
             inst.constants.clear()
             inst.aliases.clear()
-            _Checker(inst, maps, reporter, strlen, given, structs, names).check_probe()
+            _Checker(inst, maps, reporter, strlen, given, structs, names, enums).check_probe()
 
     # Quiet passes learn map types from every use until they stop changing
     # (`@a = @b; @b = @c; @c = 1` learns one map a pass; a type only grows,
@@ -149,12 +150,25 @@ def _declared_maps(program: ast.Program, maps: dict, diags: Diagnostics) -> None
             maps[decl.name].declared = decl
 
 
+def enum_name(program: ast.Program, enum: ast.EnumDef) -> str:
+    """An enum's name; an anonymous one is named by its place."""
+    return enum.name if enum.name is not None else f"#{program.enums.index(enum)}"
+
+
+def _enums(program: ast.Program) -> dict:
+    """Each enum's type, by name."""
+    return {enum_name(program, e): Enum(64, True, enum_name(program, e), tuple((v, n) for n, v in e.values))
+            for e in program.enums}
+
+
 def _names(program: ast.Program) -> dict:
-    """What each enumerator and #define stands for: an expression."""
+    """What each enumerator and #define stands for: an expression (an
+    enumerator is its value, typed as its enum's, so it prints by name)."""
     names = {}
     for enum in program.enums:
         for label, value in enum.values:
-            names[label] = ast.Integer(value, span=enum.span)
+            names[label] = ast.Cast(f"enum {enum_name(program, enum)}", ast.Integer(value, span=enum.span),
+                                    span=enum.span)
     for define in program.defines:
         names[define.name] = define.value
     return names
@@ -235,8 +249,9 @@ class _Reporter:
 class _Checker:
     def __init__(self, inst: Instance, maps: dict[str, MapInfo], reporter: _Reporter, strlen: int = STRLEN,
                  given: probes.Given = probes.NOTHING_GIVEN, structs: dict | None = None,
-                 names: dict | None = None):
+                 names: dict | None = None, enums: dict | None = None):
         self.structs = structs or {}  # the script's struct definitions
+        self.enums = enums or {}  # the script's enums: name -> types.Enum
         self.names = names or {}  # enumerators and #defines: name -> the expression it stands for
         self.loops = 0  # how many loops enclose the statement being checked
         self.stack_mode = given.stack_mode  # kstack/ustack without a mode
@@ -756,6 +771,12 @@ class _Checker:
         or a pointer to a struct."""
         if type_name == "string":
             return Str(self.strlen)
+        if type_name.startswith("enum "):
+            found = self.enums.get(type_name[5:])
+            if found is None:
+                self.report.error(span, f"{type_name} is not defined",
+                                  f"define it before the probes: {type_name} {{ A, B }};")
+            return found
         if type_name.startswith("struct "):
             name = type_name.split()[1]
             struct = self.struct_named(name)
@@ -1356,7 +1377,7 @@ class _Checker:
                                   "read one with buf(address, length)")
             elif spec.conv[0] == "r":
                 pass
-            elif spec.conv == "s" and not isinstance(t, (Str, Timestamp, Resolved, Bool, Buffer)):
+            elif spec.conv == "s" and not isinstance(t, (Str, Timestamp, Resolved, Bool, Buffer, Enum)):
                 self.report.error(arg.span, f"printf %s needs a string, not {describe(t)}", "use str() to read a string from an address")
             elif spec.conv != "s" and not is_int(t):
                 self.report.error(arg.span, f"printf %{spec.conv} needs an integer, not {describe(t)}")

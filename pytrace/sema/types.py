@@ -57,6 +57,29 @@ class Bool(Int):
 
 
 @dataclass(frozen=True)
+class Enum(Int):
+    """A value of a script's enum: an integer that prints as its
+    enumerator's name (upstream; JSON keeps the number). `labels` are
+    (value, name) pairs."""
+
+    bits: int = 64
+    signed: bool = True
+    name: str = ""
+    labels: tuple = ()
+
+    def field(self, offset: int) -> Field:
+        return Field("enum", offset, 8, True, fmt=enum_labels(self.labels))
+
+    def __str__(self) -> str:
+        return f"enum {self.name}"
+
+
+def enum_labels(labels: tuple) -> str:
+    """How an enum's names travel in a Field's fmt: "1=ONE,2=TWO"."""
+    return ",".join(f"{value}={name}" for value, name in labels)
+
+
+@dataclass(frozen=True)
 class Str:
     """A NUL-padded string buffer of `size` bytes."""
 
@@ -320,7 +343,7 @@ def widened(t: object):
     """The type a value has once stored (in a key, a tuple, a variable, a
     record): integers take 64 bits (an address becomes a uint64); strings,
     tuples, timestamps, resolved ids and bools keep their type."""
-    if isinstance(t, (Str, Timestamp, Resolved, Tuple, Bool, Buffer)):
+    if isinstance(t, (Str, Timestamp, Resolved, Tuple, Bool, Buffer, Enum)):
         return t
     return Int(64, t.signed if isinstance(t, Int) else False)
 

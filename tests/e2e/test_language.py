@@ -265,3 +265,17 @@ BEGIN {
                          timeout=20)
     assert '{"type": "map", "data": {"@r": {"a": 1, "b": [2,"x"]}}}' in result.stdout
     assert '{"type": "map", "data": {"@p": 50}}' in result.stdout
+
+
+def test_enums_print_by_name(run_pytrace):
+    script = ('enum Foo { ONE = 1, TWO = 2, OTHER = 99999 }; enum { A, B }'
+              ' BEGIN { $one = ONE; @one = ONE; printf("%d %s %s %d %-5s|\\n", ONE, $one, @one, OTHER, B);'
+              ' print((enum Foo)2); print((enum Foo)7); @k[TWO] = (ONE, A); @plain[ONE + 1] = TWO - 1; exit(); }')
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == ("Attaching 1 probe...\n1 ONE ONE 99999 B    |\nTWO\n7\n\n\n@k[TWO]: (ONE, A)\n"
+                             "@one: ONE\n@plain[2]: 1\n")
+    result = run_pytrace(["-q", "-f", "json", "-e", 'enum { FOO = 333 }; BEGIN { print(FOO); @[FOO] = FOO; exit(); }'],
+                         timeout=20)
+    assert result.stdout.splitlines()[0] == '{"type": "value", "data": 333}'
+    assert '{"type": "map", "data": {"@": {"333": 333}}}' in result.stdout
