@@ -900,9 +900,10 @@ class _FunctionEmitter:
         slot = self.b.gep(self.b.bitcast(ptr, I64.as_pointer()), [index])
         self.b.store(self.b.add(self.b.load(slot, align=8), ll.Constant(I64, 1)), slot, align=8)
 
-    def _emit_MapDelete(self, instr: ir.MapDelete) -> None:
+    def _emit_MapDelete(self, instr: ir.MapDelete) -> ll.Value:
         key = self.key(instr.map, instr.keys)
-        self.call(h.MAP_DELETE_ELEM, self.map_ptr(instr.map.symbol), key)
+        failed = self.call(h.MAP_DELETE_ELEM, self.map_ptr(instr.map.symbol), key)
+        return self.b.zext(self.b.icmp_unsigned("==", failed, ll.Constant(I64, 0)), I64)
 
     # -------------------------------------------------------------- output
 

@@ -490,8 +490,11 @@ class WithPid(Instr):
 
 @dataclass(eq=False)
 class MapDelete(Instr):
+    """Delete a key; the value is 1 when there was one to delete, else 0."""
+
     map: MapDecl = None
     keys: list = field(default_factory=list)
+    type: Int = Int(64, False)
 
     @property
     def operands(self):

@@ -1213,6 +1213,38 @@ class _Checker:
         self.expect_int(arg, "signal()'s signal number")
         return VOID
 
+    def call_getopt(self, e: ast.Call):
+        """getopt("name", default[, "help"]): the script's option --name
+        (given after the script or `--`, as --name or --name=value), typed as
+        its default: a bool (present or not), a number or a string."""
+        if not self.arity(e, 1, 3, 'getopt("name"), getopt("depth", 35) or getopt("name", false, "what it does")'):
+            return None
+        name = e.args[0]
+        if not isinstance(name, ast.String):
+            self.report.error(name.span, "getopt() takes the option's name as a string literal")
+            return None
+        default = e.args[1] if len(e.args) > 1 else ast.Boolean(False, span=e.span)
+        if not isinstance(default, (ast.Boolean, ast.Integer, ast.String)):
+            self.report.error(default.span, "getopt()'s default must be a literal: true, false, a number or a string")
+            return None
+        given = None
+        for word in self.params:
+            if word == "--" + name.value or word.startswith(f"--{name.value}="):
+                given = word.partition("=")[2] if "=" in word else None
+                break
+        else:
+            return self.alias(e, default)
+        if isinstance(default, ast.Boolean):
+            value = ast.Boolean(given is None or given.lower() in ("1", "true", "yes"), span=e.span)
+        elif isinstance(default, ast.Integer):
+            if given is None or not given.lstrip("-").isdigit():
+                self.report.error(e.span, f"option --{name.value} takes a number: --{name.value}=N")
+                return None
+            value = ast.Integer(int(given), span=e.span)
+        else:
+            value = ast.String(given or "", span=e.span)
+        return self.alias(e, value)
+
     def call_strlen(self, e: ast.Call):
         if not self.arity(e, 1, 1, "strlen(s)"):
             return None
@@ -1323,7 +1355,7 @@ class _Checker:
             self.report.error(e.span, "delete() takes a map element: delete(@x[key]) or delete(@x, key)")
             return VOID
         self.map_keys(target)
-        return VOID
+        return self.truth  # whether there was a key to delete (upstream)
 
     def call_has_key(self, e: ast.Call):
         if len(e.args) != 2 or not isinstance(e.args[0], ast.MapRef) or e.args[0].keys:
