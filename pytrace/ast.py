@@ -373,6 +373,7 @@ class Program(Node):
     map_decls: list[MapDecl] = field(default_factory=list)
     defines: list[Define] = field(default_factory=list)
     macros: list[MacroDef] = field(default_factory=list)
+    includes: list[str] = field(default_factory=list)  # the headers #include names, as written
 
 
 def dump(node: object, indent: int = 0) -> str:
@@ -390,7 +391,7 @@ def dump(node: object, indent: int = 0) -> str:
         if f.name in ("span", "name_span"):
             continue
         value = getattr(node, f.name)
-        if f.name in ("structs", "enums", "config", "map_decls", "defines", "macros") and not value:
+        if f.name in ("structs", "enums", "config", "map_decls", "defines", "macros", "includes") and not value:
             continue  # a program without them reads as before
         if isinstance(value, (Node, list)) and (
             isinstance(value, Node) or any(isinstance(v, Node) for v in value)

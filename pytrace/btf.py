@@ -170,6 +170,7 @@ class KernelTypes:
     def __init__(self, path: str = VMLINUX):
         self.types = _load(path)
         self._structs: dict[str, object] = {}
+        self._enumerators: dict[str, int] | None = None
 
     def name(self, name_off: int) -> str:
         strings = self.types.strings
@@ -210,6 +211,24 @@ class KernelTypes:
         if kind == KIND_FWD:
             return Struct(self.name(name_off), 0, (), 8)
         return None
+
+    def enumerator(self, name: str) -> int | None:
+        """The value of a kernel enumerator (TCP_ESTABLISHED), or None. The
+        first lookup indexes every enum (one pass over the types)."""
+        if self._enumerators is None:
+            self._enumerators = {}
+            types = self.types
+            for type_id in range(1, len(types.offsets)):
+                kind, vlen, _, _ = types.record(type_id)
+                if kind == KIND_ENUM:
+                    for i in range(vlen):
+                        name_off, value = self._extra(type_id, "<Ii", 8 * i)
+                        self._enumerators.setdefault(self.name(name_off), value)
+                elif kind == KIND_ENUM64:
+                    for i in range(vlen):
+                        name_off, low, high = self._extra(type_id, "<III", 12 * i)
+                        self._enumerators.setdefault(self.name(name_off), low | high << 32)
+        return self._enumerators.get(name)
 
     def struct(self, name: str):
         """Kernel struct (or union) `name` with its members, or None."""

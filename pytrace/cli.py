@@ -254,6 +254,8 @@ def _main(args: Options) -> int:
         source = _read_source(args)
         _need_root()
         compiled = _compile(source, args)
+        if compiled.warnings and not args.no_warnings:
+            print("\n".join(compiled.warnings), file=sys.stderr)
         if args.emit_elf:
             with open(args.emit_elf, "wb") as f:
                 f.write(compiled.elf)

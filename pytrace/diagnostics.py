@@ -45,6 +45,15 @@ class Diagnostics:
         self.items.append(diag)
         return diag
 
+    def warning(self, span: Span, message: str, *hints: str) -> Diagnostic:
+        diag = Diagnostic(span, message, list(hints), "warning")
+        self.items.append(diag)
+        return diag
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "warning"]
+
     @property
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self.items)

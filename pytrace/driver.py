@@ -141,8 +141,9 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     config = _config(program, diags)
     strlen = options.strlen or config.get("max_strlen", STRLEN_DEFAULT)
     stack_mode = options.stack_mode or config.get("stack_mode", "bpftrace")
-    checked = check(program, diags, strlen, Given(options.pid, options.params, stack_mode, options.bools,
-                                                   options.unsafe, source.name))
+    given = Given(options.pid, options.params, stack_mode, options.bools, options.unsafe, source.name,
+                  config.get("missing_probes", "error"))
+    checked = check(program, diags, strlen, given)
     if diags.has_errors:
         raise CompileError(diags)
     module = lower(checked)
@@ -158,6 +159,7 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     from pytrace import settings
 
     compiled.settings = {k: v for k, v in config.items() if settings.SETTINGS[k].stage == "run"}
+    compiled.warnings = [d.render(source) for d in diags.warnings]
     _check_stack(compiled, diags)
     return compiled
 

@@ -37,6 +37,52 @@ def parse_expr(source: SourceFile) -> ast.Expr:
     return _parse(source, "expr")
 
 
+# What the preprocessor takes as defined: pytrace reads kernel types from BTF.
+PREDEFINED = ("BPFTRACE_HAVE_BTF",)
+
+
+def preprocess(text: str) -> str:
+    """C's conditional lines (#ifdef, #ifndef, #if defined(X), #else, #endif)
+    resolved, as bpftrace's scripts use them (`#ifndef BPFTRACE_HAVE_BTF`):
+    the lines of a branch not taken, and the conditional lines themselves,
+    become empty lines, so every position stays where it was. #define and
+    #include lines of the branches taken stay for the grammar."""
+    defined = set(PREDEFINED)
+    taking = [True]  # one entry per open #if: whether its current branch is taken
+    out = []
+    for line in text.split("\n"):
+        words = line.strip().lstrip("#").split() if line.lstrip().startswith("#") else []
+        directive = words[0] if words else ""
+        if directive in ("ifdef", "ifndef", "if"):
+            name = words[1] if len(words) > 1 else ""
+            if directive == "if":
+                name = name.replace("defined", "").strip("() ")
+            known = name in defined
+            taking.append(all(taking) and (known if directive != "ifndef" else not known))
+            out.append("")
+        elif directive == "else" and len(taking) > 1:
+            outer = all(taking[:-1])
+            taking[-1] = outer and not taking[-1]
+            out.append("")
+        elif directive == "endif" and len(taking) > 1:
+            taking.pop()
+            out.append("")
+        elif not all(taking):
+            out.append("")
+        else:
+            if directive == "define" and len(words) > 1:
+                defined.add(words[1])
+            out.append(line)
+    return "\n".join(out)
+
+
+class _Include:
+    """An #include line, on its way into Program.includes."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
 class _SyntaxProblem(Exception):
     """Raised inside the transformer for input the grammar accepts but the
     language does not (`09`, `"\\q"`, `1 = 2`); becomes a diagnostic."""
@@ -49,7 +95,10 @@ class _SyntaxProblem(Exception):
 
 def _parse(source: SourceFile, start: str):
     try:
-        tree = make_parser().parse(source.text, start=start)
+        text = source.text
+        if start == "program" and "#" in text:
+            text = preprocess(text)
+        tree = make_parser().parse(text, start=start)
         try:
             return _ToAst().transform(tree)
         except VisitError as e:
@@ -95,8 +144,13 @@ class _ToAst(Transformer_NonRecursive):
             return [i for i in items if isinstance(i, kind)]
 
         config = [c for block in items if isinstance(block, list) for c in block]
+        if not of(ast.Probe):
+            last = _meta_span(meta)
+            raise _SyntaxProblem(Span(last.end_line, last.end_col, last.end_line, last.end_col + 1),
+                                 "syntax error: no probes in the script")
         return ast.Program(of(ast.Probe), of(ast.StructDef), of(ast.EnumDef), config, of(ast.MapDecl),
-                           of(ast.Define), of(ast.MacroDef), span=_meta_span(meta))
+                           of(ast.Define), of(ast.MacroDef), [i.name for i in items if isinstance(i, _Include)],
+                           span=_meta_span(meta))
 
     def macro_def(self, meta, children):
         name, *params, body = children
@@ -159,7 +213,9 @@ class _ToAst(Transformer_NonRecursive):
                                            f" not {words[2].strip()!r}") from None
             _respan(value, span)  # errors in it point at the #define line
             return ast.Define(words[1], value, span=span)
-        return None  # #include and the like: kernel types come from BTF
+        if words[0] == "include" and len(words) > 1:  # kernel types come from BTF; macros from sema.headers
+            return _Include(" ".join(words[1:]).strip().strip('<>"'))
+        return None
 
     def probe(self, meta, children):
         attach_points, predicate, body = children
@@ -375,10 +431,10 @@ class _ToAst(Transformer_NonRecursive):
         (tok,) = children
         if tok in ("true", "false"):
             return ast.Boolean(tok == "true", span=_token_span(tok))
-        if tok == "ppid":  # upstream's ppid: the parent's process id, through curtask
+        if tok in ("ppid", "pcomm"):  # upstream's: the parent's process id and name, through curtask
             span = _token_span(tok)
             parent = ast.FieldAccess(ast.Builtin("curtask", span=span), "real_parent", arrow=True, span=span)
-            return ast.FieldAccess(parent, "tgid", arrow=True, span=span)
+            return ast.FieldAccess(parent, "tgid" if tok == "ppid" else "comm", arrow=True, span=span)
         return ast.Builtin(str(tok), span=_token_span(tok))
 
     def integer(self, meta, children):
@@ -421,6 +477,9 @@ def _integer_value(tok: Token) -> int:
     text = str(tok).replace("_", "")
     if text[:2] in ("0x", "0X"):
         return int(text[2:], 16)
+    if "e" in text:  # 1e6
+        digits, exponent = text.split("e")
+        return int(digits) * 10 ** int(exponent)
     if len(text) > 1 and text[0] == "0":
         if any(d in "89" for d in text):
             raise _SyntaxProblem(_token_span(tok), f'syntax error: invalid octal number "{tok}"')

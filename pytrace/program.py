@@ -141,7 +141,7 @@ KFUNCS = (KFUNC_MAP_ELEM_COUNT,)
 # Field kinds whose bytes are ids or addresses the runtime resolves into
 # names, stacks and symbols when it prints them (sema.types.Resolved).
 RESOLVED_FIELDS = ("probe", "func", "kstack", "ustack", "ksym", "usym", "username", "inet", "macaddr",
-                   "strerror", "cgroup_path")
+                   "strerror", "cgroup_path", "syscall_name")
 
 
 class Field(Record):
@@ -350,12 +350,12 @@ class OutputSpec(Record):
 class CompiledProgram(Record):
     """Everything a run needs; `elf` is the object the probes came from."""
 
-    __slots__ = ("source_name", "probes", "maps", "outputs", "elf", "probe_names", "probe_funcs", "settings")
+    __slots__ = ("source_name", "probes", "maps", "outputs", "elf", "probe_names", "probe_funcs", "settings", "warnings")
 
     def __init__(self, source_name: str, probes: list[ProbeSpec], maps: list[MapSpec],
                  outputs: list[OutputSpec] | None = None, elf: bytes = b"",
                  probe_names: dict[int, str] | None = None, probe_funcs: dict[int, str] | None = None,
-                 settings: dict | None = None):
+                 settings: dict | None = None, warnings: list[str] | None = None):
         self.source_name = source_name
         self.probes = probes
         self.maps = maps
@@ -364,6 +364,7 @@ class CompiledProgram(Record):
         self.probe_names = probe_names if probe_names is not None else {}  # `probe` id -> name
         self.probe_funcs = probe_funcs if probe_funcs is not None else {}  # `probe` id -> `func`
         self.settings = settings if settings is not None else {}  # the config block's run-time settings
+        self.warnings = warnings if warnings is not None else []  # the compiler's, rendered: shown at every run
 
     def map_by_symbol(self, symbol: str) -> MapSpec:
         for spec in self.maps:

@@ -83,11 +83,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("max_map_keys", _number(1), "run", 4096,
             ("PYTRACE_MAP_KEYS_MAX", "BPFTRACE_MAX_MAP_KEYS", "BPFTRACE_MAP_KEYS_MAX")),
     Setting("print_maps_on_exit", _flag, "run", True),
+    Setting("missing_probes", _choice("error", "warn", "ignore"), "compile", "error"),
     # bpftrace's knobs for machinery pytrace does not have or sizes itself
     # (the ring buffer, symbol caches, the verifier log, program counts)
     *(Setting(name, _anything, "none", None) for name in (
         "cache_user_symbols", "cpp_demangle", "lazy_symbolication", "log_size", "max_bpf_progs",
-        "max_cat_bytes", "max_probes", "max_type_res_iterations", "missing_probes", "on_stack_limit",
+        "max_cat_bytes", "max_probes", "max_type_res_iterations", "on_stack_limit",
         "perf_rb_pages", "show_debug_info", "str_trunc_trailer", "symbol_source", "use_blazesym", "license",
         "max_ast_nodes", "unstable_macro", "unstable_map_decl", "unstable_tseries", "unstable_addr",
         "unstable_import", "unstable_typeinfo")),

@@ -82,3 +82,12 @@ def syscall_number(name: str, machine: str) -> int | None:
     if machine != "x86_64":
         return None
     return X86_64.get(name)
+
+
+def syscall_name(number: int, machine: str = "x86_64") -> str:
+    """The name of a system call number (the number itself if unknown)."""
+    if machine == "x86_64":
+        for name, known in X86_64.items():
+            if known == number:
+                return name
+    return str(number)

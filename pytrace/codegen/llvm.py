@@ -28,7 +28,7 @@ from pytrace.aggregations import AGGREGATIONS, MASK64, log2_buckets
 from pytrace.codegen import helpers as h
 from pytrace.ir import nodes as ir
 from pytrace.ir.layout import align8
-from pytrace.sema.types import Agg, Str, byte_size, in_buffer
+from pytrace.sema.types import Agg, Buffer, Str, byte_size, in_buffer
 
 I1 = ll.IntType(1)
 I8 = ll.IntType(8)
@@ -184,18 +184,39 @@ class _FunctionEmitter:
         # Buffers made for one value (comm, str(), a field) that nothing
         # writes again: a key of exactly that string can use them in place.
         self.fresh: set[int] = set()
+        # Temporary buffers by size: given back at each statement's end
+        # (ir.Release) for the next statements to reuse.
+        self.free: dict[int, list[ll.Value]] = {}
+        self.taken: list[tuple[int, ll.Value]] = []
 
     # -------------------------------------------------------------- helpers
 
     def alloca(self, size: int, name: str = "") -> ll.Value:
-        """An 8-byte aligned stack buffer, as an i8*; allocas must all sit in
-        the entry block (BPF has no dynamic stack allocation)."""
+        """A temporary 8-byte aligned stack buffer, as an i8*: one the
+        statements before gave back (ir.Release) when there is one of this
+        size, else a new one."""
+        size = align8(size)
+        free = self.free.get(size)
+        raw = free.pop() if free else self._new_alloca(size, name)
+        self.taken.append((size, raw))
+        builder = ll.IRBuilder(self.entry)
+        builder.position_after(raw)
+        return builder.bitcast(raw, PTR)
+
+    def _new_alloca(self, size: int, name: str = "") -> ll.Value:
+        """Allocas must all sit in the entry block (BPF has no dynamic stack
+        allocation)."""
         builder = ll.IRBuilder(self.entry)
         if self.entry.instructions:
             builder.position_before(self.entry.instructions[0])
         slot = builder.alloca(ll.ArrayType(I8, align8(size)), name=name)
         slot.align = 8
-        return builder.bitcast(slot, PTR)
+        return slot
+
+    def _emit_Release(self, instr: ir.Release) -> None:
+        for size, raw in self.taken:
+            self.free.setdefault(size, []).append(raw)
+        self.taken = []
 
     def call(self, helper: int, *args: ll.Value) -> ll.Value:
         fnty = ll.FunctionType(I64, [a.type for a in args])
@@ -268,7 +289,10 @@ class _FunctionEmitter:
     def slot(self, slot: ir.Slot) -> ll.Value:
         if id(slot) not in self.slots:
             size = align8(byte_size(slot.type))
-            self.slots[id(slot)] = self.alloca(size, slot.name.lstrip("$"))
+            raw = self._new_alloca(size, slot.name.lstrip("$"))  # a variable's: never given back
+            builder = ll.IRBuilder(self.entry)
+            builder.position_after(raw)
+            self.slots[id(slot)] = builder.bitcast(raw, PTR)
         return self.slots[id(slot)]
 
     # ------------------------------------------------------------- values
@@ -303,6 +327,9 @@ class _FunctionEmitter:
         self.call(h.GET_CURRENT_COMM, buf, ll.Constant(I64, 16))
         self.fresh.add(id(buf))
         return buf
+
+    def _emit_CtxAddr(self, instr: ir.CtxAddr) -> ll.Value:
+        return self.b.ptrtoint(self.b.gep(self.ctx, [ll.Constant(I64, instr.offset)]), I64)
 
     def _emit_CtxLoad(self, instr: ir.CtxLoad) -> ll.Value:
         ty = ll.IntType(instr.size * 8)
@@ -437,7 +464,13 @@ class _FunctionEmitter:
         self.store64(length, buf)
         data = self.at(buf, 8, I8)
         source = self.value(instr.source)
-        if isinstance(instr.source.type, Str):  # a string on this program's stack: copied whole
+        if isinstance(instr.source.type, Buffer):  # another buffer: its bytes, and its count if smaller
+            copied = min(size, instr.source.type.size)
+            self.copy(data, self.at(source, 8, I8), copied, copied)
+            count = self.load64(source)
+            over = self.b.icmp_unsigned(">", count, ll.Constant(I64, copied))
+            self.store64(self.b.select(over, ll.Constant(I64, copied), count), buf)
+        elif isinstance(instr.source.type, Str):  # a string on this program's stack: copied whole
             copied = min(size, instr.source.type.size)
             self.copy(data, source, copied, copied)
             over = self.b.icmp_unsigned(">", length, ll.Constant(I64, copied))

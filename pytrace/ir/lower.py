@@ -24,7 +24,7 @@ from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_targe
 from pytrace.program import JOIN_MAX, KADDR_PREFIX, DISPATCH_ID_BASE, Field, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.program import MAP_LRU_HASH, MAP_LRU_PERCPU_HASH, MAP_PERCPU_HASH
 from pytrace.source import NO_SPAN
-from pytrace.sema.types import BOOL, TRUTH, Bool, Buffer, CArray, c_layout, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, widened
+from pytrace.sema.types import BOOL, TRUTH, Bool, Buffer, CArray, c_layout, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, is_int, widened
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -111,6 +111,7 @@ class _FunctionLowerer:
         target = inst.target
         self.pid = pid
         self.inst = inst
+        self.in_expression = 0  # > 0 inside a block expression: statements release nothing
         self.module = module
         self.maps = maps
         self.fn = ir.Function(
@@ -176,10 +177,22 @@ class _FunctionLowerer:
         return self.fn
 
     def stmts(self, stmts: list[ast.Stmt]) -> None:
+        """Each statement, then (outside expressions: a block expression's
+        statements run while its enclosing statement's buffers live) a
+        release of its buffers."""
         for stmt in stmts:
             getattr(self, "stmt_" + type(stmt).__name__)(stmt)
+            if not self.in_expression:
+                self.emit(ir.Release(span=stmt.span))
 
     def stmt_ExprStmt(self, stmt: ast.ExprStmt) -> None:
+        if isinstance(stmt.expr, ast.BlockExpr) and id(stmt.expr) not in self.inst.aliases:
+            # a block (a macro's body) whose value is unused: its statements are the
+            # enclosing block's, and release their buffers as they end
+            self.stmts(stmt.expr.stmts)
+            if stmt.expr.value is not None:
+                self.expr(stmt.expr.value)
+            return
         self.expr(stmt.expr)
 
     def stmt_Return(self, stmt: ast.Return) -> None:
@@ -310,7 +323,12 @@ class _FunctionLowerer:
         return self.variables[name]
 
     def keys(self, ref: ast.MapRef) -> list[ir.Instr]:
-        return [self.expr(key) for key in ref.keys]
+        keys = [self.expr(key) for key in ref.keys]
+        if len(keys) == 1 and isinstance(keys[0].type, Tuple) and not keys[0].type.names:
+            whole = keys[0]  # @m[$t] of a tuple: its parts are the keys
+            keys = [self.emit(ir.TupleGet(value=whole, index=i, type=t, span=ref.span))
+                    for i, t in enumerate(whole.type.elements)]
+        return keys
 
     def arith(self, op: str, left: ir.Instr, right: ir.Instr, result, span) -> ir.Instr:
         if isinstance(result, Ptr) and op in ("+", "-"):
@@ -347,8 +365,12 @@ class _FunctionLowerer:
         return self.const(e.value, self.type_of(e), e.span)
 
     def expr_BlockExpr(self, e: ast.BlockExpr) -> ir.Instr | None:
-        self.stmts(e.stmts)
-        return self.expr(e.value) if e.value is not None else None
+        self.in_expression += 1
+        try:
+            self.stmts(e.stmts)
+            return self.expr(e.value) if e.value is not None else None
+        finally:
+            self.in_expression -= 1
 
     def expr_Boolean(self, e: ast.Boolean) -> ir.Instr:
         return self.const(int(e.value), BOOL, e.span)
@@ -555,6 +577,8 @@ class _FunctionLowerer:
             return self.emit(ir.CtxDataLocStr(offset=fld.offset, type=ftype, span=e.span))
         if isinstance(ftype, Str):
             return self.emit(ir.CtxStr(offset=fld.offset, type=ftype, span=e.span))
+        if isinstance(ftype, CArray):  # an array in the record: its address
+            return self.emit(ir.CtxAddr(offset=fld.offset, span=e.span))
         itype = ftype if isinstance(ftype, Int) else UINT64
         return self.emit(ir.CtxLoad(offset=fld.offset, size=fld.size, type=itype, span=e.span))
 
@@ -631,18 +655,19 @@ class _FunctionLowerer:
         space = "any" if user is None else "user" if user else "kernel"
         return self.emit(ir.ReadBuf(source=source, length=length, space=space, type=btype, span=e.span))
 
-    def as_buffer(self, arg: ast.Expr, size: int | None = None) -> ir.Instr:
-        """An argument that is bytes (sema.bytes_arg) as a Buffer value."""
+    def as_buffer(self, arg: ast.Expr, size: int | None = None, capacity: int | None = None) -> ir.Instr:
+        """An argument that is bytes (sema.bytes_arg) as a Buffer value of
+        `size` bytes (its own by default) in a buffer of `capacity`."""
         t = self.type_of(arg)
         value = self.expr(arg)
-        if isinstance(t, Buffer) and (size is None or size == t.size):
+        if isinstance(t, Buffer) and (size is None or size == t.size) and capacity in (None, t.size):
             return value
         if size is None:
-            size = t.size if isinstance(t, Str) else c_layout(t)[0]
+            size = t.size if isinstance(t, (Str, Buffer)) else c_layout(t)[0]
         user = getattr(t, "user", None)
         space = "any" if user is None else "user" if user else "kernel"
         return self.emit(ir.ReadBuf(source=value, length=self.const(size, span=arg.span), space=space,
-                                   type=Buffer(size), span=arg.span))
+                                   type=Buffer(capacity or size), span=arg.span))
 
     def pack(self, parts: list[ir.Instr], rtype, span) -> ir.Instr:
         """Values side by side in one buffer, typed as what the runtime
@@ -651,10 +676,14 @@ class _FunctionLowerer:
         return self.emit(ir.Retype(value=packed, type=rtype, span=span))
 
     def call_ntop(self, e: ast.Call) -> ir.Instr:
+        """[family][count][16 bytes]: an integer's 4 bytes, or an array's."""
         rtype = self.type_of(e)
         family = self.expr(e.args[0]) if len(e.args) == 2 else self.const(2, span=e.span)  # AF_INET
-        addr = self.expr(e.args[-1]) if rtype.mode == "int" else self.as_buffer(e.args[-1])
-        return self.pack([family, addr], rtype, e.span)
+        if is_int(self.type_of(e.args[-1])):
+            parts = [family, self.const(4, span=e.span), self.expr(e.args[-1]), self.const(0, span=e.span)]
+        else:
+            parts = [family, self.as_buffer(e.args[-1], capacity=16)]
+        return self.pack(parts, rtype, e.span)
 
     def call_pton(self, e: ast.Call) -> ir.Instr:
         (packed,) = self.inst.constants[id(e)]
@@ -668,7 +697,7 @@ class _FunctionLowerer:
     def call_strerror(self, e: ast.Call) -> ir.Instr:
         return self.emit(ir.Retype(value=self.expr(e.args[0]), type=self.type_of(e), span=e.span))
 
-    call_cgroup_path = call_strerror
+    call_cgroup_path = call_syscall_name = call_strerror
 
     def call_kptr(self, e: ast.Call) -> ir.Instr:
         return self.emit(ir.Retype(value=self.expr(e.args[0]), type=UINT64, span=e.span))
@@ -766,7 +795,8 @@ class _FunctionLowerer:
 
     def call_has_key(self, e: ast.Call) -> ir.Instr:
         decl = self.maps[e.args[0].name]
-        return self.emit(ir.MapHasKey(map=decl, keys=[self.expr(e.args[1])], span=e.span))
+        ref = ast.MapRef(e.args[0].name, [e.args[1]], span=e.span)
+        return self.emit(ir.MapHasKey(map=decl, keys=self.keys(ref), span=e.span))
 
     def call_exit(self, e: ast.Call) -> ir.Instr:
         code = self.expr(e.args[0]) if e.args else None

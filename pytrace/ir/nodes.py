@@ -124,6 +124,15 @@ class CtxLoad(Instr):
 
 
 @dataclass(eq=False)
+class CtxAddr(Instr):
+    """The address of a field of the context record (an array in a
+    tracepoint's args), as an integer."""
+
+    offset: int = 0
+    type: Int = Int(64, False)
+
+
+@dataclass(eq=False)
 class UsdtArg(Instr):
     """A USDT argument, read where its note says it is at this location
     (pytrace.symbols.UsdtArgument: a constant, a register, or memory at
@@ -542,6 +551,13 @@ class JoinOutput(Instr):
     @property
     def operands(self):
         return [self.argv]
+
+
+@dataclass(eq=False)
+class Release(Instr):
+    """A statement ended: the buffers its expressions made (strings, keys,
+    records) are dead, so codegen may give their stack to later ones. BPF
+    has 512 bytes of stack; without this, a long probe body runs out."""
 
 
 @dataclass(eq=False)

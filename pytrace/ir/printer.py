@@ -141,6 +141,10 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"map_delete {decl.name} {keys(k)}"
         case ir.Output(index=index, args=args):
             return f"output {index}" + "".join(f", {v(a)}" for a in args)
+        case ir.CtxAddr(offset=offset):
+            return f"ctx_addr +{offset}"
+        case ir.Release():
+            return "release"
         case ir.Exit(code=code):
             return "exit" if code is None else f"exit {v(code)}"
         case ir.JoinOutput(index=index, argv=argv, space=space):

@@ -56,6 +56,10 @@ class Names:
             return lambda raw: ":".join(f"{b:02X}" for b in raw[8:8 + min(_word(raw), 6)])
         if kind == "strerror":
             return lambda raw: os.strerror(_word(raw))
+        if kind == "syscall_name":
+            from pytrace.syscall_table import syscall_name
+
+            return lambda raw: syscall_name(_word(raw), os.uname().machine)
         if kind == "cgroup_path":
             return lambda raw: self.cgroup_path(_word(raw), mode)
         raise ValueError(f"no resolver for field kind {kind!r}")
@@ -158,14 +162,11 @@ def _user_name(uid: int) -> str:
 
 
 def _inet(raw: bytes, mode: str) -> str:
-    """ntop(): [family][address as an int] ("int") or [family][count][bytes]."""
+    """ntop(): [family][count][the address's bytes]."""
     import socket
 
     family = _word(raw)
-    if mode == "int":
-        data = raw[8:12] if family != 10 else raw[8:16].ljust(16, b"\0")
-    else:
-        data = raw[16:16 + _word(raw, 8)]
+    data = raw[16:16 + _word(raw, 8)]
     try:
         if family == 10:
             return socket.inet_ntop(socket.AF_INET6, data[:16].ljust(16, b"\0"))

@@ -105,6 +105,8 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
                 continue
             for target in probes.resolve(text, ap.span, diags, given):
                 instances.append(Instance(probe, target, structs=structs))
+    if not instances and not diags.has_errors:
+        diags.error(program.probes[0].span, "no probe attaches to anything: every attach point is missing")
     maps: dict[str, MapInfo] = {}
 
     def walk(reporter: _Reporter) -> None:
@@ -161,10 +163,26 @@ def _enums(program: ast.Program) -> dict:
             for e in program.enums}
 
 
+def _kernel_enumerator(name: str) -> int | None:
+    from pytrace import btf
+
+    if not name.isupper() and not name[:1].isupper():
+        return None  # enumerators are capitalised; do not read BTF for every unknown name
+    try:
+        return btf.kernel_types().enumerator(name)
+    except btf.BtfError:
+        return None
+
+
+INET = Resolved("inet", 4)  # ntop(): [family][count][16 bytes], named by the runtime
+
+
 def _names(program: ast.Program) -> dict:
     """What each enumerator and #define stands for: an expression (an
     enumerator is its value, typed as its enum's, so it prints by name)."""
-    names = {}
+    from pytrace.sema.headers import macros
+
+    names = {name: ast.Integer(value) for name, value in macros(program.includes).items()}
     for enum in program.enums:
         for label, value in enum.values:
             names[label] = ast.Cast(f"enum {enum_name(program, enum)}", ast.Integer(value, span=enum.span),
@@ -450,6 +468,8 @@ class _Checker:
                 self.report.error(key.span, f"a map key must be an integer or a string, not {describe(t)}")
                 return None
             types.append(t)
+        if len(types) == 1 and isinstance(types[0], Tuple) and not types[0].names:
+            types = list(types[0].elements)  # @m[(a, b)] is @m[a, b], as upstream: the same bytes
         info = self.maps.setdefault(ref.name, MapInfo(ref.name))
         if info.keys is None:
             info.keys, info.keys_span = types, ref.span
@@ -620,6 +640,9 @@ class _Checker:
                                           f" arg0 to arg{self.target.nargs - 1}")
                 return None
             return UINT64
+        value = _kernel_enumerator(e.name)
+        if value is not None:  # TCP_ESTABLISHED, SKB_DROP_REASON_*: the kernel's enums (BTF)
+            return self.alias(e, ast.Integer(value, span=e.span))
         close = difflib.get_close_matches(e.name, list(builtins.VARIABLES) + ["args", "probe", "retval", "func", "kstack", "ustack", "curtask"], n=1)
         hints = [f"did you mean '{close[0]}'?"] if close else []
         self.report.error(e.span, f"unknown identifier '{e.name}'", *hints)
@@ -1109,10 +1132,11 @@ class _Checker:
         t = self.expr(addr)
         if t is None:
             return None
-        if is_int(t):
-            return Resolved("inet", 2, "int")
-        found = self.bytes_arg(addr, "ntop()", t)
-        return Resolved("inet", 1 + found.value_size // 8, "buf") if found else None
+        found = t if is_int(t) else self.bytes_arg(addr, "ntop()", t)
+        if isinstance(found, Buffer) and found.size > 16:
+            self.report.error(addr.span, f"ntop() takes at most 16 bytes (an IPv6 address), not {found.size}")
+            return None
+        return INET if found else None
 
     def call_pton(self, e: ast.Call):
         """pton("10.0.0.1"): the address's bytes (4 for IPv4, 16 for IPv6)."""
@@ -1148,6 +1172,12 @@ class _Checker:
             return None
         self.expect_int(e.args[0], "strerror()'s error number")
         return Resolved("strerror")
+
+    def call_syscall_name(self, e: ast.Call):
+        if not self.arity(e, 1, 1, "syscall_name(args.id)"):
+            return None
+        self.expect_int(e.args[0], "syscall_name()'s system call number")
+        return Resolved("syscall_name")
 
     def call_cgroup_path(self, e: ast.Call):
         """cgroup_path(id[, filter]): the cgroup's path, found at print time."""
@@ -1535,8 +1565,20 @@ def field_type(fld, category: str, strlen: int = STRLEN):
         return Str(strlen)
     if fld.array_len is not None and fld.type.startswith("char"):
         return Str(fld.size)
+    if fld.array_len:  # `__u8 saddr[4]`: an array in the record, its value its address
+        size = fld.size // fld.array_len
+        element = Int(size * 8, fld.signed) if size in (1, 2, 4, 8) else UINT64
+        return CArray(element, fld.array_len)
     if "*" in fld.type:
-        return Ptr(fld.type.rstrip("*").strip(), user=category == "syscalls")
+        target = fld.type.rstrip("*").strip()
+        base = target.replace("const ", "").replace("volatile ", "").strip()
+        pointee = None
+        if fld.type.count("*") == 1 and base.startswith("struct "):
+            pointee = Struct(base.split()[1], 0)  # its members come from BTF when read
+        elif fld.type.count("*") == 1 and base in C_INTEGERS and "char" not in base:
+            size, signed = C_INTEGERS[base]
+            pointee = Int(8 * size, signed)
+        return Ptr(target, user=category == "syscalls", pointee=pointee)
     if fld.size in (1, 2, 4, 8):
         return Int(fld.size * 8, fld.signed)
     return UINT64

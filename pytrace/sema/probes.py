@@ -47,7 +47,9 @@ class Given:
     integers (0.17: it prints 1)."""
 
     def __init__(self, pid: int = -1, params: tuple[str, ...] = (), stack_mode: str = "bpftrace",
-                 bools: bool = False, unsafe: bool = False, source_name: str = "stdin"):
+                 bools: bool = False, unsafe: bool = False, source_name: str = "stdin",
+                 missing_probes: str = "error"):
+        self.missing_probes = missing_probes  # an attach point that names nothing: error, warn or ignore
         self.bools = bools
         self.unsafe = unsafe  # --unsafe: system(), signal() and the like are allowed
         self.source_name = source_name  # where errorf() and warnf() say they are
@@ -57,6 +59,13 @@ class Given:
 
 
 NOTHING_GIVEN = Given()
+
+
+def missing(diags: Diagnostics, span: Span, message: str, *hints: str) -> None:
+    """An attach point that names nothing there is (a function, a binary, a
+    tracepoint): an error unless the script's missing_probes setting says to
+    warn or to skip it (check.py decides)."""
+    diags.error(span, message, *hints).severity = "missing"
 
 
 def resolve(text: str, span: Span, diags: Diagnostics, given: Given = NOTHING_GIVEN) -> list[AttachTarget]:
@@ -72,9 +81,23 @@ def resolve(text: str, span: Span, diags: Diagnostics, given: Given = NOTHING_GI
         diags.error(span, f"probe type '{row.name}' is not supported by pytrace yet")
         return []
     expand = globals()["_expand_" + row.expand]
-    if row.expand in _NEEDS_GIVEN:
-        return expand(rest, span, diags, given)
-    return expand(rest, span, diags)
+    before = len(diags.items)
+    targets = expand(rest, span, diags, given) if row.expand in _NEEDS_GIVEN else expand(rest, span, diags)
+    _settle_missing(diags, before, given.missing_probes)
+    return targets
+
+
+def _settle_missing(diags: Diagnostics, start: int, setting: str) -> None:
+    """What `missing` reported since `start`: errors, warnings or nothing,
+    as the script's missing_probes setting says."""
+    kept = diags.items[:start]
+    for diag in diags.items[start:]:
+        if diag.severity == "missing":
+            if setting == "ignore":
+                continue
+            diag.severity = "warning" if setting == "warn" else "error"
+        kept.append(diag)
+    diags.items[:] = kept
 
 
 def _expand_begin(rest: str, span: Span, diags: Diagnostics) -> list[AttachTarget]:
@@ -106,7 +129,8 @@ def _expand_tracepoint(rest: str, span: Span, diags: Diagnostics) -> list[Attach
         diags.error(span, f"cannot read tracepoints: {err}")
         return []
     if not pairs:
-        diags.error(
+        missing(
+            diags,
             span,
             f"tracepoint not found: {category}:{event}",
             f"list the available ones with: pytrace -l 'tracepoint:{category}:*'",
@@ -265,7 +289,7 @@ def _expand_rawtracepoint(rest: str, span: Span, diags: Diagnostics) -> list[Att
         return []
     found = [(e, n) for e, n in found if n is not None]
     if not found:
-        diags.error(span, f"raw tracepoint not found: {event}",
+        missing(diags, span, f"raw tracepoint not found: {event}",
                     f"the kernel's raw tracepoints are its tracepoints' events: pytrace -l 'tracepoint:*:{event}*'")
         return []
     return [AttachTarget("rawtracepoint", f"rawtracepoint:{e}", (e,), span, nargs=n,
@@ -306,7 +330,7 @@ def _kernel_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> li
         return []
     funcs = sorted(fnmatch.filter(known, func)) if _is_wildcard(func) else [func] if func in known else []
     if not funcs:
-        diags.error(span, f"kernel function not found: {func}", "is it spelled as in /proc/kallsyms?")
+        missing(diags, span, f"kernel function not found: {func}", "is it spelled as in /proc/kallsyms?")
         return []
     return [AttachTarget(kind, f"{kind}:{f}" + (f"+{offset}" if offset else ""), (f, offset), span, func=f)
             for f in funcs]
@@ -358,7 +382,7 @@ def _btf_function(kind: str, rest: str, span: Span, diags: Diagnostics) -> list[
         return []
     found = [(f, n) for f, n in found if n is not None]
     if not found:
-        diags.error(span, f"kernel function not found in BTF: {func}")
+        missing(diags, span, f"kernel function not found in BTF: {func}")
         return []
     return [AttachTarget(kind, f"{kind}:{f}", (f,), span, nargs=n, func=f,
                          typed_args=_typed_args(lambda types, f=f: types.function_params(f)))
@@ -414,7 +438,7 @@ def _expand_usdt(rest: str, span: Span, diags: Diagnostics, given: Given) -> lis
     try:
         paths = _binaries(binary, given.pid)
         if not paths:
-            diags.error(span, f"binary not found: {binary}",
+            missing(diags, span, f"binary not found: {binary}",
                         "give its path, the name of a program in PATH, or a library's name (libc)")
             return []
         probes = [p for path in paths for p in symbols.usdt_probes(path, given.pid if len(paths) == 1 else -1)]
@@ -436,7 +460,7 @@ def _expand_usdt(rest: str, span: Span, diags: Diagnostics, given: Given) -> lis
                 "usdt", f"usdt:{shown}:{probe.provider}:{probe.name}",
                 (location.path, location.offset, probe.semaphore), span, usdt_args=location.args))
     if not targets:
-        diags.error(span, f"usdt probe not found: {spec} in {binary}",
+        missing(diags, span, f"usdt probe not found: {spec} in {binary}",
                     f"list its probes with: pytrace -l 'usdt:{binary}:*'")
     return targets
 
@@ -467,7 +491,7 @@ def _user_function(kind: str, rest: str, span: Span, diags: Diagnostics, given: 
         diags.error(span, f"cannot use {kind} '{kind}:{rest}': {err}")
         return []
     if not paths:
-        diags.error(span, f"binary not found: {binary}",
+        missing(diags, span, f"binary not found: {binary}",
                     "give its path, the name of a program in PATH, or a library's name (libc)")
         return []
     targets = []
@@ -556,7 +580,7 @@ def _functions_in(kind: str, path: str, spec: str, span: Span, diags: Diagnostic
     if not matches:
         if wildcard or several:
             return []
-        diags.error(span, f"function not found: {base} in {path}",
+        missing(diags, span, f"function not found: {base} in {path}",
                     f"list its functions with: pytrace -l '{kind}:{path}:*'")
         return None
     places = []

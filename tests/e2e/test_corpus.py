@@ -77,6 +77,7 @@ int main(void)
         pthread_create(&t, 0, work, 0);
         pthread_join(t, 0);
     }
+    usleep(300000);  /* alive while its addresses are named */
     return 0;
 }
 """
@@ -95,11 +96,13 @@ int main(void)
 """
 
 SLEEPER = r"""
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 int main(void)
 {
     struct timespec t = { 0, 123000000 };
-    nanosleep(&t, 0);
+    syscall(SYS_nanosleep, &t, 0);  /* glibc's nanosleep() calls clock_nanosleep */
     return 0;
 }
 """
@@ -153,9 +156,9 @@ CASES = [
          [r"^Counting syscalls", r"^Top 10 syscalls IDs:$", r"^@syscall\[\d+\]: \d+$", r"^Top 10 processes:$",
           r"^@process\[true\]: \d+$"]),
     Case("runqlat", "runqlat.bt", "/bin/sleep 0.3",
-         [r"^Tracing CPU scheduler", r"^@usecs:$", r"^\[\d+(, \d+[KM]?\))?\]?\s+\d+ \|@*\s*\|$"]),
+         [r"^Tracing CPU scheduler", r"^@usecs:\s*$", r"^\[\d+(, \d+[KM]?\))?\]?\s+\d+ \|@*\s*\|$"]),
     Case("runqlat-upstream", "runqlat.upstream.bt", "/bin/sleep 0.3",
-         [r"^Tracing CPU scheduler", r"^@usecs:$", r"^\[\d+(, \d+[KM]?\))?\]?\s+\d+ \|@*\s*\|$"]),
+         [r"^Tracing CPU scheduler", r"^@usecs:\s*$", r"^\[\d+(, \d+[KM]?\))?\]?\s+\d+ \|@*\s*\|$"]),
     Case("killsnoop", "killsnoop.bt", "/bin/sh -c 'kill -USR1 999999; true'",
          [r"^TIME\s+PID\s+COMM\s+SIG\s+TPID\s+RESULT$", r"^\d\d:\d\d:\d\d\s+\d+\s+sh\s+10\s+999999 -3$"]),
     Case("killsnoop-upstream", "killsnoop.upstream.bt", "/bin/sh -c 'kill -USR1 999999; true'",
@@ -169,8 +172,8 @@ CASES = [
           r"^[\d:]+ \d+\s+setuid\s+0\s+setfsuid\s+uid=0 \(prevuid=0\)$"], programs={"setuid": SETUID}),
     Case("syncsnoop", "syncsnoop.bt", "/bin/sync", [r"^TIME\s+PID\s+COMM\s+EVENT$",
                                                      r"^[\d:]+\s+\d+\s+sync\s+tracepoint:syscalls:sys_enter_sync$"]),
-    Case("threadsnoop", "threadsnoop.bt", "./threads",
-         [r"^TIME\(ms\)\s+PID\s+COMM\s+FUNC$"] + [r"^\d+\s+\d+\s+threads\s+work$"] * 3,
+    Case("threadsnoop-upstream", "threadsnoop.upstream.bt", "./threads",
+         [r"^TIME\s+PID\s+COMM\s+FUNC$"] + [r"^\s*[\d:.]+\s+\d+ threads\s+work$"] * 3,
          programs={"threads": THREADS}),
     Case("gethostlatency", "gethostlatency.bt", "./resolve",
          [r"^TIME\s+PID\s+COMM\s+LATms\s+HOST$", r"^[\d:]+\s+\d+\s+resolve\s+\d+ localhost$",
@@ -183,16 +186,14 @@ CASES = [
          programs={"sleeper": SLEEPER}),
     Case("bashreadline", "bashreadline.bt", "/bin/bash --norc -i",
          [r"^TIME\s+PID\s+COMMAND$", r"^[\d:]+\s+\d+\s+echo corpus-marker$"], stdin="echo corpus-marker\n"),
-    Case("loads", "loads.bt", "/bin/sleep 1.5",
-         [r"^Reading load averages", r"^[\d:]+ load averages: \d+\.\d{3} \d+\.\d{3} \d+\.\d{3}$"]),
     Case("cpuwalk", "cpuwalk.bt", "/bin/sh -c 'timeout 0.5 sh -c \"while :; do :; done\"'",
-         [r"^Sampling CPU at 99hz", r"^@cpu:$", r"^\[\d+, \d+\)\s+\d+ \|@+\s*\|$"]),
-    Case("runqlen", "runqlen.bt", "/bin/sh -c 'timeout 0.5 sh -c \"while :; do :; done\"'",
-         [r"^Sampling run queue length", r"^@runqlen:$", r"^\[0, 1\)\s+\d+ \|@+\s*\|$"]),
+         [r"^Sampling CPU at 99hz", r"^@cpu:\s*$", r"^\[\d+, \d+\)\s+\d+ \|@+\s*\|$"]),
+    Case("runqlen-upstream", "runqlen.upstream.bt", "/bin/sh -c 'timeout 0.5 sh -c \"while :; do :; done\"'",
+         [r"^Sampling run queue length", r"^@runqlen:\s*$", r"^\[0, 1\)\s+\d+ \|@+\s*\|$"]),
     Case("bitesize", "bitesize.bt", DISKIO, [r"^Tracing block device I/O", r"^I/O size \(bytes\) histograms",
-                                             r"^@\[dd\]:$", r"^\[64K, 128K\)\s+\d+ \|@+\s*\|$"]),
+                                             r"^@\[dd\]:\s*$", r"^\[64K, 128K\)\s+\d+ \|@+\s*\|$"]),
     Case("biolatency-upstream", "biolatency.upstream.bt", DISKIO,
-         [r"^Tracing block device I/O", r"^@usecs:$", r"^\[\d+(, \d+[KM]?\))?\]?\s+\d+ \|@*\s*\|$"]),
+         [r"^Tracing block device I/O", r"^@usecs:\s*$", r"^\[\d+(, \d+[KM]?\))?\]?\s+\d+ \|@*\s*\|$"]),
     Case("biosnoop-upstream", "biosnoop.upstream.bt", DISKIO,
          [r"^TIME\(ms\)\s+DISK ID\s+COMM\s+PID\s+LAT\(ms\)$", r"^\d+\s+\d+\s+\d+\s+dd\s+\d+\s+\d+$"]),
     Case("biostacks-upstream", "biostacks.upstream.bt", DISKIO,
@@ -241,13 +242,13 @@ ONE_LINERS = [
     Case("read-bytes-by-process", "tracepoint:syscalls:sys_exit_read /args->ret/ { @[comm] = sum(args->ret); }",
          "/bin/cat /etc/hostname", [r"^@\[cat\]: \d+$"]),
     Case("read-size-distribution", "tracepoint:syscalls:sys_exit_read { @[comm] = hist(args->ret); }",
-         "/bin/cat /etc/hostname", [r"^@\[cat\]:$", r"^\[\d+(, \d+\))?\]?\s+\d+ \|@+\s*\|$"]),
+         "/bin/cat /etc/hostname", [r"^@\[cat\]:\s*$", r"^\[\d+(, \d+\))?\]?\s+\d+ \|@+\s*\|$"]),
     Case("profile-kernel-stacks", "profile:hz:99 { @[kstack] = count(); }",
          "/bin/sh -c 'timeout 0.5 sh -c \"while :; do :; done\"'", [r"^@\[$", r"^\]: \d+$"]),
     Case("scheduler-stacks", "tracepoint:sched:sched_switch { @[kstack] = count(); }", "/bin/sleep 0.2",
          [r"^@\[$", r"^\s+__schedule\+\d+$", r"^\]: \d+$"]),
     Case("block-io-sizes", "tracepoint:block:block_rq_issue { @ = hist(args->bytes); }", DISKIO,
-         [r"^@:$", r"^\[64K, 128K\)\s+\d+ \|@+\s*\|$"]),
+         [r"^@:\s*$", r"^\[64K, 128K\)\s+\d+ \|@+\s*\|$"]),
     Case("page-faults", "software:page-faults:1 /comm == \"cat\"/ { @[comm] = count(); }", "/bin/cat /etc/hostname",
          [r"^@\[cat\]: \d+$"]),
     Case("process-exits", "tracepoint:sched:sched_process_exit /comm == \"false\"/"
