@@ -23,7 +23,7 @@ int main(void) { for (int i = 0; i < 13; i++) { counter++; other++; usleep(1000)
 
 def test_a_watchpoint_in_every_process(run_pytrace, build_c):
     """Without -p or -c a watchpoint is set on every CPU, as bpftrace sets it."""
-    prog = build_c(WATCHED.replace("13", "300"), name="watched", flags=("-no-pie",))
+    prog = build_c(WATCHED.replace("13", "3000"), name="watched", flags=("-no-pie",))  # runs past the compile
     nm = subprocess.run(["nm", str(prog)], capture_output=True, text=True, check=True).stdout
     counter = int(re.search(r"^([0-9a-f]+) B counter$", nm, re.M).group(1), 16)
     proc = subprocess.Popen([str(prog)])
