@@ -752,11 +752,12 @@ class _FunctionLowerer:
 
     def declare(self, decl: ir.OutputDecl) -> int:
         """The index of an output declaration equal to `decl`, added if new."""
-        for index, known in enumerate(self.module.outputs):
-            if known.key() == decl.key():
-                return index
-        self.module.outputs.append(decl)
-        return len(self.module.outputs) - 1
+        key = decl.key()
+        index = self.module.output_index.get(key)
+        if index is None:
+            index = self.module.output_index[key] = len(self.module.outputs)
+            self.module.outputs.append(decl)
+        return index
 
     def call_print(self, e: ast.Call) -> ir.Instr:
         arg = e.args[0]

@@ -639,3 +639,4 @@ class Module:
     outputs: list[OutputDecl] = field(default_factory=list)
     probe_names: dict[int, str] = field(default_factory=dict)  # `probe` id -> name
     probe_funcs: dict[int, str] = field(default_factory=dict)  # `probe` id -> its function (`func`)
+    output_index: dict[tuple, int] = field(default_factory=dict)  # OutputDecl.key() -> its place in outputs
