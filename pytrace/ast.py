@@ -11,7 +11,7 @@ test can compare a parse with a hand-written tree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from pytrace.plain import dataclass, field, fields
 from typing import Optional
 
 from pytrace.source import NO_SPAN, Span

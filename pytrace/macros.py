@@ -21,7 +21,7 @@ else, a macro that expands itself) are located at the call.
 from __future__ import annotations
 
 import copy
-from dataclasses import fields
+from pytrace.plain import fields
 
 from pytrace import ast
 from pytrace.diagnostics import Diagnostics

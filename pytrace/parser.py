@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import functools
 
-from lark import Token, Transformer_NonRecursive, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
-from lark.lexer import PatternStr
 
 from pytrace import ast
 from pytrace.diagnostics import CompileError, Diagnostics
-from pytrace.grammar import make_parser
+from pytrace.grammar import L, make_parser
 from pytrace.source import NO_SPAN, SourceFile, Span
+
+# The parse-tree classes of the parser in use (pytrace.grammar: Lark's
+# standalone parser, or lark's own).
+Token, Transformer_NonRecursive, v_args = L.Token, L.Transformer_NonRecursive, L.v_args
+UnexpectedCharacters, UnexpectedInput, UnexpectedToken = L.UnexpectedCharacters, L.UnexpectedInput, L.UnexpectedToken
+VisitError, PatternStr = L.VisitError, L.PatternStr
 
 
 def parse(source: SourceFile) -> ast.Program:

@@ -16,7 +16,7 @@ them to registers), so the IR needs no phi nodes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pytrace.plain import dataclass, field
 
 from pytrace.aggregations import Aggregation
 from pytrace.program import Field, ValueSpec

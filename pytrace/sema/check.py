@@ -13,7 +13,7 @@ differs between tracepoints.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from pytrace.plain import dataclass, field
 
 from pytrace import ast, probe_kinds
 from pytrace.arch import registers

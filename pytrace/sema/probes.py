@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
+from pytrace.plain import dataclass, field
 
 from pytrace import probe_kinds, tracefs
 from pytrace.diagnostics import Diagnostics

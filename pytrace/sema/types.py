@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pytrace.plain import dataclass
 
 from pytrace.program import STRLEN_DEFAULT, Field
 

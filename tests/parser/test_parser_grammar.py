@@ -92,3 +92,28 @@ def test_dump_of_a_parsed_script():
         "              operand:\n"
         "                (Integer 1)))))"
     )
+
+
+def _parse_in_a_new_process(env_extra: dict) -> str:
+    """Parse a script in a fresh interpreter; print the AST and whether lark
+    itself was imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from pytrace.parser import parse\nfrom pytrace.ast import dump\nfrom pytrace.source import SourceFile\n"
+            "print(dump(parse(SourceFile('s', 'BEGIN { @[comm] = count(); $x = (1, \"a\"); }'))))\n"
+            "print('lark imported:', 'lark' in sys.modules)\n")
+    env = dict(os.environ, **env_extra)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_runs_use_the_generated_standalone_parser_without_importing_lark(tmp_path):
+    cache = {grammar.CACHE_DIR_ENV: str(tmp_path / "c")}
+    first = _parse_in_a_new_process(cache)  # generates it
+    assert [p.name.startswith("parser-") for p in (tmp_path / "c").iterdir()].count(True) == 1
+    second = _parse_in_a_new_process(cache)  # loads it
+    assert second.endswith("lark imported: False\n")
+    without_cache = _parse_in_a_new_process({grammar.CACHE_DIR_ENV: ""})  # lark's own parser
+    assert first == without_cache == second.replace("False\n", "True\n")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from pytrace.plain import fields
 
-from lark import Token, Tree
+from pytrace.grammar import L
 
 from pytrace import ast
 from pytrace.parser import parse
@@ -65,7 +65,7 @@ def test_every_node_has_a_span_and_no_lark_object_leaks():
         for f in fields(node):
             value = getattr(node, f.name)
             for item in value if isinstance(value, list) else [value]:
-                assert not isinstance(item, (Token, Tree)), (node, f.name)
+                assert not isinstance(item, (L.Token, L.Tree)), (node, f.name)
                 assert type(item) in (str, int, bool, type(None), Span) or isinstance(item, ast.Node)
         for child in node.children():
             walk(child)
