@@ -117,6 +117,39 @@ def _grammar_text() -> str:
         return f.read()
 
 
+# Lark 1.3's generator leaves out an import its Transformer_NonRecursive uses.
+_PREAMBLE = "from typing import cast\n"
+
+# Imports the standalone module makes for little, ~15 ms of every run:
+# logging (its logger is set to CRITICAL, so a silent one is the same),
+# dataclasses (one frozen class: pytrace.plain does that), inspect (two
+# one-line functions). Each is replaced only where the text is found.
+_LIGHTER = (
+    ("import logging\n", ""),
+    ("from dataclasses import dataclass\n", "from pytrace.plain import dataclass\n"),
+    ('logger: logging.Logger = logging.getLogger("lark")\nlogger.addHandler(logging.StreamHandler())\n',
+     "class _SilentLogger:\n    def __getattr__(self, name):\n        return lambda *args, **kwargs: None\n"
+     "logger = _SilentLogger()\n"),
+    ("logger.setLevel(logging.CRITICAL)\n", ""),
+    ("from inspect import getmembers, getmro\n",
+     "def getmro(cls):\n    return cls.__mro__\n"
+     "def getmembers(obj):\n    return sorted((n, getattr(obj, n)) for n in dir(obj) if hasattr(obj, n))\n"),
+)
+
+
+def _lighten(source: str) -> str:
+    """The generated module with _LIGHTER applied; unchanged when any of
+    its texts is missing (another Lark version) or logging is still used."""
+    lighter = source
+    for old, new in _LIGHTER:
+        if old not in lighter:
+            return _PREAMBLE + source
+        lighter = lighter.replace(old, new)
+    if "logging." in lighter:
+        return _PREAMBLE + source
+    return _PREAMBLE + lighter
+
+
 def _generate(code_path: str) -> types.CodeType:
     """Generate the standalone module, compile it and store the code (written
     to a temporary name and renamed: concurrent runs never see half a file)."""
@@ -127,8 +160,7 @@ def _generate(code_path: str) -> types.CodeType:
     # from the text: a parser opened from the package would carry its
     # loader (an object the standalone module cannot rebuild) in its options
     gen_standalone(Lark(_grammar_text(), **OPTIONS), out=out)
-    # Lark 1.3's generator leaves out an import its Transformer_NonRecursive uses
-    source = "from typing import cast\n" + out.getvalue()
+    source = _lighten(out.getvalue())
     code = compile(source, f"<standalone parser for {GRAMMAR_FILE}>", "exec")
     tmp = f"{code_path}.{os.getpid()}.tmp"
     try:
