@@ -62,7 +62,7 @@ environment:
   BPFTRACE_MAP_KEYS_MAX, PYTRACE_MAP_KEYS_MAX
                     keys a map may hold (default 4096); updates of a full map
                     are counted and reported at exit
-  BPFTRACE_STRLEN   bytes a string may hold (default 64, at most 200)
+  BPFTRACE_STRLEN   bytes a string may hold (default 64, at most 8192)
   BPFTRACE_STACK_MODE
                     how kstack and ustack print unless they say: bpftrace
                     (default), perf or raw

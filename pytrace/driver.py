@@ -154,6 +154,7 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     optimized = objfile.optimize(str(llvm_module))
     tap("llvm-opt", lambda: str(optimized))
     tap("asm", lambda: objfile.emit_assembly(optimized))
+    _check_scratch(module, diags)
     elf = objfile.emit_object(optimized)
     compiled = package(module, elf, source.name)
     from pytrace import settings
@@ -180,6 +181,21 @@ def _config(program, diags: Diagnostics) -> dict:
         except settings.SettingError as e:
             diags.error(item.span, f"{item.name} {e}")
     return config
+
+
+def _check_scratch(module, diags: Diagnostics) -> None:
+    """A probe's buffers beyond the stack share one per-CPU value, which the
+    kernel caps at 32 KiB; say which probe needs more."""
+    from pytrace.codegen.llvm import SCRATCH_MAX
+
+    for fn in module.functions:
+        used = module.scratch_use.get(fn.name, 0)
+        if used > SCRATCH_MAX:
+            diags.error(fn.span, f"{fn.probe_name} needs {used} bytes for its strings and records, "
+                        f"more than the {SCRATCH_MAX} a per-CPU map value can hold",
+                        "use shorter strings (max_strlen, or str(x, N)) or fewer of them in this probe")
+    if diags.has_errors:
+        raise CompileError(diags)
 
 
 def _check_stack(compiled: CompiledProgram, diags: Diagnostics) -> None:

@@ -120,6 +120,9 @@ ZERO_NAME = "__pytrace_zero"
 # bpf_get_stack returned, then up to STACK_FRAMES_MAX addresses. Unlike the
 # kernel's stack-trace maps (one stack per hash bucket, a colliding stack
 # dropped or overwritten), distinct stacks never replace each other.
+# Buffers that do not fit on the BPF stack (long strings, big printf records
+# and tuples): one per-CPU array value, as big as the most one function uses.
+BUFS_NAME = "__pytrace_bufs"
 STACKS_NAME = "__pytrace_stacks"
 SCRATCH_NAME = "__pytrace_scratch"
 STACK_FRAMES_MAX = 127

@@ -18,7 +18,7 @@ import os
 
 from pytrace.record import Record
 
-STRLEN_MAX = 200  # strings live on the 512-byte BPF stack
+STRLEN_MAX = 8192  # long strings live in the per-CPU scratch value (32 KiB at most)
 
 
 class SettingError(Exception):

@@ -74,7 +74,10 @@ def emit_module(module: ir.Module, source_name: str = "script") -> ll.Module:
     owners = code_owners(module)
     for fn in module.functions:
         if owners[fn.name] == fn.name:
-            _FunctionEmitter(out, globals_, debug, fn).emit()
+            emitter = _FunctionEmitter(out, globals_, debug, fn)
+            emitter.emit()
+            if emitter.scratch_used:
+                module.scratch_use[fn.name] = emitter.scratch_base + emitter.scratch_used
     return out
 
 
@@ -110,6 +113,12 @@ class _DebugInfo:
 # Aggregation values up to this size are built on the stack for a new key;
 # bigger ones (histograms) are created from the zero map, then updated in place.
 STACK_VALUE_MAX = 64
+# A function's buffers (strings, printf records, tuples, keys) live on the
+# BPF stack up to this many bytes, and in the per-CPU scratch value beyond:
+# half the 512 bytes, the rest left to LLVM's spills and helper arguments.
+STACK_BUFFERS = 256
+# The kernel's limit on a per-CPU map value (PCPU_MIN_UNIT_SIZE).
+SCRATCH_MAX = 32768
 
 
 def needs_zero_map(module: ir.Module) -> int:
@@ -151,6 +160,13 @@ class _Globals:
         self.own = {symbol: self._map(symbol) for symbol in sorted(extra_maps(module))}
         self.own[prog.RINGBUF_NAME] = self.ringbuf
         self.consts = {}
+        self._bufs = None
+
+    def bufs(self) -> ll.GlobalVariable:
+        """The per-CPU scratch value's map, declared when first used."""
+        if self._bufs is None:
+            self._bufs = self._map(prog.BUFS_NAME)
+        return self._bufs
 
     def _map(self, symbol: str) -> ll.GlobalVariable:
         var = ll.GlobalVariable(self.out, I64, name=symbol)
@@ -188,20 +204,57 @@ class _FunctionEmitter:
         # (ir.Release) for the next statements to reuse.
         self.free: dict[int, list[ll.Value]] = {}
         self.taken: list[tuple[int, ll.Value]] = []
+        self.stack_used = 0      # bytes of buffers on the stack
+        self.scratch = None      # the scratch value's address, once looked up
+        self.scratch_base = 0    # where this function's part of it starts
+        self.scratch_used = 0
 
     # -------------------------------------------------------------- helpers
 
     def alloca(self, size: int, name: str = "") -> ll.Value:
-        """A temporary 8-byte aligned stack buffer, as an i8*: one the
-        statements before gave back (ir.Release) when there is one of this
-        size, else a new one."""
+        """A temporary 8-byte aligned buffer, as an i8*: one the statements
+        before gave back (ir.Release) when there is one of this size, else a
+        new one (see _buffer)."""
         size = align8(size)
         free = self.free.get(size)
-        raw = free.pop() if free else self._new_alloca(size, name)
-        self.taken.append((size, raw))
+        ptr = free.pop() if free else self._buffer(size, name)
+        self.taken.append((size, ptr))
+        return ptr
+
+    def _buffer(self, size: int, name: str = "") -> ll.Value:
+        """A new buffer of `size` bytes: on the BPF stack while the
+        function's stack buffers stay within STACK_BUFFERS (small values,
+        the common case, cost nothing to reach), else in the per-CPU
+        scratch value (long strings, big printf records and tuples: a valid
+        script never runs out of the 512 bytes the verifier allows).
+        Integers always stay on the stack: the verifier follows values there
+        (a loop's counter must be known to end), not in a map value."""
+        if size > 8 and self.stack_used + size > STACK_BUFFERS:
+            return self._scratch(size)
+        self.stack_used += size
+        raw = self._new_alloca(size, name)
         builder = ll.IRBuilder(self.entry)
         builder.position_after(raw)
         return builder.bitcast(raw, PTR)
+
+    def _scratch(self, size: int) -> ll.Value:
+        """`size` bytes of the per-CPU scratch value (prog.BUFS_NAME), whose
+        address the entry block looks up once (see _finish_entry). A probe
+        runs to its end on its CPU before another starts there, so each
+        function's buffers are its own while it runs."""
+        builder = ll.IRBuilder(self.entry)
+        if self.scratch is None:
+            key = self._new_alloca(8, "scratch_key")
+            builder.position_at_end(self.entry)
+            builder.store(ll.Constant(I64, 0), builder.bitcast(key, I64.as_pointer()), align=8)
+            fnty = ll.FunctionType(I64, [PTR, PTR])
+            lookup = builder.inttoptr(ll.Constant(I64, h.MAP_LOOKUP_ELEM), fnty.as_pointer())
+            found = builder.call(lookup, [builder.bitcast(self.globals.bufs(), PTR), builder.bitcast(key, PTR)])
+            self.scratch = builder.inttoptr(found, PTR, name="scratch")
+        builder.position_at_end(self.entry)
+        offset = self.scratch_base + self.scratch_used
+        self.scratch_used += size
+        return builder.gep(self.scratch, [ll.Constant(I64, offset)])
 
     def _new_alloca(self, size: int, name: str = "") -> ll.Value:
         """Allocas must all sit in the entry block (BPF has no dynamic stack
@@ -214,8 +267,8 @@ class _FunctionEmitter:
         return slot
 
     def _emit_Release(self, instr: ir.Release) -> None:
-        for size, raw in self.taken:
-            self.free.setdefault(size, []).append(raw)
+        for size, ptr in self.taken:
+            self.free.setdefault(size, []).append(ptr)
         self.taken = []
 
     def call(self, helper: int, *args: ll.Value) -> ll.Value:
@@ -284,15 +337,23 @@ class _FunctionEmitter:
                 result = getattr(self, "_emit_" + type(instr).__name__)(instr)
                 if result is not None:
                     self.values[id(instr)] = result
-        ll.IRBuilder(self.entry).branch(self.blocks[id(self.fn.blocks[0])])
+        self._finish_entry(self.blocks[id(self.fn.blocks[0])])
+
+    def _finish_entry(self, first: ll.Block) -> None:
+        """End the entry block with a jump to the code, through a check that
+        the scratch value was found when the function uses it (the verifier
+        wants the null check; it never fails: the array has its element)."""
+        builder = ll.IRBuilder(self.entry)
+        if self.scratch is None:
+            builder.branch(first)
+            return
+        missing = self.func.append_basic_block("no_scratch")
+        builder.cbranch(builder.icmp_unsigned("==", self.scratch, ll.Constant(PTR, None)), missing, first)
+        ll.IRBuilder(missing).ret(ll.Constant(I64, 0))
 
     def slot(self, slot: ir.Slot) -> ll.Value:
-        if id(slot) not in self.slots:
-            size = align8(byte_size(slot.type))
-            raw = self._new_alloca(size, slot.name.lstrip("$"))  # a variable's: never given back
-            builder = ll.IRBuilder(self.entry)
-            builder.position_after(raw)
-            self.slots[id(slot)] = builder.bitcast(raw, PTR)
+        if id(slot) not in self.slots:  # a variable's buffer: never given back
+            self.slots[id(slot)] = self._buffer(align8(byte_size(slot.type)), slot.name.lstrip("$"))
         return self.slots[id(slot)]
 
     # ------------------------------------------------------------- values

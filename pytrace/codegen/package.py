@@ -52,6 +52,11 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
             name=prog.PIDS_NAME, symbol=prog.PIDS_NAME, map_type=prog.MAP_HASH, key_size=8,
             value_size=8, max_entries=prog.PIDS_MAX, flags=prog.MAP_NO_PREALLOC,
         ))
+    if module.scratch_bytes:
+        maps.append(prog.MapSpec(
+            name=prog.BUFS_NAME, symbol=prog.BUFS_NAME, map_type=prog.MAP_PERCPU_ARRAY, key_size=4,
+            value_size=module.scratch_bytes, max_entries=1,
+        ))
     zero = needs_zero_map(module)
     if zero:
         maps.append(prog.MapSpec(

@@ -640,3 +640,10 @@ class Module:
     probe_names: dict[int, str] = field(default_factory=dict)  # `probe` id -> name
     probe_funcs: dict[int, str] = field(default_factory=dict)  # `probe` id -> its function (`func`)
     output_index: dict[tuple, int] = field(default_factory=dict)  # OutputDecl.key() -> its place in outputs
+    # set by codegen: the bytes of the per-CPU scratch value each function uses
+    scratch_use: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def scratch_bytes(self) -> int:
+        """The scratch value's size (0: no function uses it)."""
+        return max(self.scratch_use.values(), default=0)

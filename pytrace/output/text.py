@@ -242,7 +242,7 @@ def banner(count: int, style: Style = V017) -> str:
 
 def truncated_warning(count: int) -> str:
     return (f"warning: {count} string{'' if count == 1 else 's'} read by str() filled the whole buffer"
-            " and may have been cut short (raise BPFTRACE_STRLEN, at most 200)\n")
+            " and may have been cut short (raise max_strlen: config = { max_strlen = 1024 }, or BPFTRACE_MAX_STRLEN)\n")
 
 
 def stacks_warning(count: int, limit: int) -> str:

@@ -1025,7 +1025,7 @@ class _Checker:
             self.expect_int(n, "the length given to str()")
             if not isinstance(n, ast.Integer) or not 1 <= n.value <= strlen:
                 self.report.error(n.span, f"the length given to str() must be a number from 1 to {strlen}",
-                                  "BPFTRACE_STRLEN sets the longest string (at most 200)")
+                                  "max_strlen (config, or BPFTRACE_MAX_STRLEN) sets the longest string")
             else:
                 size = n.value + 1 if n.value < strlen else strlen
         return Str(size) if not isinstance(t, Str) else t

@@ -119,16 +119,33 @@ def test_stack_depth_is_measured_from_the_code():
     assert 16 <= stack_depth(probe.insns) <= 64
 
 
-def test_a_probe_over_the_stack_limit_is_a_script_error_not_a_crash():
-    from pytrace.diagnostics import CompileError
+def test_strings_beyond_the_stack_live_in_the_scratch_value():
+    from pytrace.codegen.objfile import BPF_STACK, stack_depth
 
     strs = ", ".join(["str(args->filename)"] * 9)
-    text = f'tracepoint:syscalls:sys_enter_openat {{ printf("{"%s " * 9}\\n", {strs}); }}'
+    compiled = compile_text(f'tracepoint:syscalls:sys_enter_openat {{ printf("{"%s " * 9}\\n", {strs}); }}')
+    (bufs,) = [m for m in compiled.maps if m.symbol == prog.BUFS_NAME]
+    assert bufs.map_type == prog.MAP_PERCPU_ARRAY and bufs.max_entries == 1 and bufs.value_size >= 9 * 64
+    assert stack_depth(compiled.probes[0].insns) <= BPF_STACK
+    # a one-liner of small values stays on the stack: no scratch map
+    small = compile_text("tracepoint:sched:sched_switch { @[comm] = count(); }")
+    assert prog.BUFS_NAME not in {m.symbol for m in small.maps}
+
+
+def test_a_probe_over_the_scratch_limit_is_a_script_error_not_a_crash():
+    from pytrace.diagnostics import CompileError
+
+    strs = ", ".join(["str(args->filename)"] * 40)
+    text = (f'config = {{ max_strlen = 1024 }}\n'
+            f'tracepoint:syscalls:sys_enter_openat {{ printf("{"%s " * 40}\\n", {strs}); }}')
     with pytest.raises(CompileError) as err:
         compile_text(text)
-    rendered = err.value.diagnostics.render()
-    assert rendered.startswith("t.pt:1:1: error: tracepoint:syscalls:sys_enter_openat needs ")
-    assert "more than the 512 BPF allows" in rendered
+    assert err.value.diagnostics.render() == (
+        "t.pt:2:1: error: tracepoint:syscalls:sys_enter_openat needs 81928 bytes for its strings and records, "
+        "more than the 32768 a per-CPU map value can hold\n"
+        "tracepoint:syscalls:sys_enter_openat { printf(\"" + "%s " * 40 + "\\n\", " + strs + "); }\n"
+        "^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
+        "hint: use shorter strings (max_strlen, or str(x, N)) or fewer of them in this probe")
 
 
 @pytest.mark.parametrize("text, size", [

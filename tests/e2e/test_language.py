@@ -279,3 +279,27 @@ def test_enums_print_by_name(run_pytrace):
                          timeout=20)
     assert result.stdout.splitlines()[0] == '{"type": "value", "data": 333}'
     assert '{"type": "map", "data": {"@": {"333": 333}}}' in result.stdout
+
+
+def test_long_strings_live_off_the_stack(run_pytrace, tmp_path):
+    """max_strlen 1024 (upstream's default): a 600-byte path is read whole
+    into printf, a map key and a variable, next to eight more strings; the
+    default of 0.17 (64) cuts it, and counts the cut."""
+    deep = tmp_path / "/".join(["d" * 50] * 11)
+    deep.mkdir(parents=True)
+    target = deep / "file.txt"
+    target.write_text("x\n")
+    path = str(target)
+    assert 600 < len(path) < 1000
+    probe = ('tracepoint:syscalls:sys_enter_openat /comm == "cat"/ {{ $p = str(args->filename); '
+             'if (strcontains($p, "file.txt")) {{ @[$p] = count(); printf("%s %d\\n", $p, strlen($p)); '
+             'printf("{many}\\n", {args}); }} }}').format(many="%s" * 8, args=", ".join(["comm"] * 8))
+    long = run_pytrace(["-c", f"cat {path}", "-e", "config = { max_strlen = 1024 } " + probe], timeout=30)
+    assert long.rc == 0, long.stderr
+    lines = long.stdout.splitlines()  # cat's own "x" comes in between
+    assert f"{path} {len(path)}" in lines and "cat" * 8 in lines
+    assert f"@[{path}]: 1" in long.stdout
+    short = run_pytrace(["-c", f"cat {path}", "-e", probe], timeout=30)
+    assert short.rc == 0 and "@[" not in short.stdout  # cut before "file.txt"
+    assert short.stderr == ("warning: 1 string read by str() filled the whole buffer and may have been cut short"
+                            " (raise max_strlen: config = { max_strlen = 1024 }, or BPFTRACE_MAX_STRLEN)\n")
