@@ -272,6 +272,16 @@ class Unroll(Stmt):
 
 
 @dataclass
+class ForMap(Stmt):
+    """`for ($kv : @map) {body}`: the body once per element, with $kv the
+    tuple (key, value)."""
+
+    var: str
+    map: MapRef
+    body: list[Stmt]
+
+
+@dataclass
 class ForRange(Stmt):
     """`for ($i : start..end) {body}`: $i from start to end - 1."""
 

@@ -113,7 +113,7 @@ def _rename(node: ast.Node, names: dict[str, str], count: int) -> None:
         node.name = new(node.name)
     elif isinstance(node, ast.MapRef):
         node.name = new(node.name)
-    elif isinstance(node, ast.ForRange):
+    elif isinstance(node, (ast.ForRange, ast.ForMap)):
         node.var = new(node.var)
 
 

@@ -304,6 +304,10 @@ class _ToAst(Transformer_NonRecursive):
         var, start, _dots, end, body = children
         return ast.ForRange(str(var), start, end, body, span=_meta_span(meta))
 
+    def for_map(self, meta, children):
+        var, name, body = children
+        return ast.ForMap(str(var), ast.MapRef(str(name), [], span=_token_span(name)), body, span=_meta_span(meta))
+
     def if_stmt(self, meta, children):
         cond, then, otherwise = children
         return ast.If(cond, then, otherwise, span=_meta_span(meta))

@@ -267,12 +267,12 @@ class ProbeSpec(Record):
     """
 
     __slots__ = ("kind", "name", "target", "prog_type", "function", "insns", "relocations", "span", "lines",
-                 "probe_id", "dispatch", "internal")
+                 "probe_id", "dispatch", "internal", "subprograms")
 
     def __init__(self, kind: str, name: str, target: tuple, prog_type: int, function: str,
                  insns: bytes = b"", relocations: list[Relocation] | None = None, span: Span = NO_SPAN,
                  lines: list[tuple[int, int, int]] | None = None, probe_id: int = 0,
-                 dispatch: tuple | None = None, internal: bool = False):
+                 dispatch: tuple | None = None, internal: bool = False, subprograms: tuple[int, ...] = ()):
         self.kind = kind
         self.name = name
         self.target = target
@@ -287,6 +287,9 @@ class ProbeSpec(Record):
         # which a dispatcher (internal: not one of the script's probes) runs
         self.dispatch = dispatch
         self.internal = internal
+        # where the code's callbacks (for-map bodies) start, by instruction:
+        # the kernel wants them described (BTF func_info) to load the program
+        self.subprograms = tuple(subprograms)
 
     def span_of(self, insn: int) -> Span:
         """Where in the script instruction `insn` came from (the attach

@@ -76,8 +76,8 @@ def emit_module(module: ir.Module, source_name: str = "script") -> ll.Module:
         if owners[fn.name] == fn.name:
             emitter = _FunctionEmitter(out, globals_, debug, fn)
             emitter.emit()
-            if emitter.scratch_used:
-                module.scratch_use[fn.name] = emitter.scratch_base + emitter.scratch_used
+            if emitter.scratch_end():
+                module.scratch_use[fn.name] = emitter.scratch_end()
     return out
 
 
@@ -182,12 +182,24 @@ class _Globals:
 
 
 class _FunctionEmitter:
-    def __init__(self, out: ll.Module, globals_: _Globals, debug: _DebugInfo, fn: ir.Function):
+    def __init__(self, out: ll.Module, globals_: _Globals, debug: _DebugInfo, fn: ir.Function,
+                 parent: "_FunctionEmitter | None" = None):
+        """A probe's function, or (`parent` given) the callback of a
+        `for ($kv : @map)` in it: static, in the probe's section, called by
+        bpf_for_each_map_elem with (map, key, value, the context the probe
+        passed: its ctx, then the captured variables' addresses)."""
         self.fn = fn
         self.globals = globals_
         self.debug = debug
-        self.func = ll.Function(out, ll.FunctionType(I64, [PTR]), name=fn.name)
-        self.func.section = section_name(fn.name)
+        self.out = out
+        self.parent = parent
+        if parent is None:
+            self.func = ll.Function(out, ll.FunctionType(I64, [PTR]), name=fn.name)
+            self.func.section = section_name(fn.name)
+        else:
+            self.func = ll.Function(out, ll.FunctionType(I64, [PTR] * 4), name=fn.name)
+            self.func.linkage = "internal"
+            self.func.section = parent.func.section
         self.scope = debug.subprogram(self.func, max(fn.span.line, 1))
         self.ctx = self.func.args[0]
         self.ctx.name = "ctx"
@@ -208,6 +220,7 @@ class _FunctionEmitter:
         self.scratch = None      # the scratch value's address, once looked up
         self.scratch_base = 0    # where this function's part of it starts
         self.scratch_used = 0
+        self.callbacks: list[_FunctionEmitter] = []  # for-map bodies, emitted after this function
 
     # -------------------------------------------------------------- helpers
 
@@ -338,6 +351,28 @@ class _FunctionEmitter:
                 if result is not None:
                     self.values[id(instr)] = result
         self._finish_entry(self.blocks[id(self.fn.blocks[0])])
+        for callback in self.callbacks:
+            callback.enter(self)
+            callback.emit()
+
+    def scratch_end(self) -> int:
+        """Where the scratch value's bytes this function and its callbacks
+        use end."""
+        return max([self.scratch_base + self.scratch_used] + [c.scratch_end() for c in self.callbacks])
+
+    def enter(self, parent: "_FunctionEmitter") -> None:
+        """A callback's start: the probe's ctx and the captured variables'
+        addresses from the context it was passed, and its buffers after the
+        probe's, on the stack (the verifier counts both frames against the
+        512 bytes) and in the scratch value (both are live at once)."""
+        self.stack_used = parent.stack_used
+        self.scratch_base = parent.scratch_base + parent.scratch_used
+        builder = ll.IRBuilder(self.entry)
+        words = builder.bitcast(self.func.args[3], PTR.as_pointer())
+        self.ctx = builder.load(words, align=8)
+        foreach = self.foreach
+        for i, slot in enumerate(foreach.captured, start=1):
+            self.slots[id(slot)] = builder.load(builder.gep(words, [ll.Constant(I64, i)]), align=8)
 
     def _finish_entry(self, first: ll.Block) -> None:
         """End the entry block with a jump to the code, through a check that
@@ -1156,7 +1191,31 @@ class _FunctionEmitter:
         self.b.cbranch(cond, self.blocks[id(instr.then)], self.blocks[id(instr.otherwise)])
 
     def _emit_Return(self, instr: ir.Return) -> None:
-        self.b.ret(ll.Constant(I64, 0))
+        self.b.ret(ll.Constant(I64, instr.value))
+
+    # ------------------------------------------------------ for-map loops
+
+    def _emit_ForEach(self, instr: ir.ForEach) -> None:
+        """The context (this function's ctx, then each captured variable's
+        address) in a stack buffer, which the helper requires, and the call.
+        The callback is emitted after this function (see emit)."""
+        callback = _FunctionEmitter(self.out, self.globals, self.debug, instr.callback, parent=self)
+        callback.foreach = instr
+        self.callbacks.append(callback)
+        context = self.b.bitcast(self._new_alloca(8 * (1 + len(instr.captured)), "each_ctx"), PTR.as_pointer())
+        self.b.store(self.ctx, context, align=8)
+        for i, slot in enumerate(instr.captured, start=1):
+            self.b.store(self.slot(slot), self.b.gep(context, [ll.Constant(I64, i)]), align=8)
+        self.call(h.FOR_EACH_MAP_ELEM, self.map_ptr(instr.map.symbol), self.b.bitcast(callback.func, PTR),
+                  self.b.bitcast(context, PTR), ll.Constant(I64, 0))
+
+    def _emit_CallbackArg(self, instr: ir.CallbackArg) -> ll.Value:
+        ptr = self.func.args[instr.index]
+        if instr.index == 2 and isinstance(instr.map.value_type, Agg):
+            return self.read_aggregate(instr.map, self.func.args[1])
+        if in_buffer(instr.type):
+            return ptr
+        return self.load64(ptr)
 
 
 # The code of each builtin variable (ir.Builtin's names).

@@ -66,16 +66,42 @@ def emit_assembly(module: llvm.ModuleRef) -> str:
     return target_machine().emit_assembly(module)
 
 
-def extract(elf: bytes, sections: list[str]) -> dict[str, tuple[bytes, list[Relocation], list[tuple[int, int, int]]]]:
-    """Each named section's bytes, the ld_imm64 relocations in it, and its
-    line table: (instruction index, line, column) from the BTF line records."""
+def extract(elf: bytes, sections: list[str]) -> dict[str, tuple[bytes, list[Relocation], list[tuple[int, int, int]],
+                                                                tuple[int, ...]]]:
+    """Each named section's bytes, the ld_imm64 relocations in it, its
+    line table ((instruction index, line, column) from the BTF line
+    records), and where the callbacks its code points at start."""
     obj = _Elf(elf)
     lines = _btf_lines(obj)
-    found = {name: (obj.data(name) or b"", [], lines.get(name, [])) for name in sections}
-    for target, offset, symbol in obj.relocations():
-        if target in found:
-            found[target][1].append(Relocation(insn=offset // 8, symbol=symbol))
-    return found
+    code = {name: bytearray(obj.data(name) or b"") for name in sections}
+    relocations: dict[str, list[Relocation]] = {name: [] for name in sections}
+    callbacks: dict[str, set[int]] = {name: set() for name in sections}
+    for target, offset, symbol, value, info, section in obj.relocations():
+        if target not in code:
+            continue
+        if info & 0xF in (STT_FUNC, STT_SECTION) and obj.sections[section][0] == target:
+            callbacks[target].add(_point_at_function(code[target], offset // 8, value))
+        else:
+            relocations[target].append(Relocation(insn=offset // 8, symbol=symbol))
+    return {name: (bytes(code[name]), relocations[name], lines.get(name, []), tuple(sorted(callbacks[name])))
+            for name in sections}
+
+
+def _point_at_function(insns: bytearray, index: int, value: int) -> int:
+    """An ld_imm64 of a function's address in the same section (a for-map
+    callback given to bpf_for_each_map_elem) becomes what the kernel reads
+    as one: src_reg BPF_PSEUDO_FUNC, imm the distance in instructions from
+    the next one. The relocation's addend is in imm (REL), the symbol's
+    value is its offset in the section."""
+    addend, = struct.unpack_from("<i", insns, index * 8 + 4)
+    target = (value + addend) // 8
+    insns[index * 8 + 1] = (insns[index * 8 + 1] & 0x0F) | (BPF_PSEUDO_FUNC << 4)
+    struct.pack_into("<i", insns, index * 8 + 4, target - index - 1)
+    return target
+
+
+STT_FUNC, STT_SECTION = 2, 3
+BPF_PSEUDO_FUNC = 4
 
 
 class _Elf:
@@ -103,7 +129,8 @@ class _Elf:
         return None if section is None else self.elf[section[5]:section[5] + section[6]]
 
     def relocations(self):
-        """(target section name, byte offset, symbol name) of every relocation."""
+        """(target section name, byte offset, symbol name, symbol value,
+        symbol info, symbol section index) of every relocation."""
         for _, _, sh_type, _, _, offset, size, link, info, _, entsize in self.sections:
             if sh_type not in (SHT_REL, SHT_RELA):
                 continue
@@ -112,8 +139,9 @@ class _Elf:
             target = self.sections[info][0]
             for pos in range(offset, offset + size, entsize):
                 r_offset, r_info = struct.unpack_from("<QQ", self.elf, pos)
-                name_off, = struct.unpack_from("<I", self.elf, symtab[5] + (r_info >> 32) * symtab[10])
-                yield target, r_offset, self._string(strtab[1:], name_off)
+                name_off, info, _, shndx, value = struct.unpack_from(
+                    "<IBBHQ", self.elf, symtab[5] + (r_info >> 32) * symtab[10])
+                yield target, r_offset, self._string(strtab[1:], name_off), value, info, shndx
 
 
 SHT_RELA, SHT_REL = 4, 9

@@ -17,11 +17,11 @@ def package(module: ir.Module, elf: bytes, source_name: str) -> prog.CompiledPro
     probes = []
     for fn in module.functions:
         owner = owners[fn.name]
-        insns, relocations, lines = sections[section_name(owner)]
+        insns, relocations, lines, subprograms = sections[section_name(owner)]
         probes.append(prog.ProbeSpec(
             kind=fn.kind, name=fn.probe_name, target=fn.target, prog_type=probe_kinds.kind(fn.kind).prog_type,
             function=owner, insns=insns, relocations=relocations, span=fn.span, lines=lines,
-            probe_id=fn.probe_id, dispatch=fn.dispatch, internal=fn.internal,
+            probe_id=fn.probe_id, dispatch=fn.dispatch, internal=fn.internal, subprograms=subprograms,
         ))
     maps = [_map_spec(decl) for decl in module.maps]
     maps.append(prog.MapSpec(

@@ -56,6 +56,22 @@ def lower(checked: Checked) -> ir.Module:
     return module
 
 
+def _captured(callback: ir.Function) -> list[ir.Slot]:
+    """The slots a callback (and the callbacks inside it) uses that are not
+    its own: the enclosing function's variables, in first-use order."""
+    own = set(map(id, callback.slots))
+    seen: dict[int, ir.Slot] = {}
+    for block in callback.blocks:
+        for instr in block.instrs:
+            used = [instr.slot] if isinstance(instr, (ir.LoadSlot, ir.StoreSlot)) else []
+            if isinstance(instr, ir.ForEach):
+                used = instr.captured
+            for slot in used:
+                if id(slot) not in own:
+                    seen.setdefault(id(slot), slot)
+    return list(seen.values())
+
+
 def _dispatch_plan(instances: list[Instance]) -> dict[int, tuple[str, int]]:
     """Which syscall tracepoint bodies run from a dispatcher (see
     program.DISPATCH_MIN): id(instance) -> (event, system call number), for
@@ -119,6 +135,7 @@ class _FunctionLowerer:
             target=target.target, span=target.span, probe_id=probe_id,
         )
         self.variables: dict[str, ir.Slot] = {}
+        self.callbacks = 0  # for-map bodies made so far (they are named by their number)
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (break, continue) targets, innermost last
         self.block = self.new_block("entry")
         self.exit_block = ir.Block("exit", [ir.Return()])
@@ -251,6 +268,57 @@ class _FunctionLowerer:
         self.emit(ir.StoreSlot(slot=var, value=bumped, span=stmt.span))
         self.terminate(ir.Jump(target=cond_block))
         self.continue_in(after, "endfor")
+
+    def stmt_ForMap(self, stmt: ast.ForMap) -> None:
+        """The body becomes a callback function (see ir.ForEach): `break`
+        returns 1 from it, `continue` and the body's end return 0, and
+        `return` sets the probe's stop slot, which the probe checks after
+        the loop."""
+        decl = self.maps[stmt.map.name]
+        stop = self.new_slot("tmp", INT64)
+        self.emit(ir.StoreSlot(slot=stop, value=self.const(0, span=stmt.span), span=stmt.span))
+        callback = self.lower_callback(stmt, decl, stop)
+        self.emit(ir.ForEach(map=decl, callback=callback, captured=_captured(callback), stop=stop, span=stmt.span))
+        stopped = self.emit(ir.LoadSlot(slot=stop, span=stmt.span))
+        after = ir.Block("")
+        self.terminate(ir.Branch(cond=stopped, then=self.exit_block, otherwise=after, span=stmt.span))
+        self.continue_in(after, "endfor")
+
+    def lower_callback(self, stmt: ast.ForMap, decl: ir.MapDecl, stop: ir.Slot) -> ir.Function:
+        outer = (self.fn, self.block, self.exit_block, self.loops, self.variables.get(stmt.var))
+        self.fn = ir.Function(name=f"{outer[0].name}_each{self.callbacks}", kind="callback",
+                              probe_name=outer[0].probe_name, target=outer[0].target, span=stmt.span)
+        self.callbacks += 1
+        try:
+            self.block = self.new_block("entry")
+            following, stopping = ir.Block("next", [ir.Return(value=0)]), ir.Block("stop", [ir.Return(value=1)])
+            leaving = ir.Block("leave")
+            self.exit_block, self.loops = leaving, [(stopping, following)]
+            kv_type = self.inst.types[id(stmt)]  # the loop's own $kv (see check.stmt_ForMap)
+            key_type, value_type = kv_type.elements
+            self.variables[stmt.var] = kv = self.new_slot(stmt.var, kv_type)
+            key = self.emit(ir.CallbackArg(index=1, map=decl, type=key_type, span=stmt.span))
+            value = self.emit(ir.CallbackArg(index=2, map=decl, type=value_type, span=stmt.span))
+            pair = self.emit(ir.MakeTuple(parts=[key, value], type=kv_type, span=stmt.span))
+            self.emit(ir.StoreSlot(slot=kv, value=pair, span=stmt.span))
+            self.stmts(stmt.body)
+            self.terminate(ir.Jump(target=following))
+            self.block = leaving
+            self.emit(ir.StoreSlot(slot=stop, value=self.const(1, span=stmt.span), span=stmt.span))
+            self.terminate(ir.Return(value=1))
+            for block, label in ((following, "next"), (stopping, "stop"), (leaving, "leave")):
+                block.label = f"{label}{len(self.fn.blocks)}"
+                self.fn.blocks.append(block)
+            return self.fn
+        finally:
+            mine = set(map(id, self.fn.slots))  # variables first set in the body are the body's
+            for name in [n for n, slot in self.variables.items() if id(slot) in mine]:
+                del self.variables[name]
+            self.fn, self.block, self.exit_block, self.loops, previous = outer
+            if previous is None:
+                self.variables.pop(stmt.var, None)
+            else:
+                self.variables[stmt.var] = previous
 
     def stmt_Unroll(self, stmt: ast.Unroll) -> None:
         """The body N times; `continue` goes to the next copy."""

@@ -593,13 +593,41 @@ class Branch(Instr):
 
 @dataclass(eq=False)
 class Return(Instr):
-    pass
+    """Leave the function with `value` (a probe returns 0; a for-map
+    callback 0 for the next element, 1 to stop)."""
+
+    value: int = 0
 
 
 TERMINATORS = (Jump, Branch, Return)
 
 
 # ------------------------------------------------------------------ structure
+
+
+@dataclass(eq=False)
+class CallbackArg(Instr):
+    """In a for-map callback, the element's key (`index` 1) or value (2):
+    an integer loaded from the map's memory, or (a string, a tuple) its
+    address there; an aggregation's value is its total over the CPUs."""
+
+    index: int = 1
+    map: "MapDecl" = None
+    type: object = None
+
+
+@dataclass(eq=False)
+class ForEach(Instr):
+    """`for ($kv : @map)`: bpf_for_each_map_elem runs `callback` (a
+    function of its own, in the probe's section) on each element. The
+    callback reaches the probe's variables it uses, `captured`, through
+    pointers the probe passes it; `stop` is one of them: set when the body
+    left the whole probe (`return`)."""
+
+    map: "MapDecl" = None
+    callback: "Function" = None
+    captured: list = field(default_factory=list)
+    stop: Slot = None
 
 
 @dataclass(eq=False)

@@ -155,6 +155,12 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"jump {target.label}"
         case ir.Branch(cond=cond, then=then, otherwise=otherwise):
             return f"branch {v(cond)}, {then.label}, {otherwise.label}"
-        case ir.Return():
-            return "return"
+        case ir.Return(value=value):
+            return f"return {value}" if value else "return"
+        case ir.CallbackArg(index=index):
+            return "callback_key" if index == 1 else "callback_value"
+        case ir.ForEach(map=decl, callback=callback, captured=captured, stop=stop):
+            body = format_body(callback).replace("\n", "\n    ")
+            names_ = ", ".join(slot.name for slot in captured)
+            return f"for_each {decl.name} {callback.name} captured [{names_}] stop {stop.name}\n    {body}"
     raise TypeError(f"no printer for {type(instr).__name__}")

@@ -41,6 +41,8 @@ def _verify_function(fn: ir.Function, module: ir.Module, maps: set) -> None:
             decl = getattr(instr, "map", None)
             if decl is not None and id(decl) not in maps:
                 raise IrError(f"{where}: map {decl.name} is not declared in the module")
+            if isinstance(instr, ir.ForEach):
+                _verify_function(instr.callback, module, maps)
             if isinstance(instr, ir.Output) and module.outputs[instr.index] is not instr.decl:
                 raise IrError(f"{where}: output {instr.index} does not match its declaration")
             defined.add(id(instr))

@@ -122,12 +122,15 @@ _LOG_MAX = 1 << 24
 
 
 def prog_load(prog_type: int, name: str, insns: bytes, *, log_level: int = 0,
-              license: bytes = b"GPL", attach_type: int = 0, attach_btf_id: int = 0) -> tuple[int, str]:
+              license: bytes = b"GPL", attach_type: int = 0, attach_btf_id: int = 0,
+              subprograms: tuple[int, ...] = ()) -> tuple[int, str]:
     """Load a program: (fd, log). The log is "" unless log_level was asked
     for. On failure the load is retried with a verifier log (log level 1,
     the buffer grown on ENOSPC) and ProgLoadError carries that log.
-    `attach_type`/`attach_btf_id`: a tracing program's (fentry/fexit)."""
-    license = (license, attach_type, attach_btf_id)
+    `attach_type`/`attach_btf_id`: a tracing program's (fentry/fexit).
+    `subprograms`: where callbacks start (instruction indexes), described
+    to the kernel with FUNCS_BTF, which it requires of such programs."""
+    license = (license, attach_type, attach_btf_id, subprograms)
     try:
         return _prog_load(prog_type, name, insns, log_level, 0 if not log_level else _LOG_START,
                           license)
@@ -152,7 +155,7 @@ def _prog_load(prog_type: int, name: str, insns: bytes, log_level: int, log_size
                license: tuple) -> tuple[int, str]:
     if len(insns) % _INSN:
         raise ValueError("instructions must be a multiple of 8 bytes")
-    license, attach_type, attach_btf_id = license
+    license, attach_type, attach_btf_id, subprograms = license
     code = ct.create_string_buffer(bytes(insns), len(insns))
     lic = ct.create_string_buffer(license)
     log = ct.create_string_buffer(log_size) if log_size else None
@@ -168,12 +171,67 @@ def _prog_load(prog_type: int, name: str, insns: bytes, log_level: int, log_size
     attr.prog_name = object_name(name).encode()
     attr.expected_attach_type = attach_type
     attr.attach_btf_id = attach_btf_id
+    if subprograms:
+        records = [0, FUNC_PROBE] + [v for start in subprograms for v in (start, FUNC_CALLBACK)]
+        func_info = (ct.c_uint32 * len(records))(*records)
+        attr.prog_btf_fd = funcs_btf_fd()
+        attr.func_info_rec_size = 8
+        attr.func_info = ct.addressof(func_info)
+        attr.func_info_cnt = len(records) // 2
     try:
         fd = _sys_bpf(BPF_PROG_LOAD, attr)
     except OSError as err:
         text = log.value.decode(errors="replace") if log is not None else ""
         raise ProgLoadError(err.errno, text, attr.log_true_size) from None
     return fd, log.value.decode(errors="replace") if log is not None else ""
+
+
+# The type information a program with callbacks must come with: the kernel
+# wants a BTF FUNC for each function (func_info), though for static ones
+# only their existence matters. Two suffice for every program: `probe`
+# (long (void *ctx)) and `callback` (long (void *map, void *key, void
+# *value, void *ctx)), both static, so the verifier follows their
+# arguments from the calls rather than from these types.
+BPF_BTF_LOAD = 18
+FUNC_PROBE, FUNC_CALLBACK = 5, 6
+
+
+def funcs_btf() -> bytes:
+    """The BTF blob: 1 long, 2 void *, 3/4 the two prototypes, 5/6 the FUNCs."""
+    import struct
+
+    names = b"\0long\0ctx\0map\0key\0value\0probe\0callback\0"
+    at = {n: names.index(b"\0" + n.encode() + b"\0") + 1 for n in ("long", "ctx", "map", "key", "value", "probe",
+                                                                   "callback")}
+    kind = lambda k, vlen=0, linkage=0: (k << 24) | vlen | linkage  # noqa: E731
+    types = struct.pack("<IIII", at["long"], kind(1), 8, (1 << 24) | 64)                  # 1: INT long
+    types += struct.pack("<III", 0, kind(2), 0)                                            # 2: PTR void
+    types += struct.pack("<III", 0, kind(13, 1), 1) + struct.pack("<II", at["ctx"], 2)     # 3: (ctx)
+    types += struct.pack("<III", 0, kind(13, 4), 1) + b"".join(
+        struct.pack("<II", at[n], 2) for n in ("map", "key", "value", "ctx"))               # 4: (map, key, value, ctx)
+    types += struct.pack("<III", at["probe"], kind(12), 3)                                  # 5: FUNC probe
+    types += struct.pack("<III", at["callback"], kind(12), 4)                               # 6: FUNC callback
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(names))
+    return header + types + names
+
+
+class _BtfLoadAttr(ct.Structure):
+    _fields_ = [("btf", ct.c_uint64), ("btf_log_buf", ct.c_uint64), ("btf_size", ct.c_uint32),
+                ("btf_log_size", ct.c_uint32), ("btf_log_level", ct.c_uint32)]
+
+
+_funcs_btf_fd: int | None = None
+
+
+def funcs_btf_fd() -> int:
+    """The FUNCS BTF loaded into the kernel, once per process."""
+    global _funcs_btf_fd
+    if _funcs_btf_fd is None:
+        blob = funcs_btf()
+        data = ct.create_string_buffer(blob, len(blob))
+        attr = _BtfLoadAttr(btf=ct.addressof(data), btf_size=len(blob))
+        _funcs_btf_fd = _sys_bpf(BPF_BTF_LOAD, attr)
+    return _funcs_btf_fd
 
 
 class _RawTracepointAttr(ct.Structure):

@@ -117,7 +117,8 @@ def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int,
     try:
         fd, log = bpf.prog_load(probe.prog_type, probe.function or probe.name, insns,
                                 log_level=bpf.BPF_LOG_STATS if verbose else 0,
-                                attach_type=row.load_attach, attach_btf_id=attach_btf_id)
+                                attach_type=row.load_attach, attach_btf_id=attach_btf_id,
+                                subprograms=probe.subprograms)
     except bpf.ProgLoadError as err:
         if err.errno == E.EPERM:
             if not bpf.can_use_bpf():

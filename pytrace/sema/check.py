@@ -272,6 +272,7 @@ class _Checker:
         self.enums = enums or {}  # the script's enums: name -> types.Enum
         self.names = names or {}  # enumerators and #defines: name -> the expression it stands for
         self.loops = 0  # how many loops enclose the statement being checked
+        self.map_loops = 0  # how many of them are `for ($kv : @map)` (run as callbacks)
         self.stack_mode = given.stack_mode  # kstack/ustack without a mode
         self.strlen = strlen  # BPFTRACE_STRLEN: the size of a string str() reads
         self.params = given.params  # the positional parameters
@@ -333,6 +334,43 @@ class _Checker:
             self.report.error(stmt.span, f"{stmt.var} holds {describe(known)}; a for range counts integers")
         self.inst.variables[stmt.var] = INT64
         self.loop(stmt.body)
+
+    def stmt_ForMap(self, stmt: ast.ForMap) -> None:
+        """$kv is the tuple (key, value): the key a tuple itself when the map
+        has several; an aggregation's value is its total over the CPUs."""
+        element = self.map_element(stmt.map)
+        outer = self.inst.variables.pop(stmt.var, None)  # $kv is the loop's own, as upstream scopes it
+        if element is not None:
+            self.inst.variables[stmt.var] = element
+        self.map_loops += 1
+        try:
+            self.loop(stmt.body)
+        finally:
+            self.map_loops -= 1
+            self.inst.types[id(stmt)] = self.inst.variables.pop(stmt.var, None)
+            if outer is not None:
+                self.inst.variables[stmt.var] = outer
+
+    def map_element(self, ref: ast.MapRef):
+        info = self.maps.get(ref.name)
+        if info is None or info.value is None:
+            if self.report.final:
+                self.report.error(ref.span, f"map {ref.name} is looped over but never assigned")
+            return None
+        if not info.keys:
+            self.report.error(ref.span, f"{ref.name} has no keys: a for loop goes over a map's keys",
+                              f"read it as {ref.name}")
+            return None
+        value = info.value
+        if isinstance(value, Agg):
+            if AGGREGATIONS[value.kind].read is None:
+                self.report.error(ref.span, f"a for loop cannot read {ref.name}'s {value.kind}() values",
+                                  "loop over a map of integers, strings or tuples, or of count(), sum(), min(), "
+                                  "max() or avg()")
+                return None
+            value = Int(64, value.signed)
+        key = info.keys[0] if len(info.keys) == 1 else Tuple(tuple(info.keys))
+        return Tuple((key, value))
 
     def stmt_Break(self, stmt: ast.Break) -> None:
         if not self.loops:
@@ -1313,6 +1351,9 @@ class _Checker:
         return text.encode()[skip:].decode(errors="replace")
 
     def call_exit(self, e: ast.Call):
+        if self.map_loops:
+            self.report.error(e.span, "exit() cannot be called inside a for loop over a map",
+                              "set a variable, break, and call exit() after the loop")
         if len(e.args) > 1:
             self.report.error(e.span, f"exit() takes at most 1 argument (an exit code), got {len(e.args)}")
         elif e.args:

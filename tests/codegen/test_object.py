@@ -284,3 +284,16 @@ def test_fentry_arguments_by_name_from_btf():
     offsets = [off for code, _, _, off, _ in insns(probe) if code == 0x79]
     assert 16 in offsets and 0 in offsets      # count is the third u64 of the context, file the first
     assert 113 in helpers_called(probe)         # the member read: bpf_probe_read_kernel
+
+
+def test_a_for_map_body_is_a_callback_in_the_probes_code():
+    """The callback follows the probe's function in its section; the ld_imm64
+    of its address is a BPF_PSEUDO_FUNC pointing at it, not a relocation."""
+    (probe,) = compile_text("BEGIN { @m[1] = 2; for ($kv : @m) { @sum += $kv.1; } }").probes
+    (start,) = probe.subprograms
+    assert 0 < start < len(probe.insns) // 8
+    funcs = [i for i in range(len(probe.insns) // 8) if probe.insns[i * 8] == 0x18 and probe.insns[i * 8 + 1] >> 4 == 4]
+    assert len(funcs) == 1
+    (at,) = funcs
+    assert at + 1 + int.from_bytes(probe.insns[at * 8 + 4:at * 8 + 8], "little", signed=True) == start
+    assert all(r.symbol.startswith(("map_", "__pytrace")) for r in probe.relocations)

@@ -89,6 +89,73 @@ def test_loops_while_for_and_unroll(run_pytrace):
     assert "@u: 3\n" in result.stdout
 
 
+GETPPIDS = r"""
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) { for (int i = atoi(argv[1]); i > 0; i--) getppid(); return 0; }
+"""
+
+FOR_MAP = r"""
+tracepoint:syscalls:sys_enter_getppid /comm == "getppids"/ { @calls[comm, tid] = count(); @bytes[comm] = sum(3); }
+tracepoint:syscalls:sys_enter_getppid /comm == "getppids"/ { @last[tid] = (comm, 7); }
+END {
+  $total = 0;
+  for ($kv : @calls) { $total += $kv.1; printf("calls %s %d\n", $kv.0.0, $kv.1); }
+  for ($kv : @bytes) { printf("bytes %s %d\n", $kv.0, $kv.1); }
+  for ($e : @last) { printf("last %s %d\n", $e.1.0, $e.1.1); }
+  printf("total %d\n", $total);
+  @n[1] = 10; @n[2] = 20; @n[3] = 30;
+  $hit = 0; $pairs = 0;
+  for ($a : @n) { if ($a.0 == 2) { $hit = $a.1; break; } }
+  for ($a : @n) { for ($b : @n) { $pairs++; } }
+  printf("hit %d pairs %d\n", $hit, $pairs);
+  for ($a : @n) { if ($a.1 > 0) { return; } }
+  printf("not reached\n");
+}
+"""
+
+
+def test_for_each_element_of_a_map(run_pytrace, build_c):
+    """for ($kv : @map) over multi-key count() and sum() maps (totals over
+    the CPUs), a tuple-valued map, break, nested loops sharing a variable,
+    and return leaving the whole probe. (No condition on a counter the loop
+    bumps: the verifier would follow each of its values, as it does for
+    bpftrace's loops.)"""
+    prog = build_c(GETPPIDS, name="getppids")
+    result = run_pytrace(["-c", f"{prog} 25", "-e", FOR_MAP], timeout=30)
+    assert result.rc == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1:8] == ["calls getppids 25", "bytes getppids 75", "last getppids 7", "total 25",
+                          "hit 20 pairs 9", "", ""]
+    assert "not reached" not in result.stdout
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("BEGIN { @h[1] = hist(5); for ($kv : @h) { } }",
+     "stdin:1:37: error: a for loop cannot read @h's hist() values\n"
+     "BEGIN { @h[1] = hist(5); for ($kv : @h) { } }\n"
+     "                                    ^~\n"
+     "hint: loop over a map of integers, strings or tuples, or of count(), sum(), min(), max() or avg()\n"),
+    ("BEGIN { @x = 1; for ($kv : @x) { } }",
+     "stdin:1:28: error: @x has no keys: a for loop goes over a map's keys\n"
+     "BEGIN { @x = 1; for ($kv : @x) { } }\n"
+     "                           ^~\n"
+     "hint: read it as @x\n"),
+    ("BEGIN { for ($kv : @nothing) { } }",
+     "stdin:1:20: error: map @nothing is looped over but never assigned\n"
+     "BEGIN { for ($kv : @nothing) { } }\n"
+     "                   ^~~~~~~~\n"),
+    ("BEGIN { @m[1] = 1; for ($kv : @m) { exit(); } }",
+     "stdin:1:37: error: exit() cannot be called inside a for loop over a map\n"
+     "BEGIN { @m[1] = 1; for ($kv : @m) { exit(); } }\n"
+     "                                    ^~~~~~\n"
+     "hint: set a variable, break, and call exit() after the loop\n"),
+])
+def test_for_map_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
+
+
 @pytest.mark.parametrize("text, rendered", [
     ("BEGIN { break; }",
      "stdin:1:9: error: break is only allowed in a loop (while, for, unroll)\nBEGIN { break; }\n        ^~~~~\n"),
