@@ -447,6 +447,12 @@ class _FunctionLowerer:
         return self.emit(ir.StrConst(value=e.value.encode(), type=self.type_of(e), span=e.span))
 
     def expr_Builtin(self, e: ast.Builtin) -> ir.Instr:
+        if e.name == "usermode":  # (cs & 3) == 3: ring 3
+            (offset,) = self.inst.constants[id(e)]
+            cs = self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
+            ring = self.emit(ir.BinOp(op="&", left=cs, right=self.const(3, span=e.span), type=UINT64, span=e.span))
+            return self.emit(ir.Cmp(op="==", left=ring, right=self.const(3, span=e.span), signed=False,
+                                    span=e.span))
         if e.name == "comm":
             return self.emit(ir.Comm(span=e.span))
         if e.name == "probe":

@@ -13,10 +13,12 @@ differs between tracepoints.
 from __future__ import annotations
 
 import difflib
-from pytrace.plain import dataclass, field
+import os
 
 from pytrace import ast, probe_kinds
+from pytrace import program as prog
 from pytrace.arch import registers
+from pytrace.plain import dataclass, field
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.diagnostics import Diagnostics
 from pytrace.sema import builtins, probes
@@ -631,6 +633,11 @@ class _Checker:
             return stack_type(e.name, self.stack_mode)
         if e.name == "curtask":
             return CURTASK
+        if e.name == "probetype":  # upstream: the provider; BEGIN and END are "special"
+            kind = probe_kinds.kind(self.target.kind)
+            return self.alias(e, ast.String("special" if kind.phase in ("begin", "end") else kind.name, span=e.span))
+        if e.name == "usermode":
+            return self.usermode(e)
         if e.name == "func":
             if not self.target.func:
                 self.report.error(e.span, f"func is not available in a {self.target.name} probe",
@@ -1243,6 +1250,54 @@ class _Checker:
         return Ptr("void", user)
 
     call_uptr = call_kptr
+
+    def usermode(self, e: ast.Builtin):
+        """1 when the probe interrupted user code: the privilege level in
+        the saved cs register (x86-64 only, as upstream), so only probes
+        whose context holds registers."""
+        row = probe_kinds.kind(self.target.kind)
+        regs = registers()
+        if regs.name != "x86_64":
+            self.report.error(e.span, f"usermode is only available on x86_64, not {regs.name}")
+            return None
+        if row.context not in ("regs", "regs_ret", "usdt") and row.prog_type != prog.PROG_PERF_EVENT:
+            self.report.error(e.span, f"usermode is not available in a {self.target.name} probe",
+                              "probes on registers have it: kprobe, uprobe, usdt, profile, software, interval")
+            return None
+        self.inst.constants[id(e)] = (regs.by_name["cs"],)
+        return UINT64
+
+    def call_assert(self, e: ast.Call):
+        """assert(cond, "message"): upstream's macro, `if (!cond) {
+        errorf("assert failed: %s", message); exit(1); }`."""
+        if not self.arity(e, 2, 2, 'assert($x > 0, "x must be positive")'):
+            return VOID
+        cond, message = e.args
+        fail = [ast.ExprStmt(ast.Call("errorf", [ast.String("assert failed: %s", span=e.span), message],
+                                      span=e.span), span=e.span),
+                ast.ExprStmt(ast.Call("exit", [ast.Integer(1, span=e.span)], span=e.span), span=e.span)]
+        meaning = ast.BlockExpr([ast.If(ast.Unary("!", cond, span=cond.span), fail, None, span=e.span)], None,
+                                span=e.span)
+        self.inst.aliases[id(e)] = meaning
+        self.expr(meaning, statement=True)
+        return VOID
+
+    def call_cgroupid(self, e: ast.Call):
+        """cgroupid("/sys/fs/cgroup/x"): the cgroup v2 id of that directory,
+        its inode number, found at compile time."""
+        if not self.arity(e, 1, 1, 'cgroupid("/sys/fs/cgroup/system.slice")'):
+            return None
+        path = e.args[0]
+        if not isinstance(path, ast.String):
+            self.report.error(path.span, "cgroupid() takes the cgroup's path as a string literal")
+            return None
+        try:
+            inode = os.stat(path.value).st_ino
+        except OSError as err:
+            self.report.error(path.span, f"cannot find cgroup {path.value}: {err.strerror}",
+                              "give the cgroup's directory in the cgroup v2 file system, as in /sys/fs/cgroup/user.slice")
+            return None
+        return self.alias(e, ast.Integer(inode, span=e.span))
 
     def call_reg(self, e: ast.Call):
         """reg("ip"): a register of a kprobe's or uprobe's pt_regs."""

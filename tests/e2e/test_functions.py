@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 
 import pytest
 
@@ -184,3 +185,75 @@ def test_info_reports_what_this_kernel_can_do(run_pytrace):
     assert "  send_signal: yes" in lines and "  Loop support: yes" in lines and "  btf: yes" in lines
     # this machine: no kprobes, and BPF tracing programs (fentry) are refused
     assert "  kprobe: no" in lines and "  kfunc: no" in lines
+
+
+GETPPIDS = r"""
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) { for (int i = atoi(argv[1]); i > 0; i--) getppid(); return 0; }
+"""
+
+SPIN = r"""
+#include <time.h>
+int main(void)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - start.tv_sec) * 1000000000L + now.tv_nsec - start.tv_nsec < 400000000L);
+    return 0;
+}
+"""
+
+
+def _own_cgroup() -> str:
+    """The cgroup v2 directory this process (and a -c child) runs in."""
+    with open("/proc/self/cgroup") as f:
+        unified = [line.split("::", 1)[1].strip() for line in f if line.startswith("0::")]
+    return "/sys/fs/cgroup" + unified[0].rstrip("/")
+
+
+def test_probetype_cgroupid_and_assert(run_pytrace, build_c):
+    prog = build_c(GETPPIDS, name="getppids")
+    cgroup = _own_cgroup()
+    script = (f'BEGIN {{ printf("%s %d\\n", probetype, cgroupid("{cgroup}") == {os.stat(cgroup).st_ino}); }}'
+              f' tracepoint:syscalls:sys_enter_getppid /comm == "getppids" && cgroup == cgroupid("{cgroup}")/'
+              ' { @[probetype] = count(); assert(@[probetype] <= 3, "at most three"); }')
+    result = run_pytrace(["-c", f"{prog} 3", "-e", script], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "special 1"
+    assert "@[tracepoint]: 3" in result.stdout
+    failing = run_pytrace(["-c", f"{prog} 5", "-e", script], timeout=30)
+    assert failing.rc == 1
+    assert failing.stderr.endswith("ERROR: assert failed: at most three\n"), failing.stderr
+
+
+def test_usermode_tells_user_from_kernel_samples(run_pytrace, build_c):
+    prog = build_c(SPIN, name="spin")
+    result = run_pytrace(["-c", str(prog), "-e", 'profile:hz:199 /comm == "spin"/ { @[usermode] = count(); }'],
+                         timeout=30)
+    assert result.rc == 0, result.stderr
+    assert int(re.search(r"^@\[1\]: (\d+)$", result.stdout, re.M).group(1)) > 20
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("tracepoint:sched:sched_switch { @[usermode] = count(); }",
+     "stdin:1:35: error: usermode is not available in a tracepoint:sched:sched_switch probe\n"
+     "tracepoint:sched:sched_switch { @[usermode] = count(); }\n"
+     "                                  ^~~~~~~~\n"
+     "hint: probes on registers have it: kprobe, uprobe, usdt, profile, software, interval\n"),
+    ('BEGIN { @ = cgroupid("/no/such/cgroup"); }',
+     "stdin:1:22: error: cannot find cgroup /no/such/cgroup: No such file or directory\n"
+     'BEGIN { @ = cgroupid("/no/such/cgroup"); }\n'
+     "                     ^~~~~~~~~~~~~~~~~\n"
+     "hint: give the cgroup's directory in the cgroup v2 file system, as in /sys/fs/cgroup/user.slice\n"),
+    ("BEGIN { assert(1); }",
+     "stdin:1:9: error: assert() takes 2 arguments, got 1\n"
+     "BEGIN { assert(1); }\n"
+     "        ^~~~~~~~~\n"
+     "hint: call it as assert($x > 0, \"x must be positive\")\n"),
+])
+def test_probetype_usermode_cgroupid_assert_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
