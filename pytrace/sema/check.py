@@ -378,7 +378,9 @@ class _Checker:
         if not self.loops:
             self.report.error(stmt.span, "break is only allowed in a loop (while, for, unroll)")
 
-    stmt_Continue = stmt_Break
+    def stmt_Continue(self, stmt: ast.Continue) -> None:
+        if not self.loops:
+            self.report.error(stmt.span, "continue is only allowed in a loop (while, for, unroll)")
 
     def stmt_Assign(self, stmt: ast.Assign) -> None:
         target = stmt.target
@@ -850,7 +852,7 @@ class _Checker:
             struct = self.struct_named(name)
             if struct is None:
                 known = ", ".join(sorted(self.structs)) or "none"
-                self.report.error(span, f"struct {name} is not defined",
+                self.report.error(span, f"struct {name} is not defined in the script nor in the kernel's BTF",
                                   f"define it before the probes, as in C: struct {name} {{ int x; }}; (defined: {known})")
                 return None
             user = self.target.kind in USER_SPACE_KINDS
@@ -863,7 +865,7 @@ class _Checker:
             user = self.target.kind in USER_SPACE_KINDS
             t = INT_TYPE_NAMES[base]
             for _ in range(type_name.count("*")):
-                t = Ptr(base + " *" if not isinstance(t, Ptr) else t.target + "*", user, t)
+                t = Ptr(str(t) if isinstance(t, Ptr) else base, user, t)  # a pointer names what it points at
             return t
         return INT_TYPE_NAMES.get(type_name, INT64)
 
@@ -1031,7 +1033,10 @@ class _Checker:
         if name in AGGREGATIONS:
             self.report.error(e.span, f"{name}() must be assigned to a map, as in @x = {name}(...)")
             return None
-        if name in builtins.VARIABLES and name not in builtins.FUNCTIONS and not e.args:
+        if name in builtins.VARIABLES and name not in builtins.FUNCTIONS:
+            if e.args:
+                self.report.error(e.span, f"{name} is a builtin variable and takes no arguments: write {name} or {name}()")
+                return None
             return self.alias(e, ast.Builtin(name, span=e.span))  # upstream: pid() is pid
         if name not in builtins.FUNCTIONS:
             close = difflib.get_close_matches(name, builtins.ALL_CALLABLE, n=1)
@@ -1080,7 +1085,7 @@ class _Checker:
         how it is called."""
         if low <= len(e.args) <= high:
             return True
-        want = str(low) if low == high else f"{low} to {high}"
+        want = str(low) if low == high else f"at most {high}" if low == 0 else f"{low} to {high}"
         self.report.error(e.span, f"{e.name}() takes {want} argument{'' if high == 1 else 's'}, got {len(e.args)}",
                           f"call it as {usage}")
         return False
@@ -1273,6 +1278,8 @@ class _Checker:
         if not self.arity(e, 2, 2, 'assert($x > 0, "x must be positive")'):
             return VOID
         cond, message = e.args
+        if self.expect_int(cond, "assert()'s condition") is None or self.expect_str(message, "assert()'s message") is None:
+            return VOID
         fail = [ast.ExprStmt(ast.Call("errorf", [ast.String("assert failed: %s", span=e.span), message],
                                       span=e.span), span=e.span),
                 ast.ExprStmt(ast.Call("exit", [ast.Integer(1, span=e.span)], span=e.span), span=e.span)]
@@ -1305,9 +1312,12 @@ class _Checker:
             return None
         arg = e.args[0]
         regs = registers()
-        if not isinstance(arg, ast.String) or arg.value not in regs.by_name:
+        if not isinstance(arg, ast.String):
             self.report.error(arg.span, "reg() takes a register's name as a string literal",
                               f"{regs.name} has {', '.join(regs.by_name)}")
+            return None
+        if arg.value not in regs.by_name:
+            self.report.error(arg.span, f"unknown register '{arg.value}'", f"{regs.name} has {', '.join(regs.by_name)}")
             return None
         if probe_kinds.kind(self.target.kind).context != "regs":
             self.report.error(e.span, f"reg() is not available in a {self.target.name} probe",

@@ -141,9 +141,9 @@ TYPES = {
         "                    ^~~~"),
     "builtin_called_with_arguments": (
         "BEGIN { @x = pid(1); }",
-        "t.pt:1:14: error: unknown function 'pid'\n"
+        "t.pt:1:14: error: pid is a builtin variable and takes no arguments: write pid or pid()\n"
         "BEGIN { @x = pid(1); }\n"
-        "             ^~~"),
+        "             ^~~~~~"),
     "call_without_value": (
         'BEGIN { $x = printf("a"); }',
         "t.pt:1:14: error: printf() does not return a value\n"
@@ -232,7 +232,7 @@ MAPS = {
 LOOPS = {
     "continue_outside_loop": (
         "BEGIN { continue; }",
-        "t.pt:1:9: error: break is only allowed in a loop (while, for, unroll)\n"
+        "t.pt:1:9: error: continue is only allowed in a loop (while, for, unroll)\n"
         "BEGIN { continue; }\n"
         "        ^~~~~~~~"),
     "while_condition_string": (
@@ -456,7 +456,7 @@ FUNCTIONS = {
         "             ^~~~"),
     "nsecs_arity": (
         "BEGIN { @x = nsecs(1, 2); }",
-        "t.pt:1:14: error: nsecs() takes 0 to 1 argument, got 2\n"
+        "t.pt:1:14: error: nsecs() takes at most 1 argument, got 2\n"
         "BEGIN { @x = nsecs(1, 2); }\n"
         "             ^~~~~~~~~~~\n"
         "hint: call it as nsecs(monotonic), nsecs(boot), nsecs(tai) or nsecs(sw_tai)"),
@@ -477,15 +477,14 @@ FUNCTIONS = {
         "                      ^"),
     "assert_condition_string": (
         'BEGIN { assert(comm, "bad"); }',
-        "t.pt:1:16: error: the operand of '!' must be an integer, not string[16]\n"
+        "t.pt:1:16: error: assert()'s condition must be an integer, not string[16]\n"
         'BEGIN { assert(comm, "bad"); }\n'
         "               ^~~~"),
     "assert_message_not_string": (
         "BEGIN { assert(pid, 2); }",
-        "t.pt:1:21: error: printf %s needs a string, not int64\n"
+        "t.pt:1:21: error: assert()'s message must be a string, not int64\n"
         "BEGIN { assert(pid, 2); }\n"
-        "                    ^\n"
-        "hint: use str() to read a string from an address"),
+        "                    ^"),
     "reg_outside_kprobe": (
         'BEGIN { @x = reg("ip"); }',
         "t.pt:1:14: error: reg() is not available in a BEGIN probe\n"
@@ -540,7 +539,7 @@ STRUCTS = {
         "                    ^~~~~~~~~~~~~~~~~~~"),
     "struct_not_defined_in_cast": (
         "BEGIN { $x = (struct nope *)0; }",
-        "t.pt:1:14: error: struct nope is not defined\n"
+        "t.pt:1:14: error: struct nope is not defined in the script nor in the kernel's BTF\n"
         "BEGIN { $x = (struct nope *)0; }\n"
         "             ^~~~~~~~~~~~~~~~\n"
         "hint: define it before the probes, as in C: struct nope { int x; }; (defined: none)"),
@@ -557,7 +556,7 @@ STRUCTS = {
         "                                                                               ^~~~~~~~~"),
     "arrow_on_an_int_pointer": (
         "BEGIN { $p = (int32 *)0; @x = $p->x; }",
-        "t.pt:1:31: error: int32 * * has no fields\n"
+        "t.pt:1:31: error: int32 * has no fields\n"
         "BEGIN { $p = (int32 *)0; @x = $p->x; }\n"
         "                              ^~~~~"),
     "offsetof_no_member": (
@@ -801,7 +800,7 @@ UNSAFE = {
 X86_64 = {
     "reg_unknown_register": (
         'kprobe:vfs_read { @x = reg("nope"); }',
-        "t.pt:1:28: error: reg() takes a register's name as a string literal\n"
+        "t.pt:1:28: error: unknown register 'nope'\n"
         'kprobe:vfs_read { @x = reg("nope"); }\n'
         "                           ^~~~~~\n"
         "hint: x86_64 has r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, "
