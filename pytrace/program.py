@@ -74,6 +74,9 @@ MAP_PROG_ARRAY = 3
 # join(): the strings it reads from an array, at most (bpftrace's 16).
 JOIN_MAX = 16
 
+# Field.fmt of a C array's Field("tuple"): it decodes as a list, printed [1,2,3].
+ARRAY_FMT = "[]"
+
 # bpftrace 0.17's default string size (BPFTRACE_STRLEN changes it).
 STRLEN_DEFAULT = 64
 

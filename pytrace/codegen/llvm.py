@@ -460,7 +460,7 @@ class _FunctionEmitter:
         self.zero(buf, 0, align8(instr.size))
         helper = h.PROBE_READ_USER if instr.space == "user" else h.PROBE_READ_KERNEL
         self.call(helper, buf, ll.Constant(I64, instr.size), self.b.inttoptr(self.value(instr.addr), PTR))
-        if isinstance(instr.type, Str):
+        if in_buffer(instr.type):
             self.fresh.add(id(buf))
             return buf
         value = self.load64(buf)
@@ -468,6 +468,16 @@ class _FunctionEmitter:
             return value
         narrow = self.b.trunc(value, ll.IntType(instr.size * 8))
         return self.b.sext(narrow, I64) if instr.type.signed else self.b.zext(narrow, I64)
+
+    def _emit_BufferGet(self, instr: ir.BufferGet) -> ll.Value:
+        ptr = self.b.gep(self.value(instr.value), [ll.Constant(I64, instr.offset)])
+        if in_buffer(instr.type):
+            return ptr
+        bits = ll.IntType(instr.size * 8)
+        value = self.b.load(self.b.bitcast(ptr, bits.as_pointer()), align=instr.size)
+        if instr.size >= 8:
+            return value
+        return self.b.sext(value, I64) if getattr(instr.type, "signed", False) else self.b.zext(value, I64)
 
     def _emit_UsdtArg(self, instr: ir.UsdtArg) -> ll.Value:
         """Register (+ index * scale) + offset, read from user memory when

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pytrace.aggregations import AGGREGATIONS
 from pytrace.program import MAP_HASH, MAP_PERCPU_HASH, Field, ValueSpec
-from pytrace.sema.types import Agg, Bool, Buffer, Enum, Ptr, enum_labels, Int, Resolved, Str, Timestamp, Tuple, part_size
+from pytrace.sema.types import Agg, Bool, Buffer, CValue, Enum, Ptr, enum_labels, Int, Resolved, Str, Timestamp, Tuple, part_size
 
 
 def align8(n: int) -> int:
@@ -48,6 +48,8 @@ def value_layout(vtype) -> tuple[ValueSpec, int]:
         return ValueSpec("str", align8(vtype.size), False), MAP_HASH
     if isinstance(vtype, Resolved):  # a stack, a symbol, a probe: resolved when printed
         return ValueSpec("resolved", 8 * vtype.words, False, (vtype.kind, vtype.mode)), MAP_HASH
+    if isinstance(vtype, CValue):  # a struct or array: its members' fields
+        return ValueSpec("tuple", vtype.size, False, (vtype.field(0),)), MAP_HASH
     if isinstance(vtype, Tuple):  # its parts' fields, to decode it with
         return ValueSpec("tuple", vtype.size, False, (vtype.field(0),)), MAP_HASH
     return ValueSpec("int", 8, vtype.signed if isinstance(vtype, Int) else True), MAP_HASH

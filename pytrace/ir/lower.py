@@ -24,7 +24,7 @@ from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_targe
 from pytrace.program import JOIN_MAX, KADDR_PREFIX, DISPATCH_ID_BASE, Field, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.program import MAP_LRU_HASH, MAP_LRU_PERCPU_HASH, MAP_PERCPU_HASH
 from pytrace.source import NO_SPAN
-from pytrace.sema.types import BOOL, TRUTH, Bool, Buffer, CArray, c_layout, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, is_int, widened
+from pytrace.sema.types import BOOL, TRUTH, Bool, Buffer, CArray, CValue, c_layout, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, is_int, widened
 
 
 def lower(checked: Checked) -> ir.Module:
@@ -421,6 +421,10 @@ class _FunctionLowerer:
         if meaning is not None:  # pid() for pid, an enumerator, a #define
             return self.expr(meaning)
         value = getattr(self, "expr_" + type(e).__name__)(e)
+        copy = self.inst.copies.get(id(e))
+        if copy is not None:  # a struct or array used as a value: its memory, copied
+            value = self.emit(ir.ReadMem(addr=value, size=c_layout(copy.of)[0], space="user" if copy.user else "kernel",
+                                         type=copy, span=e.span))
         if value is not None and isinstance(self.inst.types.get(id(e)), Bool) and not isinstance(value.type, Bool):
             # a comparison that gives a bool (upstream): the same 0 or 1, printed as one
             value = self.emit(ir.Retype(value=value, type=BOOL, span=e.span))
@@ -633,6 +637,8 @@ class _FunctionLowerer:
         holder = self.type_of(e.obj)
         if isinstance(holder, (Ptr, Struct)):
             return self.member(e, holder)
+        if isinstance(holder, CValue):
+            return self.value_member(e)
         if isinstance(holder, Tuple):  # a record's field
             index = holder.names.index(e.field)
             return self.emit(ir.TupleGet(value=self.expr(e.obj), index=index, type=self.type_of(e), span=e.span))
@@ -681,8 +687,17 @@ class _FunctionLowerer:
         itype = mtype if isinstance(mtype, Bool) else Int(64, mtype.signed) if isinstance(mtype, Int) else UINT64
         return self.emit(ir.ReadMem(addr=addr, size=size, space=space, type=itype, span=span))
 
+    def value_member(self, e: ast.Expr) -> ir.Instr:
+        """A member or element of a copied struct or array (sema's value_member)."""
+        (offset,) = self.inst.constants[id(e)]
+        t = self.type_of(e)
+        size = c_layout(t.of if isinstance(t, CValue) else t)[0]
+        return self.emit(ir.BufferGet(value=self.expr(e.obj), offset=offset, size=size, type=t, span=e.span))
+
     def expr_Index(self, e: ast.Index) -> ir.Instr:
         holder = self.type_of(e.obj)
+        if isinstance(holder, CValue):
+            return self.value_member(e)
         base = self.expr(e.obj)
         index = self.expr(e.index)
         if isinstance(holder, Str):

@@ -243,6 +243,23 @@ class MakeTuple(Instr):
 
 
 @dataclass(eq=False)
+class BufferGet(Instr):
+    """A member or element of a struct or array copied into a buffer
+    (sema.types.CValue), `offset` bytes in: an integer of `size` bytes
+    extended by `type`'s sign, or (a string, a struct, an array) its
+    address inside the buffer."""
+
+    value: Instr = None
+    offset: int = 0
+    size: int = 8
+    type: object = None
+
+    @property
+    def operands(self):
+        return [self.value]
+
+
+@dataclass(eq=False)
 class TupleGet(Instr):
     """Part `index` of a tuple: an integer loaded from it, or (a string,
     a tuple) the address of the part inside the tuple's buffer."""

@@ -54,7 +54,7 @@ def _zero_eight(encoded: str) -> str:
 def json_value(value) -> str:
     """A plain value: numbers bare, strings quoted, tuples as arrays (0.17
     writes them without spaces: `[1,"x"]`)."""
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return "[" + ",".join(json_value(v) for v in value) + "]"
     if isinstance(value, dict):  # a record
         return "{" + ", ".join(f"{string(k)}: {json_value(v)}" for k, v in value.items()) + "}"

@@ -60,7 +60,7 @@ def key_part(part) -> str:
         return format_stack(part, KEY_INDENT)
     if isinstance(part, tuple):
         return ", ".join(key_part(p) for p in part)
-    if isinstance(part, dict):
+    if isinstance(part, (dict, list)):
         return format_value(part)
     return str(part)
 
@@ -69,8 +69,10 @@ def format_value(value) -> str:
     """A plain value as print(value) shows it."""
     if isinstance(value, tuple):
         return "(" + ", ".join(format_value(v) for v in value) + ")"
-    if isinstance(value, dict):  # a record, as upstream prints one
+    if isinstance(value, dict):  # a record or a struct, as upstream prints one
         return "{ " + ", ".join(f".{k} = {format_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):  # a C array
+        return "[" + ",".join(format_value(v) for v in value) + "]"
     if isinstance(value, Stack):
         return format_stack(value)
     return str(value)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 
 from pytrace.aggregations import c_string, row
-from pytrace.program import RESOLVED_FIELDS, Field, ValueSpec
+from pytrace.program import ARRAY_FMT, RESOLVED_FIELDS, Field, ValueSpec
 from pytrace.runtime.names import NO_NAMES
 from pytrace.values import Bool, Buffer, Pointer, enum_decoder
 
@@ -36,6 +36,8 @@ def decode_field(field: Field, buf: bytes, names=None):
         return (names or NO_NAMES).resolver(field.kind, field.fmt)(raw)
     if field.kind == "tuple":
         parts = tuple(decode_field(part, raw, names) for part in field.elements)
+        if field.fmt == ARRAY_FMT:  # a C array
+            return list(parts)
         return dict(zip(field.fmt.split(","), parts)) if field.fmt else parts  # a record: by name
     if field.kind in ("int", "timestamp"):
         return int.from_bytes(raw, "little", signed=field.signed)

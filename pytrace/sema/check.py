@@ -26,7 +26,7 @@ from pytrace.sema.cdecl import INTEGERS as C_INTEGERS
 from pytrace.sema.printf import SUPPORTED, FormatProblem, conversions, parse_format
 from pytrace.sema.types import (
     BOOL, FUNC, INT64, TRUTH, Bool, INT_TYPE_NAMES, PROBE, STACK_LIMIT, STRLEN, UINT64, VOID, Agg, CArray, Int, Ptr, Resolved,
-    Buffer, Enum, Str, Struct, Timestamp, Tuple, byte_size, c_layout, arith_result, as_int, describe, widened, is_int, stack_type,
+    Buffer, CValue, Enum, Str, Struct, Timestamp, Tuple, byte_size, c_layout, arith_result, as_int, describe, widened, is_int, stack_type,
 )
 from pytrace.source import Span
 
@@ -79,6 +79,9 @@ class Instance:
     # expressions written one way and meaning another (`pid()` is `pid`):
     # id(expr) -> the expression lowering compiles instead
     aliases: dict[int, ast.Expr] = field(default_factory=dict)
+    # structs and C arrays used as values: id(expr) -> the CValue lowering
+    # copies the memory at the expression's address into
+    copies: dict[int, object] = field(default_factory=dict)
 
     def type_of(self, expr: ast.Expr):
         return self.types[id(expr)]
@@ -118,6 +121,7 @@ def check(program: ast.Program, diags: Diagnostics, strlen: int = STRLEN,
             inst.formats.clear()
             inst.constants.clear()
             inst.aliases.clear()
+            inst.copies.clear()
             _Checker(inst, maps, reporter, strlen, given, structs, names, enums).check_probe()
 
     # Quiet passes learn map types from every use until they stop changing
@@ -501,12 +505,12 @@ class _Checker:
         """Check a map's key expressions against its known key types."""
         types = []
         for key in ref.keys:
-            t = self.expr(key)
+            t = self.as_value(key, self.expr(key))
             if t is None:
                 return None
             if isinstance(t, (Int, Ptr)):
                 t = widened(t)
-            elif not isinstance(t, (Str, Resolved, Tuple, Buffer)):
+            elif not isinstance(t, (Str, Resolved, Tuple, Buffer, CValue)):
                 self.report.error(key.span, f"a map key must be an integer or a string, not {describe(t)}")
                 return None
             types.append(t)
@@ -578,17 +582,65 @@ class _Checker:
     def value_expr(self, expr: ast.Expr, what: str, timestamp: bool = False):
         """An expression whose value is stored: an integer or a string (or,
         in a variable, a strftime() value or a pointer that keeps its type)."""
-        t = self.expr(expr)
+        t = self.as_value(expr, self.expr(expr))
         if t is None:
             return None
         if isinstance(t, Ptr):
             return t
         if timestamp and isinstance(t, Timestamp):
             return t
-        if not isinstance(t, (Int, Str, Resolved, Tuple, Buffer)):
+        if not isinstance(t, (Int, Str, Resolved, Tuple, Buffer, CValue)):
             self.report.error(expr.span, f"{what} must be an integer or a string, not {describe(t)}")
             return None
         return t
+
+    def as_value(self, expr: ast.Expr, t):
+        """The type `expr` is stored as: a struct or a C array (whose
+        expression is its address) becomes a copy of its memory, CValue;
+        anything else stays."""
+        if isinstance(t, Struct) and t.members or isinstance(t, CArray) and c_layout(t) is not None:
+            if isinstance(t, CArray):
+                user = t.user
+            else:
+                holder = self.inst.types.get(id(expr.operand)) if isinstance(expr, ast.Deref) else None
+                user = holder.user if isinstance(holder, Ptr) else self.target.kind in USER_SPACE_KINDS
+            t = CValue(CArray(t.element, t.count) if isinstance(t, CArray) else t, user)
+            self.inst.copies[id(expr)] = t
+        return t
+
+    def value_member(self, e: ast.Expr, obj: CValue, name: str | None, index: int | None):
+        """A member (`$s.m`) or an element (`$a[1]`) of a copied struct or
+        array: read from the copy (constants[id(e)] = its offset)."""
+        if name is not None:
+            if not isinstance(obj.of, Struct):
+                self.report.error(e.span, f"{describe(obj)} has no fields")
+                return None
+            found = obj.of.member(name)
+            if found is None:
+                names = [m[0] for m in obj.of.members]
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"its members: {', '.join(names)}"
+                self.report.error(e.span, f"{describe(obj)} has no member '{name}'", hint)
+                return None
+            _, mtype, offset = found
+        else:
+            if not isinstance(obj.of, CArray):
+                self.report.error(e.span, f"{describe(obj)} cannot be indexed")
+                return None
+            if index is None:
+                self.report.error(e.span, "an array copied into a variable or map is indexed by a number",
+                                  "index the array in memory instead: $p->arr[$i]")
+                return None
+            if not 0 <= index < obj.of.count:
+                self.report.error(e.span, f"the index {index} is out of bounds for an array of {obj.of.count}")
+                return None
+            mtype, offset = obj.of.element, index * c_layout(obj.of.element)[0]
+        self.inst.constants[id(e)] = (offset,)
+        if isinstance(mtype, (Struct, CArray)):
+            return CValue(mtype, obj.user)
+        if isinstance(mtype, Ptr):
+            return Ptr(mtype.target, obj.user, mtype.pointee)
+        return mtype
 
     def types_set(self, expr: ast.Expr, t) -> None:
         self.inst.types[id(expr)] = t
@@ -770,12 +822,12 @@ class _Checker:
     def expr_Tuple(self, e: ast.Tuple):
         parts = []
         for element in e.elements:
-            t = self.expr(element)
+            t = self.as_value(element, self.expr(element))
             if t is None:
                 return None
             if isinstance(t, (Int, Ptr)):
                 t = widened(t)
-            elif not isinstance(t, (Str, Resolved, Tuple, Buffer)):
+            elif not isinstance(t, (Str, Resolved, Tuple, Buffer, CValue)):
                 self.report.error(element.span, f"a tuple holds integers, strings, stacks and tuples, not {describe(t)}")
                 return None
             parts.append(t)
@@ -878,6 +930,8 @@ class _Checker:
         if isinstance(obj, Str):
             self.in_bounds(e, obj.size, "string")
             return Int(8, True)
+        if isinstance(obj, CValue):
+            return self.value_member(e, obj, None, _literal(e.index))
         if isinstance(obj, CArray):
             self.in_bounds(e, obj.count, "array")
             element = obj.element
@@ -950,6 +1004,8 @@ class _Checker:
             return None
         if isinstance(obj, (Ptr, Struct)):
             return self.member(e, obj)
+        if isinstance(obj, CValue):
+            return self.value_member(e, obj, e.field, None)
         if isinstance(obj, Tuple) and obj.names:  # a record's field
             if e.field not in obj.names:
                 self.report.error(e.span, f"the record has no field '{e.field}'",
@@ -1462,8 +1518,8 @@ class _Checker:
             self.report.error(e.span, f"print() of a value takes 1 argument, got {len(e.args)}",
                               "top and div apply to a whole map: print(@x, 10)")
             return VOID
-        t = self.expr(arg)
-        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp, Resolved, Tuple, Buffer)):
+        t = self.as_value(arg, self.expr(arg))
+        if t is not None and not isinstance(t, (Int, Ptr, Str, Timestamp, Resolved, Tuple, Buffer, CValue)):
             self.report.error(arg.span, f"print() cannot print {describe(t)}")
         return VOID
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pytrace.plain import dataclass
 
-from pytrace.program import STRLEN_DEFAULT, Field
+from pytrace.program import ARRAY_FMT, STRLEN_DEFAULT, Field
 
 # Every type says how its values are laid out, in one place, for sema,
 # lowering, codegen and the program contract alike:
@@ -165,6 +165,56 @@ class CArray(_Word):
 
     def __str__(self) -> str:
         return f"{self.element}[{self.count}]"
+
+
+@dataclass(frozen=True)
+class CValue:
+    """A struct or a C array copied out of memory into a buffer, in its C
+    layout: what `$s = *p`, `@m[*p]`, `(1, *p)` and `print(*p)` hold, and
+    an array member stored (`@a = $s->arr`). It prints as upstream prints
+    it: a struct as `{ .m = 2, .n = 3 }`, an array as `[1,2,3]`. `user`:
+    which memory it is read from."""
+
+    of: object  # Struct | CArray
+    user: bool = False
+    buffer = True
+
+    @property
+    def size(self) -> int:
+        return (c_layout(self.of)[0] + 7) // 8 * 8
+
+    @property
+    def value_size(self) -> int:
+        return self.size
+
+    def field(self, offset: int) -> Field:
+        return c_field(self.of, offset)
+
+    def __str__(self) -> str:
+        return str(self.of)
+
+
+def c_field(t: object, offset: int) -> Field:
+    """How a value of C type `t` at `offset` decodes: members and elements
+    at their C offsets and sizes (a struct is a record, an array a list)."""
+    if isinstance(t, Struct):
+        return Field("tuple", offset, t.size, fmt=",".join(m[0] for m in t.members),
+                     elements=tuple(c_field(m[1], m[2]) for m in t.members))
+    if isinstance(t, CArray):
+        size = c_layout(t.element)[0]
+        return Field("tuple", offset, size * t.count, fmt=ARRAY_FMT,
+                     elements=tuple(c_field(t.element, i * size) for i in range(t.count)))
+    if isinstance(t, Str):
+        return Field("str", offset, t.size)
+    if isinstance(t, Ptr):
+        return Field("ptr", offset, 8)
+    if isinstance(t, Enum):
+        return Field("enum", offset, t.bits // 8, True, fmt=enum_labels(t.labels))
+    if isinstance(t, Bool):
+        return Field("bool", offset, 1)
+    if isinstance(t, Int):
+        return Field("int", offset, t.bits // 8, t.signed)
+    raise TypeError(f"no C field for {t}")
 
 
 @dataclass(frozen=True)
@@ -343,7 +393,7 @@ def widened(t: object):
     """The type a value has once stored (in a key, a tuple, a variable, a
     record): integers take 64 bits (an address becomes a uint64); strings,
     tuples, timestamps, resolved ids and bools keep their type."""
-    if isinstance(t, (Str, Timestamp, Resolved, Tuple, Bool, Buffer, Enum)):
+    if isinstance(t, (Str, Timestamp, Resolved, Tuple, Bool, Buffer, Enum, CValue)):
         return t
     return Int(64, t.signed if isinstance(t, Int) else False)
 

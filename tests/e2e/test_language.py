@@ -370,3 +370,62 @@ def test_long_strings_live_off_the_stack(run_pytrace, tmp_path):
     assert short.rc == 0 and "@[" not in short.stdout  # cut before "file.txt"
     assert short.stderr == ("warning: 1 string read by str() filled the whole buffer and may have been cut short"
                             " (raise max_strlen: config = { max_strlen = 1024 }, or BPFTRACE_MAX_STRLEN)\n")
+
+
+STRUCT_VALUES_C = r"""
+struct Foo { int m; int n; };
+struct Bar { char c; struct Foo f; long arr[3]; };
+__attribute__((noinline)) void func(struct Foo *foo, struct Bar *bar) { asm volatile(""); }
+int main(void) { struct Foo f = {2, 3}; struct Bar b = {'x', {4, -5}, {7, 8, 9}}; func(&f, &b); return 0; }
+"""
+
+STRUCT_VALUES = r"""
+struct Foo { int m; int n; }
+struct Bar { char c; struct Foo f; long arr[3]; }
+uprobe:BINARY:func {
+  $f = *((struct Foo *)arg0); print($f); printf("m %d n %d\n", $f.m, $f.n);
+  @s = *((struct Foo *)arg0);
+  @k[*((struct Foo *)arg0), 42] = 1;
+  @t = (1, *((struct Foo *)arg0));
+  $b = *((struct Bar *)arg1);
+  @b = $b; @arr = $b.arr; @nested = $b.f; printf("%d %d\n", $b.arr[2], $b.f.n);
+  @arrk[((struct Bar *)arg1)->arr] = 3;
+}
+"""
+
+
+def test_structs_and_arrays_as_values(run_pytrace, build_c):
+    """*p of a struct pointer and an array member copied into variables,
+    map values, keys and tuples, printed as upstream prints them; members
+    and elements read back from the copies."""
+    prog = build_c(STRUCT_VALUES_C, name="structs")
+    result = run_pytrace(["-c", str(prog), "-e", STRUCT_VALUES.replace("BINARY", str(prog))], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == (
+        "Attaching 1 probe...\n{ .m = 2, .n = 3 }\nm 2 n 3\n9 -5\n\n\n"
+        "@arr: [7,8,9]\n"
+        "@arrk[[7,8,9]]: 3\n"
+        "@b: { .c = 120, .f = { .m = 4, .n = -5 }, .arr = [7,8,9] }\n"
+        "@k[{ .m = 2, .n = 3 }, 42]: 1\n"
+        "@nested: { .m = 4, .n = -5 }\n"
+        "@s: { .m = 2, .n = 3 }\n"
+        "@t: (1, { .m = 2, .n = 3 })\n")
+    json = run_pytrace(["-f", "json", "-c", str(prog), "-e", STRUCT_VALUES.replace("BINARY", str(prog))], timeout=30)
+    assert '{"type": "map", "data": {"@arr": [7,8,9]}}' in json.stdout.splitlines()
+    assert '{"type": "map", "data": {"@s": {"m": 2, "n": 3}}}' in json.stdout.splitlines()
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("struct Foo { int m; } BEGIN { $f = *(struct Foo *)0; @x = $f.z; }",
+     "stdin:1:59: error: struct Foo has no member 'z'\n"
+     "struct Foo { int m; } BEGIN { $f = *(struct Foo *)0; @x = $f.z; }\n"
+     "                                                          ^~~~\n"
+     "hint: its members: m\n"),
+    ("struct Foo { int a[2]; } BEGIN { $a = (*(struct Foo *)0).a; @x = $a[2]; }",
+     "stdin:1:66: error: the index 2 is out of bounds for an array of 2\n"
+     "struct Foo { int a[2]; } BEGIN { $a = (*(struct Foo *)0).a; @x = $a[2]; }\n"
+     "                                                                 ^~~~~\n"),
+])
+def test_struct_value_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
