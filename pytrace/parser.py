@@ -352,6 +352,11 @@ class _ToAst(Transformer_NonRecursive):
         type_name, *stars, operand = children
         return ast.Cast(f"{type_name} " + "*" * len(stars), operand, span=_meta_span(meta))
 
+    def array_cast(self, meta, children):
+        type_name, count, operand = children
+        return ast.Cast(f"{type_name}[{'' if count is None else _integer_value(count)}]", operand,
+                        span=_meta_span(meta))
+
     def enum_cast(self, meta, children):
         name, operand = children
         return ast.Cast(f"enum {name}", operand, span=_meta_span(meta))

@@ -469,6 +469,14 @@ class _FunctionEmitter:
         narrow = self.b.trunc(value, ll.IntType(instr.size * 8))
         return self.b.sext(narrow, I64) if instr.type.signed else self.b.zext(narrow, I64)
 
+    def _emit_BytesEq(self, instr: ir.BytesEq) -> ll.Value:
+        """Word by word (the buffers are 8-byte aligned and zero-padded)."""
+        a, b = self.value(instr.left), self.value(instr.right)
+        diff = ll.Constant(I64, 0)
+        for offset in range(0, align8(instr.size), 8):
+            diff = self.b.or_(diff, self.b.xor(self.load64(a, offset), self.load64(b, offset)))
+        return self.b.zext(self.b.icmp_unsigned("==", diff, ll.Constant(I64, 0)), I64)
+
     def _emit_BufferGet(self, instr: ir.BufferGet) -> ll.Value:
         ptr = self.b.gep(self.value(instr.value), [ll.Constant(I64, instr.offset)])
         if in_buffer(instr.type):

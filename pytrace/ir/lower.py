@@ -553,8 +553,11 @@ class _FunctionLowerer:
             return self.short_circuit(e)
         left = self.expr(e.left)
         right = self.expr(e.right)
-        if isinstance(left.type, Str):
-            eq = self.emit(ir.StrEq(left=left, right=right, span=e.span))
+        if isinstance(left.type, (Str, CValue)):
+            if isinstance(left.type, CValue):
+                eq = self.emit(ir.BytesEq(left=left, right=right, size=left.type.size, span=e.span))
+            else:
+                eq = self.emit(ir.StrEq(left=left, right=right, span=e.span))
             if e.op == "==":
                 return eq
             return self.emit(ir.Cmp(op="==", left=eq, right=self.const(0, span=e.span), span=e.span))
@@ -609,6 +612,17 @@ class _FunctionLowerer:
         return self.emit(ir.TupleGet(value=self.expr(e.obj), index=e.index, type=self.type_of(e), span=e.span))
 
     def expr_Cast(self, e: ast.Cast) -> ir.Instr:
+        target, source = self.type_of(e), self.type_of(e.operand)
+        if isinstance(target, CValue):  # (int8[8])x: the bytes of an integer, a string or a buffer
+            value = self.expr(e.operand)
+            if is_int(value.type):
+                value = self.emit(ir.MakeTuple(parts=[value], type=Tuple((INT64,)), span=e.span))
+            offset = 8 if isinstance(source, Buffer) else 0  # after a buf's length
+            return self.emit(ir.BufferGet(value=value, offset=offset, size=target.size, type=target, span=e.span))
+        if isinstance(source, (CArray, CValue, Buffer)):  # (uint32)array
+            offset = 8 if isinstance(source, Buffer) else 0
+            return self.emit(ir.BufferGet(value=self.expr(e.operand), offset=offset, size=target.bits // 8,
+                                          type=target, span=e.span))
         if isinstance(self.type_of(e), Ptr):  # (struct x *)addr: the same 64 bits, typed by sema
             return self.emit(ir.Retype(value=self.expr(e.operand), type=UINT64, span=e.span))
         if isinstance(self.type_of(e), Bool):  # any non-zero value is true

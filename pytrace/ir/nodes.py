@@ -243,6 +243,21 @@ class MakeTuple(Instr):
 
 
 @dataclass(eq=False)
+class BytesEq(Instr):
+    """1 when two buffers of `size` bytes (copied arrays or structs) hold
+    the same bytes, else 0."""
+
+    left: Instr = None
+    right: Instr = None
+    size: int = 8
+    type: Int = Int(64, False)
+
+    @property
+    def operands(self):
+        return [self.left, self.right]
+
+
+@dataclass(eq=False)
 class BufferGet(Instr):
     """A member or element of a struct or array copied into a buffer
     (sema.types.CValue), `offset` bytes in: an integer of `size` bytes

@@ -90,6 +90,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"ctx_data_loc_str +{offset}"
         case ir.MakeTuple(parts=parts):
             return "tuple " + ", ".join(v(p) for p in parts)
+        case ir.BytesEq(left=left, right=right, size=size):
+            return f"bytes_eq {v(left)}, {v(right)} size {size}"
         case ir.BufferGet(value=value, offset=offset, size=size):
             return f"buffer_get {v(value)} +{offset} size {size}"
         case ir.TupleGet(value=value, index=index):

@@ -790,6 +790,10 @@ class _Checker:
                 return None
             if isinstance(a, Str) and isinstance(b, Str):
                 return self.truth
+            if isinstance(a, (CArray, CValue)) and isinstance(b, (CArray, CValue)):  # arrays: byte for byte
+                a, b = self.as_value(e.left, a), self.as_value(e.right, b)
+                if a.of == b.of:
+                    return self.truth
             if is_int(a) and is_int(b):
                 return self.truth
             self.report.error(e.span, f"cannot compare {describe(a)} with {describe(b)}")
@@ -885,8 +889,52 @@ class _Checker:
         return self.alias(e, ast.Integer(offset, span=e.span))
 
     def expr_Cast(self, e: ast.Cast):
+        if e.type_name.endswith("]"):
+            return self.array_cast(e)
+        operand = self.expr(e.operand)
+        if isinstance(operand, (CArray, CValue, Buffer)):  # (uint32)array: its bytes as an integer
+            return self.array_to_int(e, operand)
         self.expect_int(e.operand, f"a cast to {e.type_name}")
         return self.type_named(e.type_name, e.span)
+
+    def array_cast(self, e: ast.Cast):
+        """`(int8[8])12345`, `(uint8[])"abc"`: an integer's 8 bytes or a
+        string's or buffer's bytes seen as a C array (the count, when left
+        out, is what fits)."""
+        base, _, count_text = e.type_name[:-1].partition("[")
+        element = INT_TYPE_NAMES[base]
+        esize = element.bits // 8
+        operand = self.as_value(e.operand, self.expr(e.operand))
+        if operand is None:
+            return None
+        if is_int(operand):
+            size = 8
+        elif isinstance(operand, (Str, CValue)):
+            size = operand.size if isinstance(operand, Str) else c_layout(operand.of)[0]
+        elif isinstance(operand, Buffer):
+            size = operand.size
+        else:
+            self.report.error(e.operand.span, f"a cast to {e.type_name} needs an integer, a string or an array, "
+                                              f"not {describe(operand)}")
+            return None
+        count = int(count_text) if count_text else size // esize
+        if count * esize != size:
+            hints = [f"cast to {base}[{size // esize}]"] if size % esize == 0 else []
+            self.report.error(e.span, f"{describe(operand)} has {size} bytes, and {e.type_name} needs {count * esize}",
+                              *hints)
+            return None
+        return CValue(CArray(element, count), False)
+
+    def array_to_int(self, e: ast.Cast, operand):
+        """`(uint32)$arr`: an array (or buffer) of exactly the integer's size."""
+        target = INT_TYPE_NAMES.get(e.type_name)
+        operand = self.as_value(e.operand, operand)
+        size = operand.size if isinstance(operand, Buffer) else c_layout(operand.of)[0]
+        if target is None or size != target.bits // 8:
+            self.report.error(e.span, f"{describe(operand)} has {size} bytes: it cannot be cast to {e.type_name}",
+                              "cast an array to the integer type of its size, as in (uint32) of 4 bytes")
+            return None
+        return target
 
     def type_named(self, type_name: str, span: Span):
         """The type a cast or a `let` names: an integer type, bool, string,

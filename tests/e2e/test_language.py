@@ -429,3 +429,40 @@ def test_structs_and_arrays_as_values(run_pytrace, build_c):
 def test_struct_value_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+ARRAYS_C = r"""
+struct A { int x[4]; unsigned char y[4]; };
+__attribute__((noinline)) void test_arrays(struct A *a, struct A *b, struct A *c) { asm volatile(""); }
+int main(void) { struct A a = {{1,2,3,4},{1,2,3,4}}, b = a, c = {{1,2,3,5},{0}}; test_arrays(&a, &b, &c); return 0; }
+"""
+
+
+def test_array_comparisons_and_int_array_casts(run_pytrace, build_c):
+    prog = build_c(ARRAYS_C, name="arrays")
+    script = ('struct A { int x[4]; uint8_t y[4]; } uprobe:BIN:test_arrays { $a = (struct A *)arg0;'
+              ' $b = (struct A *)arg1; $c = (struct A *)arg2;'
+              ' printf("%d %d %d\\n", $a.x == $b.x, $a.x != $c.x, $a.x == $c.x); printf("y: %x\\n", (int32)$a.y); }'
+              ' BEGIN { printf("%x %x\\n", ((int8[8])12345)[0], ((int8[])12345)[1]);'
+              ' printf("ip: %x\\n", (uint32)pton("127.0.0.1")); print((int8[])"hello"); @a = (uint16[4])0x0004000300020001; }')
+    result = run_pytrace(["-c", str(prog), "-e", script.replace("BIN", str(prog))], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == ("Attaching 2 probes...\n39 30\nip: 100007f\n[104,101,108,108,111,0]\n"
+                             "1 1 0\ny: 4030201\n\n\n@a: [1,2,3,4]\n")
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ("BEGIN { @x = (int8[4])1; }",
+     "stdin:1:14: error: int64 has 8 bytes, and int8[4] needs 4\n"
+     "BEGIN { @x = (int8[4])1; }\n"
+     "             ^~~~~~~~~~\n"
+     "hint: cast to int8[8]\n"),
+    ('BEGIN { @x = (uint16)pton("127.0.0.1"); }',
+     'stdin:1:14: error: buffer[4] has 4 bytes: it cannot be cast to uint16\n'
+     'BEGIN { @x = (uint16)pton("127.0.0.1"); }\n'
+     '             ^~~~~~~~~~~~~~~~~~~~~~~~~\n'
+     'hint: cast an array to the integer type of its size, as in (uint32) of 4 bytes\n'),
+])
+def test_array_cast_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
