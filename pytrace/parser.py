@@ -424,7 +424,7 @@ class _ToAst(Transformer_NonRecursive):
         return list(exprs)
 
     def map(self, meta, children):
-        name, keys = children
+        name, keys = children if len(children) == 2 else (children[0], None)
         return ast.MapRef(str(name), keys or [], span=_meta_span(meta))
 
     def variable(self, meta, children):

@@ -38,7 +38,7 @@ for _bits in (8, 16, 32, 64):
         INTEGERS[_name] = (_bits // 8, _signed)
 
 _MEMBER = re.compile(r"^(?P<type>(?:const\s+|volatile\s+)*(?:struct\s+)?[A-Za-z_][\w\s]*?)\s*(?P<stars>[*\s]*)"
-                     r"\b(?P<name>[A-Za-z_]\w*)\s*(?:\[\s*(?P<count>\d+)\s*\])?$")
+                     r"\b(?P<name>[A-Za-z_]\w*)\s*(?P<counts>(?:\[\s*\d+\s*\]\s*)*)$")
 
 
 class DeclError(Exception):
@@ -73,9 +73,9 @@ def _member(text: str, owner: str, known: dict[str, Struct]):
     mtype = _base(words, owner, known, pointer=stars > 0)
     for _ in range(stars):
         mtype = Ptr(words, pointee=mtype)
-    if match["count"] is not None:
-        count = int(match["count"])
-        if words == "char" and not stars:  # char name[N] reads as a string, as in bpftrace
+    counts = [int(n) for n in re.findall(r"\d+", match["counts"])]
+    for i, count in enumerate(reversed(counts)):  # int y[2][3]: two arrays of three
+        if i == 0 and words == "char" and not stars:  # char name[N] reads as a string, as in bpftrace
             mtype = Str(count)
         else:
             mtype = CArray(mtype, count)

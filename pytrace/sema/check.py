@@ -980,6 +980,8 @@ class _Checker:
             return Int(8, True)
         if isinstance(obj, CValue):
             return self.value_member(e, obj, None, _literal(e.index))
+        if isinstance(obj, Tuple) and _literal(e.index) is not None:  # upstream: $t[0] is $t.0
+            return self.alias(e, ast.TupleIndex(e.obj, _literal(e.index), span=e.span))
         if isinstance(obj, CArray):
             self.in_bounds(e, obj.count, "array")
             element = obj.element

@@ -466,3 +466,23 @@ def test_array_comparisons_and_int_array_casts(run_pytrace, build_c):
 def test_array_cast_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+MULTI_DIM_C = r"""
+struct B { int y[2][2]; };
+__attribute__((noinline)) void f(struct B *b) { asm volatile(""); }
+int main(void) { struct B b = {{{5,6},{7,8}}}; f(&b); return 0; }
+"""
+
+
+def test_multi_dimensional_arrays_and_indexed_values(run_pytrace, build_c):
+    """int y[2][2] in a script struct, read in memory and from copies in a
+    variable and in maps (@m[k][i][j]); a tuple indexed like an array."""
+    prog = build_c(MULTI_DIM_C, name="multidim")
+    script = ('struct B { int y[2][2]; } uprobe:BIN:f { $x = ((struct B *) arg0).y[1][0]; $b = ((struct B *) arg0).y;'
+              ' @b = $b; @k[$b] = $b[1][1]; @m[0] = $b; $t = (4, 5, 6);'
+              ' printf("%d %d %d %d\\n", $x, $b[0][1], @m[0][1][0], $t[2]); }')
+    result = run_pytrace(["-c", str(prog), "-e", script.replace("BIN", str(prog))], timeout=30)
+    assert result.rc == 0, result.stderr
+    assert result.stdout == ("Attaching 1 probe...\n7 6 7 6\n\n\n@b: [[5,6],[7,8]]\n@k[[[5,6],[7,8]]]: 8\n"
+                             "@m[0]: [[5,6],[7,8]]\n")
