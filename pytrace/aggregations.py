@@ -20,7 +20,7 @@ and the runtime.
 from __future__ import annotations
 
 from pytrace.record import Record
-from pytrace.values import Bool, Bucket, Buffer, Histogram, Pointer, Stats
+from pytrace.values import Bool, Bucket, Buffer, Histogram, Pointer, Stats, TimeSeries
 
 MASK64 = (1 << 64) - 1
 
@@ -28,14 +28,15 @@ MASK64 = (1 << 64) - 1
 class Param(Record):
     """A constant argument after the value: `hist(v, k)`'s k."""
 
-    __slots__ = ("name", "default", "low", "high")
+    __slots__ = ("name", "default", "low", "high", "choices")
 
     def __init__(self, name: str, default: int | None = None, low: int | None = None,
-                 high: int | None = None):
+                 high: int | None = None, choices: tuple[str, ...] = ()):
         self.name = name
         self.default = default   # None: required
         self.low = low           # the range it must be in (None: unbounded)
         self.high = high
+        self.choices = choices   # given as one of these strings instead: its index
 
 
 class Aggregation(Record):
@@ -141,6 +142,58 @@ def _buckets(counts: list[int], bounds) -> list[Bucket]:
     if not used:
         return []
     return [Bucket(*bounds(i), counts[i]) for i in range(used[0], used[-1] + 1)]
+
+
+# tseries(v, interval, count[, agg]): per interval, `count` slots of three
+# words (value, meta, interval number) chosen by the interval number modulo
+# `count`; meta is the time of the last write (no agg), whether the slot has
+# a value (min, max) or how many values it added (avg).
+TSERIES_AGGS = ("none", "avg", "max", "min", "sum")
+TSERIES_SLOT_WORDS = 3
+
+
+def _merge_tseries(flat, ncpus, spec) -> TimeSeries:
+    """Each slot's newest interval over the CPUs, the CPUs' values for it
+    combined by the agg (as upstream's reduce_tseries_value)."""
+    import time
+
+    interval, count, agg = spec.params
+    how = TSERIES_AGGS[agg]
+    words = count * TSERIES_SLOT_WORDS
+    points: dict[int, int] = {}
+    for slot in range(count):
+        found: dict[int, list[int]] = {}
+        for cpu in range(ncpus):
+            at = cpu * words + slot * TSERIES_SLOT_WORDS
+            value, meta, epoch = _wrap(flat[at], spec.signed), flat[at + 1], flat[at + 2]
+            if not epoch:
+                continue
+            current = found.get(epoch)
+            if current is None:
+                found[epoch] = [value, meta]
+            elif how == "none":
+                if meta > current[1]:
+                    found[epoch] = [value, meta]
+            elif how in ("sum", "avg"):
+                current[0] += value
+                current[1] += meta
+            else:
+                current[0] = (min if how == "min" else max)(current[0], value)
+        if found:
+            epoch = max(found)
+            value, meta = found[epoch]
+            if how == "avg":
+                value = int(value / meta) if meta else 0
+            points[epoch] = _wrap(value, spec.signed)
+    # TAI runs a whole number of seconds ahead of UTC (37 s since 2017, 0
+    # when nothing set it): the two clocks read one after the other differ
+    # by that and a few microseconds
+    wall = round((time.time_ns() - time.clock_gettime_ns(time.CLOCK_TAI)) / 1e9) * 1_000_000_000
+    return TimeSeries(points, interval, count, wall)
+
+
+def _by_latest(v: TimeSeries) -> int:
+    return v.latest
 
 
 # ------------------------------------------------------------ bucket bounds
@@ -254,6 +307,10 @@ AGGREGATIONS: dict[str, Aggregation] = {a.name: a for a in (
                 signed=False, words=lambda p: linear_buckets(*p), update="linear", read=None,
                 merge=_merge_lhist, sort_key=_by_total, shape="hist", json_type="hist",
                 check=_check_lhist),
+    Aggregation("tseries", params=(Param("interval", low=1), Param("number of intervals", low=1, high=1000),
+                                   Param("aggregation", 0, 0, len(TSERIES_AGGS) - 1, choices=TSERIES_AGGS)),
+                words=lambda p: p[1] * TSERIES_SLOT_WORDS, update="tseries", read=None,
+                merge=_merge_tseries, sort_key=_by_latest, shape="tseries", json_type="tseries"),
 )}
 
 

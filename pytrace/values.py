@@ -7,6 +7,7 @@ output and the Python API (`pytrace.run`) all read the same values:
     tuple             several keys: ("bash", 3)
     Stats             avg() and stats(): count, total, average
     Histogram         hist() and lhist(): buckets of [low, high) with counts
+    TimeSeries        tseries(): a value per interval
 
 Plain classes (not dataclasses): this module is on every run's path.
 """
@@ -242,3 +243,38 @@ class Stack:
 
     def __repr__(self):
         return f"Stack({self.kind}, pid={self.pid}, {[str(f) for f in self.frames]!r})"
+
+
+class TimeSeries:
+    """tseries(): `points` maps an interval's number (its start in
+    nanoseconds of CLOCK_TAI, divided by `interval`) to its value;
+    `wall_offset` turns TAI nanoseconds into wall-clock ones."""
+
+    __slots__ = ("points", "interval", "count", "wall_offset")
+
+    def __init__(self, points: dict[int, int], interval: int, count: int, wall_offset: int = 0):
+        self.points = points
+        self.interval = interval
+        self.count = count
+        self.wall_offset = wall_offset
+
+    @property
+    def latest(self) -> int:
+        """The newest interval with a value (0: none)."""
+        return max(self.points, default=0)
+
+    def window(self, last: int) -> list[tuple[int, int | None]]:
+        """(wall-clock ns, value or None) of the `count` intervals up to
+        `last` (the map's newest), from the first this series has a value
+        in, as upstream shows them."""
+        first = last - self.count + 1
+        have = [e for e in self.points if first <= e <= last]
+        start = min(have) if have else last
+        return [(e * self.interval + self.wall_offset, self.points.get(e)) for e in range(start, last + 1)]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, TimeSeries) and (self.points, self.interval, self.count) == (
+            other.points, other.interval, other.count)
+
+    def __repr__(self) -> str:
+        return f"TimeSeries({self.interval}ns x {self.count}, {self.points!r})"

@@ -24,7 +24,7 @@ from llvmlite import ir as ll
 
 from pytrace import program as prog
 from pytrace.arch import registers
-from pytrace.aggregations import AGGREGATIONS, MASK64, log2_buckets
+from pytrace.aggregations import TSERIES_AGGS, TSERIES_SLOT_WORDS, AGGREGATIONS, MASK64, log2_buckets
 from pytrace.codegen import helpers as h
 from pytrace.ir import nodes as ir
 from pytrace.ir.layout import align8
@@ -1036,6 +1036,41 @@ class _FunctionEmitter:
         index = self.b.select(self.b.icmp_signed("<", arg, c(low)), c(0),
                               self.b.select(self.b.icmp_signed(">", arg, c(high)), c(last), inside))
         self._bucket_add(ptr, index, last + 1)
+
+    def _agg_tseries(self, ptr, arg, params, signed) -> None:
+        """The slot of this interval (its number modulo the count), emptied
+        when it last held an older interval, then updated by the agg: the
+        value and the time (none), added (sum; avg also counts), or the
+        smaller or larger (min, max; meta says the slot has one)."""
+        interval, count, agg = params
+        how = TSERIES_AGGS[agg]
+        c = lambda n: ll.Constant(I64, n & MASK64)  # noqa: E731
+        now = self.call(h.KTIME_GET_TAI_NS)
+        epoch = self.b.udiv(now, c(interval))
+        index = self.opaque(self.b.urem(epoch, c(count)))
+        index = self.b.select(self.b.icmp_unsigned(">", index, c(count - 1)), c(count - 1), index)
+        words = self.b.bitcast(ptr, I64.as_pointer())
+        slot = self.b.gep(words, [self.b.mul(index, c(TSERIES_SLOT_WORDS))])
+        value_at, meta_at = slot, self.b.gep(slot, [c(1)])
+        epoch_at = self.b.gep(slot, [c(2)])
+        with self.b.if_then(self.b.icmp_unsigned("!=", self.b.load(epoch_at, align=8), epoch)):
+            self.b.store(c(0), value_at, align=8)
+            self.b.store(c(0), meta_at, align=8)
+            self.b.store(epoch, epoch_at, align=8)
+        value, meta = self.b.load(value_at, align=8), self.b.load(meta_at, align=8)
+        if how == "none":
+            self.b.store(arg, value_at, align=8)
+            self.b.store(now, meta_at, align=8)
+        elif how in ("sum", "avg"):
+            self.b.store(self.b.add(value, arg), value_at, align=8)
+            if how == "avg":
+                self.b.store(self.b.add(meta, c(1)), meta_at, align=8)
+        else:
+            cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
+            better = cmp("<" if how == "min" else ">", arg, value)
+            first = self.b.icmp_unsigned("==", meta, c(0))
+            self.b.store(self.b.select(self.b.or_(first, better), arg, value), value_at, align=8)
+            self.b.store(c(1), meta_at, align=8)
 
     def _bucket_add(self, ptr, index, buckets: int) -> None:
         """Add one to bucket `index` of `buckets` u64 counters. The bound is

@@ -106,13 +106,33 @@ def _shape_value(shape: str, value, div: int) -> str:
         return f'{{"count": {value.count}, "average": {value.average}, "total": {value.total}}}'
     if shape == "int":
         return str(int(c_div(value, div)))  # a pointer too: JSON keeps the number
+    if shape == "tseries":
+        return json_tseries(value)
     return json_value(value)
+
+
+def json_tseries(points: list[tuple[int, int | None]]) -> str:
+    """Upstream's shape: the intervals that have a value, each with its
+    start (ISO 8601, local time, nanoseconds)."""
+    import time
+
+    parts = []
+    for ns, value in points:
+        if value is None:
+            continue
+        secs, rest = divmod(ns, 1_000_000_000)
+        start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(secs)) + f".{rest:09d}"
+        parts.append(f'{{"interval_start":"{start}","value":{value}}}')
+    return "[" + ",".join(parts) + "]"
 
 
 def format_map(spec, entries: list, top: int = 0, div: int = 0) -> str:
     """One map record, or "" for a map with no entries."""
     agg = row(spec.value.kind)
     items = sort_entries(spec, entries)
+    if agg.shape == "tseries":  # every key over the same intervals: up to the map's newest
+        last = max((v.latest for _, v in items), default=0)
+        items = [(k, v.window(last)) for k, v in items]
     if top and agg.shape != "stats":
         items = items[-top:]
     if not items:

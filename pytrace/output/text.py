@@ -210,6 +210,9 @@ def format_map(spec, entries: list, top: int = 0, div: int = 0, style: Style = V
     if shape == "hist":
         parts = [f"{head(k)}:{style.hist_header}\n{format_histogram(v, div, style)}" for k, v in items]
         return "\n".join(parts) + "\n"
+    if shape == "tseries":  # every key over the same intervals: up to the map's newest
+        last = max((v.latest for _, v in items), default=0)
+        return "".join(f"{head(k)}:\n{format_tseries(v.window(last))}\n" for k, v in items)
     if shape in ("average", "stats"):
         if shape == "average":
             lines = [f"{head(k)}: {c_div(v.average, div)}" for k, v in items]
@@ -228,6 +231,63 @@ def format_map(spec, entries: list, top: int = 0, div: int = 0, style: Style = V
     else:
         lines = [f"{head(k)}: {v}" for k, v in items]
     return "\n".join(lines) + "\n"
+
+
+GRAPH_WIDTH = 53   # upstream's tseries chart
+GRAPH_PADDING = 21
+
+
+def format_tseries(points: list[tuple[int, int | None]]) -> str:
+    """A tseries as upstream draws it: a row per interval (its wall-clock
+    start, a `*` placed between the smallest and largest value, the value;
+    `-` for an interval without one), a `.` column at zero when the range
+    crosses it, the range above and below."""
+    if not points:
+        return "<no data>\n"
+    values = [v for _, v in points if v is not None]
+    low, high = (min(values), max(values)) if values else (0, 0)
+    if low == high:
+        low, high = low - 1, high + 1
+    step = (points[-1][0] - points[0][0]) // max(len(points) - 1, 1)
+    digits, unit = next(((d, u) for limit, d, u in _UNITS if step >= limit), (9, "ns"))
+    time_fmt = "hh:mm:ss" + (f".{unit}" if digits else "")
+    time_size = 8 + (1 + digits if digits else 0)
+    bounds = f"{low:<{GRAPH_PADDING}}{high:>{GRAPH_WIDTH - GRAPH_PADDING}}"
+    out = [" " * (time_size + 1) + bounds,
+           _pad_bytes(time_fmt, time_size + 1) + "|" + "_" * (GRAPH_WIDTH - 2) + "|"]
+    zero = int(GRAPH_WIDTH * (low / (low - high))) if low < 0 < high else 0
+    for ns, value in points:
+        line = [" "] * GRAPH_WIDTH
+        line[0] = line[-1] = "|"
+        if zero > 0:
+            line[zero] = "."
+        stamp = _wall_time(ns, digits)
+        if value is None:
+            out.append(f"{stamp} {''.join(line)} -")
+            continue
+        at = int((GRAPH_WIDTH - 1) * ((low - value) / (low - high)))
+        line[max(0, min(GRAPH_WIDTH - 1, at))] = "*"
+        out.append(f"{stamp} {''.join(line)} {value}")
+    bottom = "v" + "_" * (GRAPH_WIDTH - 2) + "v"
+    out += [" " * time_size + " " + bottom, " " * time_size + " " + bounds]
+    return "\n".join(out) + "\n"
+
+
+# (smallest interval, fraction digits, unit) of a tseries' time column
+_UNITS = ((1_000_000_000, 0, "s"), (1_000_000, 3, "ms"), (1_000, 6, "μs"))
+
+
+def _pad_bytes(text: str, width: int) -> str:
+    """Left-justified to `width` bytes, as C++'s setw pads UTF-8 text."""
+    return text + " " * max(0, width - len(text.encode()))
+
+
+def _wall_time(ns: int, digits: int) -> str:
+    import time
+
+    secs, rest = divmod(ns, 1_000_000_000)
+    text = time.strftime("%H:%M:%S", time.localtime(secs))
+    return f"{text}.{rest // 10 ** (9 - digits):0{digits}d}" if digits else text
 
 
 def format_exit(maps: list, style: Style = V017) -> str:

@@ -471,6 +471,13 @@ class _Checker:
             if pos >= n:
                 params.append(param.default)
                 continue
+            if param.choices and isinstance(call.args[pos], ast.String):  # tseries(v, 1s, 10, "max")
+                if call.args[pos].value not in param.choices:
+                    self.report.error(call.args[pos].span, f"the {param.name} given to {call.name}() must be one of "
+                                      f"{', '.join(repr(c) for c in param.choices)}")
+                    return None
+                params.append(param.choices.index(call.args[pos].value))
+                continue
             value = self.constant(call.args[pos], f"the {param.name} given to {call.name}()")
             if value is None:
                 return None

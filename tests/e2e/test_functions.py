@@ -257,3 +257,26 @@ def test_usermode_tells_user_from_kernel_samples(run_pytrace, build_c):
 def test_probetype_usermode_cgroupid_assert_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+def test_tseries_aggregations(run_pytrace):
+    """tseries() with each aggregation, in one 1000 s interval (the writes
+    take microseconds): the chart's row shows the combined value."""
+    script = ('BEGIN { @sum = tseries(5, 1000s, 3, "sum"); @sum = tseries(7, 1000s, 3, "sum");'
+              ' @max = tseries(5, 1000s, 2, "max"); @max = tseries(-9, 1000s, 2, "max");'
+              ' @min = tseries(5, 1000s, 2, "min"); @min = tseries(-9, 1000s, 2, "min");'
+              ' @avg["k"] = tseries(4, 1000s, 2, "avg"); @avg["k"] = tseries(7, 1000s, 2, "avg");'
+              ' @last = tseries(4, 1000s, 2); @last = tseries(-3, 1000s, 2); exit(); }')
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    rows = re.findall(r"^(@\S+):\n.*\n.*\n\d\d:\d\d:\d\d\.0{9} \|\s+\*\s+\| (-?\d+)$", result.stdout, re.M)
+    assert rows == [("@avg[k]", "5"), ("@last", "-3"), ("@max", "5"), ("@min", "-9"), ("@sum", "12")]
+    assert "hh:mm:ss.ns        |" + "_" * 51 + "|" in result.stdout
+
+
+def test_tseries_mistakes(run_pytrace):
+    result = run_pytrace(["-e", 'BEGIN { @ = tseries(1, 1s, 5, "median"); }'], timeout=20)
+    assert result.rc == 1 and result.stderr == (
+        "stdin:1:31: error: the aggregation given to tseries() must be one of 'none', 'avg', 'max', 'min', 'sum'\n"
+        'BEGIN { @ = tseries(1, 1s, 5, "median"); }\n'
+        "                              ^~~~~~~~\n")
