@@ -44,7 +44,10 @@ options:
   --emit-elf FILE   write the BPF object to FILE
   --dry-run         compile only; load and attach nothing
   --no-cache        always compile; neither read nor write the compile cache
-  --unsafe          allow functions that change the system (system())
+  --unsafe          allow functions that change the system (system(), signal())
+  --include FILE    as if the program began with #include <FILE>
+  -I DIR            accepted for bpftrace's sake: pytrace reads no headers (types come
+                    from the kernel's BTF, header constants are built in)
   --no-warnings     print no warnings (warnf(), full maps, cut strings)
   --usdt-file-activation
                     accepted for bpftrace's sake (USDT semaphores are always
@@ -99,6 +102,7 @@ class Options:
         self.style = "0.17"
         self.pid: int | None = None
         self.flamegraph: str | None = None
+        self.includes: list[str] = []  # --include FILE: as if the script had #include <FILE>
 
 
 class UsageError(Exception):
@@ -118,10 +122,12 @@ _FLAG = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug", "--dry-run
          "--no-warnings": "no_warnings", "--info": "info"}
 _CHOICES = {"-f": ("format", ("text", "json", "folded")), "-B": ("buffering", ("line", "full", "none")),
             "--output-style": ("style", ("0.17", "upstream"))}
-_LATER = {"-I": "-I DIR", "--include": "--include", "-k": "-k"}
+_LATER = {"-k": "-k"}
 # Accepted for bpftrace's sake: USDT semaphores are always set in every
-# process that maps the file (the kernel does it).
-_ACCEPTED = ("--usdt-file-activation",)
+# process that maps the file (the kernel does it); -I DIR: pytrace reads no
+# header files (the kernel's BTF gives the types, headers' constants come
+# from pytrace/sema/headers.py), so there is nowhere to search.
+_ACCEPTED = ("--usdt-file-activation", "-I")
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -145,6 +151,8 @@ def parse_args(argv: list[str]) -> Options:
             listing = True
         elif name in ("-d", "--dump"):
             opts.dump.append(value)
+        elif name == "--include":
+            opts.includes.append(value)
         elif name in ("-p", "--pid"):
             if not value.isdigit() or int(value) == 0:
                 raise UsageError(f'invalid process id "{value}": -p takes a number > 0')
@@ -308,7 +316,7 @@ def _compile(source, args: Options):
         raise UserError(f"cannot trace process {args.pid} (-p): there is no such process")
     options = CompileOptions(dump=dump, use_cache=not args.no_cache, pid=args.pid or -1,
                              params=tuple(args.args), bools=args.style == "upstream",
-                             unsafe=args.unsafe)
+                             unsafe=args.unsafe, includes=tuple(args.includes))
     return compile_source(source, options)
 
 

@@ -28,7 +28,8 @@ class CompileOptions:
 
     def __init__(self, dump: set[str] | None = None, dump_out=None, use_cache: bool = True,
                  strlen: int | None = None, pid: int = -1, params: tuple[str, ...] = (),
-                 stack_mode: str | None = None, bools: bool = False, unsafe: bool = False):
+                 stack_mode: str | None = None, bools: bool = False, unsafe: bool = False,
+                 includes: tuple[str, ...] = ()):
         self.dump = dump or set()
         self.dump_out = dump_out or sys.stdout
         self.use_cache = use_cache
@@ -39,6 +40,7 @@ class CompileOptions:
         self.params = tuple(params)  # $1, $2, ...: constants in the code
         self.bools = bools      # comparisons give bools (true/false), as current bpftrace prints them
         self.unsafe = unsafe    # --unsafe: functions that change the system are allowed
+        self.includes = tuple(includes)  # --include FILE: as if the script began with #include <FILE>
 
 
 def _from_env(name: str):
@@ -66,6 +68,8 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
         key = f"stack_mode={options.stack_mode}\0{key}"
     if options.bools or options.unsafe:
         key = f"bools={options.bools}\0unsafe={options.unsafe}\0{key}"
+    if options.includes:
+        key = f"includes={options.includes!r}\0{key}"
     if options.pid > 0 or options.params:
         key = f"pid={options.pid}\0params={options.params!r}\0{key}"
     if cacheable:
@@ -128,6 +132,7 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
             options.dump_out.write(f"; --- {stage} ---\n{produce()}\n")
 
     program = parser.parse(source)
+    program.includes.extend(options.includes)
     diags = Diagnostics(source)
     if program.macros:
         from pytrace import macros

@@ -75,3 +75,8 @@ def test_help_and_version_exit_zero(capsys):
             parse_args([flag])
         assert exit_.value.code == 0
     assert "usage: pytrace" in capsys.readouterr().out
+
+
+def test_include_options():
+    opts = parse_args(["--include", "linux/errno.h", "-I", "/usr/include", "--include=linux/fs.h", "-e", "x"])
+    assert opts.includes == ["linux/errno.h", "linux/fs.h"]

@@ -280,3 +280,11 @@ def test_tseries_mistakes(run_pytrace):
         "stdin:1:31: error: the aggregation given to tseries() must be one of 'none', 'avg', 'max', 'min', 'sum'\n"
         'BEGIN { @ = tseries(1, 1s, 5, "median"); }\n'
         "                              ^~~~~~~~\n")
+
+
+def test_include_option_brings_a_headers_constants(run_pytrace):
+    script = 'BEGIN { printf("%d\\n", EINVAL); exit(); }'
+    result = run_pytrace(["--include", "linux/errno.h", "-I", "/usr/include", "-e", script], timeout=20)
+    assert result.rc == 0 and result.stdout.splitlines()[1] == "22", result.stderr
+    without = run_pytrace(["-e", script], timeout=20)
+    assert without.rc == 1 and "unknown identifier 'EINVAL'" in without.stderr
