@@ -811,6 +811,14 @@ class _FunctionLowerer:
         (offset,) = self.inst.constants[id(e)]
         return self.emit(ir.CtxLoad(offset=offset, size=8, type=UINT64, span=e.span))
 
+    def call_debugf(self, e: ast.Call) -> ir.Instr:
+        """bpf_trace_printk(fmt, its size with the NUL, up to 3 values; a
+        string's address for %s)."""
+        fmt = self.expr(e.args[0])
+        size = self.const(len(e.args[0].value.encode()) + 1, span=e.span)
+        values = [self.expr(arg) for arg in e.args[1:]]
+        return self.emit(ir.CallHelper(helper="trace_printk", args=[fmt, size, *values], span=e.span))
+
     def call_signal(self, e: ast.Call) -> ir.Instr:
         found = self.inst.constants.get(id(e))
         number = self.const(found[0], span=e.span) if found else self.expr(e.args[0])

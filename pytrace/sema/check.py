@@ -1668,6 +1668,35 @@ class _Checker:
 
     call_errorf = call_warnf = call_cat = call_system = call_printf
 
+    def call_debugf(self, e: ast.Call):
+        """debugf("fmt", ...): bpf_trace_printk, to the kernel's trace
+        buffer (/sys/kernel/tracing/trace_pipe), as upstream: at most 3
+        arguments, integers or strings for %s."""
+        if not e.args or not isinstance(e.args[0], ast.String):
+            self.report.error(e.span, "debugf() takes a format string literal first, as in debugf(\"pid %d\", pid)")
+            return VOID
+        if len(e.args) > 4:
+            self.report.error(e.args[4].span, "debugf() takes at most 3 arguments after the format "
+                                              "(bpf_trace_printk's limit)", "use printf() for more")
+            return VOID
+        self.expr(e.args[0])
+        try:
+            wanted = conversions(parse_format(e.args[0].value))
+        except FormatProblem as problem:
+            self.report.error(e.args[0].span, f"debugf: {problem}")
+            return VOID
+        if len(wanted) != len(e.args) - 1:
+            given = len(e.args) - 1
+            self.report.error(e.span, f"debugf()'s format has {len(wanted)} conversion{'' if len(wanted) == 1 else 's'}"
+                                      f" but {given} argument{' follows' if given == 1 else 's follow'}")
+            return VOID
+        for spec, arg in zip(wanted, e.args[1:]):
+            if spec.conv == "s":
+                self.expect_str(arg, "debugf %s's argument")
+            else:
+                self.expect_int(arg, f"debugf %{spec.conv}'s argument")
+        return VOID
+
     def call_join(self, e: ast.Call):
         """join(argv[, sep]): the strings of a NULL-ended array of char
         pointers (at most JOIN_MAX), printed joined by sep (a space)."""

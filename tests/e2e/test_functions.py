@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import re
 
 import pytest
@@ -288,3 +289,29 @@ def test_include_option_brings_a_headers_constants(run_pytrace):
     assert result.rc == 0 and result.stdout.splitlines()[1] == "22", result.stderr
     without = run_pytrace(["-e", script], timeout=20)
     assert without.rc == 1 and "unknown identifier 'EINVAL'" in without.stderr
+
+
+def test_debugf_writes_to_the_kernels_trace_buffer(run_pytrace):
+    token = random.randrange(1 << 30)
+    result = run_pytrace(["-e", f'BEGIN {{ debugf("pytrace-debugf %d %s", {token}, comm); exit(); }}'], timeout=20)
+    assert result.rc == 0, result.stderr
+    base = "/sys/kernel/tracing" if os.path.isdir("/sys/kernel/tracing/events") else "/sys/kernel/debug/tracing"
+    with open(f"{base}/trace") as f:
+        lines = [line for line in f if f"pytrace-debugf {token} " in line]
+    assert len(lines) == 1 and lines[0].rstrip().endswith(f"bpf_trace_printk: pytrace-debugf {token} pytrace")
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ('BEGIN { debugf("%d %d %d %d", 1, 2, 3, 4); }',
+     'stdin:1:40: error: debugf() takes at most 3 arguments after the format (bpf_trace_printk\'s limit)\n'
+     'BEGIN { debugf("%d %d %d %d", 1, 2, 3, 4); }\n'
+     '                                       ^\n'
+     'hint: use printf() for more\n'),
+    ('BEGIN { debugf("%d %d", 1); }',
+     'stdin:1:9: error: debugf()\'s format has 2 conversions but 1 argument follows\n'
+     'BEGIN { debugf("%d %d", 1); }\n'
+     '        ^~~~~~~~~~~~~~~~~~\n'),
+])
+def test_debugf_mistakes(text, rendered, run_pytrace):
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
