@@ -172,6 +172,13 @@ class Index(Expr):
 
 
 @dataclass
+class AddressOf(Expr):
+    """`&$x` (upstream): the address of a variable's storage."""
+
+    var: Variable
+
+
+@dataclass
 class Deref(Expr):
     """`*p`: the value a pointer points at."""
 

@@ -365,6 +365,10 @@ class _ToAst(Transformer_NonRecursive):
         obj, index = children
         return ast.Index(obj, index, span=_meta_span(meta))
 
+    def address_of(self, meta, children):
+        _amp, var = children
+        return ast.AddressOf(ast.Variable(str(var), span=_token_span(var)), span=_meta_span(meta))
+
     def deref(self, meta, children):
         _star, operand = children
         return ast.Deref(operand, span=_meta_span(meta))

@@ -805,6 +805,9 @@ class _FunctionEmitter:
             return ptr
         return self.load64(ptr)
 
+    def _emit_SlotAddr(self, instr: ir.SlotAddr) -> ll.Value:
+        return self.b.ptrtoint(self.slot(instr.slot), I64)
+
     def _emit_StoreSlot(self, instr: ir.StoreSlot) -> None:
         ptr = self.slot(instr.slot)
         value = self.value(instr.value)

@@ -723,6 +723,9 @@ class _FunctionLowerer:
         addr = self.emit(ir.BinOp(op="+", left=base, right=offset, type=UINT64, span=e.span))
         return self.read_at(addr, self.type_of(e), holder.user, e.span)
 
+    def expr_AddressOf(self, e: ast.AddressOf) -> ir.Instr:
+        return self.emit(ir.SlotAddr(slot=self.variable(e.var.name), span=e.span))
+
     def expr_Deref(self, e: ast.Deref) -> ir.Instr:
         holder = self.type_of(e.operand)
         return self.read_at(self.expr(e.operand), self.type_of(e), holder.user, e.span)
@@ -818,6 +821,10 @@ class _FunctionLowerer:
         size = self.const(len(e.args[0].value.encode()) + 1, span=e.span)
         values = [self.expr(arg) for arg in e.args[1:]]
         return self.emit(ir.CallHelper(helper="trace_printk", args=[fmt, size, *values], span=e.span))
+
+    def call_override(self, e: ast.Call) -> ir.Instr:
+        ctx = self.emit(ir.CtxAddr(offset=0, span=e.span))
+        return self.emit(ir.CallHelper(helper="override_return", args=[ctx, self.expr(e.args[0])], span=e.span))
 
     def call_signal(self, e: ast.Call) -> ir.Instr:
         found = self.inst.constants.get(id(e))

@@ -417,6 +417,14 @@ class LoadSlot(Instr):
 
 
 @dataclass(eq=False)
+class SlotAddr(Instr):
+    """The address of a slot's storage, as an integer (`&$x`)."""
+
+    slot: Slot = None
+    type: object = Int(64, False)
+
+
+@dataclass(eq=False)
 class StoreSlot(Instr):
     slot: Slot = None
     value: Instr = None

@@ -122,6 +122,8 @@ def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
             return f"cast {v(value)}"
         case ir.LoadSlot(slot=slot):
             return f"load {slot.name}"
+        case ir.SlotAddr(slot=slot):
+            return f"address_of {slot.name}"
         case ir.StoreSlot(slot=slot, value=value):
             return f"store {slot.name}, {v(value)}"
         case ir.MapLookup(map=decl, keys=k):

@@ -134,6 +134,12 @@ def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int,
                 f"the kernel refused to load probe {probe.name} (EPERM): BPF programs of"
                 " this type may be blocked by kernel lockdown or a security policy."
             ) from None
+        if "cannot use helper bpf_override_return" in err.log:
+            raise LoadError(
+                f"the kernel refused to load {probe.name}: it cannot make functions return early "
+                "(override() needs a kernel built with CONFIG_BPF_KPROBE_OVERRIDE, and a kprobe on a "
+                "function that allows error injection)"
+            ) from None
         if err.log or err.errno in (E.EACCES, E.EINVAL, E.ENOSPC):
             raise VerifierError(probe, err.errno, err.log, source_name) from None
         raise LoadError(f"cannot load probe {probe.name}: {os.strerror(err.errno)}.") from None

@@ -44,10 +44,10 @@ FUNCTIONS = {"printf", "exit", "str", "delete", "print", "clear", "zero", "len",
              "time", "strftime", "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "join",
              "nsecs", "bswap", "strncmp", "strcontains", "strlen", "buf",
              "errorf", "warnf", "cat", "system", "ntop", "pton", "macaddr", "strerror", "cgroup_path",
-             "kptr", "uptr", "reg", "signal", "getopt", "syscall_name", "assert", "cgroupid", "debugf"}
+             "kptr", "uptr", "reg", "signal", "getopt", "syscall_name", "assert", "cgroupid", "debugf", "override"}
 
 # Functions that change the system: only with --unsafe, as in bpftrace.
-UNSAFE = {"system", "signal"}
+UNSAFE = {"system", "signal", "override"}
 
 # Signals signal() may send, by name (SIGKILL or KILL).
 SIGNALS = {"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6, "SIGBUS": 7,

@@ -1022,6 +1022,15 @@ class _Checker:
         self.report.error(span, f"pytrace cannot read a {describe(element)} yet")
         return None
 
+    def expr_AddressOf(self, e: ast.AddressOf):
+        """A pointer to the variable, typed by what it holds (the kernel's
+        memory: the BPF stack or scratch value), read back with `*`."""
+        t = self.expr(e.var)
+        if t is None:
+            return None
+        pointee = t.of if isinstance(t, CValue) else t
+        return Ptr(str(pointee), False, pointee)
+
     def expr_Deref(self, e: ast.Deref):
         obj = self.expr(e.operand)
         if obj is None:
@@ -1418,6 +1427,20 @@ class _Checker:
                               "give the cgroup's directory in the cgroup v2 file system, as in /sys/fs/cgroup/user.slice")
             return None
         return self.alias(e, ast.Integer(inode, span=e.span))
+
+    def call_override(self, e: ast.Call):
+        """override(rc) (--unsafe, kprobes only, as in bpftrace): the probed
+        function returns rc without running (bpf_override_return)."""
+        if not self.arity(e, 1, 1, "override(-1)"):
+            return VOID
+        self.expect_int(e.args[0], "override()'s return value")
+        if self.target.kind != "kprobe":
+            self.report.error(e.span, f"override() is not available in a {self.target.name} probe",
+                              "only kprobes can make a function return early")
+        elif not self.given.unsafe:
+            self.report.error(e.span, "override() is unsafe: it changes what the kernel does; "
+                                      "run with --unsafe to allow it")
+        return VOID
 
     def call_reg(self, e: ast.Call):
         """reg("ip"): a register of a kprobe's or uprobe's pt_regs."""

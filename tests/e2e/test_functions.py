@@ -315,3 +315,31 @@ def test_debugf_writes_to_the_kernels_trace_buffer(run_pytrace):
 def test_debugf_mistakes(text, rendered, run_pytrace):
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+def test_address_of_a_variable(run_pytrace):
+    script = ('BEGIN { $x = 41; $p = &$x; $s = "abc"; $q = &$s;'
+              ' printf("%d %d %s\\n", *$p + 1, $p != 0, *$q); exit(); }')
+    result = run_pytrace(["-e", script], timeout=20)
+    assert result.rc == 0 and result.stdout.splitlines()[1] == "42 1 abc", result.stderr
+
+
+@pytest.mark.parametrize("args, rendered", [
+    (["--unsafe", "-e", "kprobe:vfs_read { override(-1); }"],
+     "error: the kernel refused to load kprobe:vfs_read: it cannot make functions return early (override() needs "
+     "a kernel built with CONFIG_BPF_KPROBE_OVERRIDE, and a kprobe on a function that allows error injection)\n"),
+    (["-e", "kprobe:vfs_read { override(-1); }"],
+     "stdin:1:19: error: override() is unsafe: it changes what the kernel does; run with --unsafe to allow it\n"
+     "kprobe:vfs_read { override(-1); }\n"
+     "                  ^~~~~~~~~~~~\n"),
+    (["--unsafe", "-e", "tracepoint:sched:sched_switch { override(-1); }"],
+     "stdin:1:33: error: override() is not available in a tracepoint:sched:sched_switch probe\n"
+     "tracepoint:sched:sched_switch { override(-1); }\n"
+     "                                ^~~~~~~~~~~~\n"
+     "hint: only kprobes can make a function return early\n"),
+])
+def test_override_is_kprobe_only_and_unsafe(args, rendered, run_pytrace):
+    """This kernel has no kprobes and no override: the run ends with the
+    sentence that says so."""
+    result = run_pytrace(args, timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
