@@ -585,7 +585,7 @@ _TOKEN_KINDS = {
 }
 
 # Keys that can start an expression; together they read "an expression".
-_EXPR_START = {"sizeof", "offsetof", "INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--", "*", "{",
+_EXPR_START = {"sizeof", "offsetof", "INT", "DURATION", "STRING", "NAME", "VAR", "POSITIONAL", "$#", "MAP", "(", "-", "!", "~", "++", "--", "*", "&", "{",
                "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"}
 # What could extend a complete expression (or make it an assignment target).
 _CONTINUE_EXPR = {"||", "&&", "|", "^", "&", "==", "!=", "<", ">", "<=", ">=", "<<", ">>",

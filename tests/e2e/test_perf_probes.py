@@ -65,7 +65,7 @@ def test_software_context_switches_and_default_counts(run_pytrace, build_c):
     result = run_pytrace(["-c", str(prog), "-e", "software:cs:1 /pid == cpid/ { @cs = count(); }"
                           " software:faults /pid == cpid/ { @every100 = count(); }"], timeout=30)
     assert result.rc == 0, result.stderr
-    assert 100 <= value(result.stdout, "@cs") <= 130  # a switch per usleep()
+    assert 100 <= value(result.stdout, "@cs") <= 250  # a switch per usleep(), and preemptions on a busy machine
     assert result.stdout.startswith("Attaching 2 probes...")
     assert value(result.stdout, "@every100") == 0  # ~50 faults: fewer than one every 100
 
