@@ -15,7 +15,7 @@ import sys
 
 from pytrace import cache
 from pytrace.diagnostics import CompileError, Diagnostics
-from pytrace.program import STRLEN_DEFAULT, CompiledProgram
+from pytrace.program import STRLEN_DEFAULT, STRLEN_UPSTREAM, CompiledProgram
 from pytrace.source import SourceFile
 
 STAGES = ("ast", "ir", "llvm", "llvm-opt", "asm")
@@ -38,7 +38,7 @@ class CompileOptions:
         self.stack_mode = stack_mode or _from_env("stack_mode")  # kstack/ustack without a mode
         self.pid = pid          # -p: uprobes resolve in its maps; other probes filter on it
         self.params = tuple(params)  # $1, $2, ...: constants in the code
-        self.bools = bools      # comparisons give bools (true/false), as current bpftrace prints them
+        self.bools = bools      # upstream's spelling: comparisons give bools (true/false), strings hold 1024 bytes
         self.unsafe = unsafe    # --unsafe: functions that change the system are allowed
         self.includes = tuple(includes)  # --include FILE: as if the script began with #include <FILE>
 
@@ -66,7 +66,7 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
         key = f"strlen={options.strlen}\0{key}"
     if options.stack_mode is not None:
         key = f"stack_mode={options.stack_mode}\0{key}"
-    if options.bools or options.unsafe:
+    if options.bools or options.unsafe:  # bools: upstream's spelling, and its string size
         key = f"bools={options.bools}\0unsafe={options.unsafe}\0{key}"
     if options.includes:
         key = f"includes={options.includes!r}\0{key}"
@@ -144,7 +144,7 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     from pytrace.sema.probes import Given
 
     config = _config(program, diags)
-    strlen = options.strlen or config.get("max_strlen", STRLEN_DEFAULT)
+    strlen = options.strlen or config.get("max_strlen", STRLEN_UPSTREAM if options.bools else STRLEN_DEFAULT)
     stack_mode = options.stack_mode or config.get("stack_mode", "bpftrace")
     given = Given(options.pid, options.params, stack_mode, options.bools, options.unsafe, source.name,
                   config.get("missing_probes", "error"))

@@ -77,8 +77,10 @@ JOIN_MAX = 16
 # Field.fmt of a C array's Field("tuple"): it decodes as a list, printed [1,2,3].
 ARRAY_FMT = "[]"
 
-# bpftrace 0.17's default string size (BPFTRACE_STRLEN changes it).
+# bpftrace 0.17's default string size (BPFTRACE_STRLEN changes it), and
+# upstream's (with --output-style upstream).
 STRLEN_DEFAULT = 64
+STRLEN_UPSTREAM = 1024
 
 # The ring buffer every printf and exit() record goes through.
 RINGBUF_NAME = "__pytrace_ringbuf"

@@ -297,3 +297,16 @@ def test_a_for_map_body_is_a_callback_in_the_probes_code():
     (at,) = funcs
     assert at + 1 + int.from_bytes(probe.insns[at * 8 + 4:at * 8 + 8], "little", signed=True) == start
     assert all(r.symbol.startswith(("map_", "__pytrace")) for r in probe.relocations)
+
+
+def test_upstream_style_strings_hold_1024_bytes():
+    from pytrace.driver import CompileOptions, compile_source
+    from pytrace.source import SourceFile
+
+    def value_size(**options) -> int:
+        compiled = compile_source(SourceFile("t.pt", "BEGIN { @s = str(0); }"), CompileOptions(use_cache=False, **options))
+        (spec,) = [m for m in compiled.maps if m.name == "@s"]
+        return spec.value_size
+
+    assert value_size() == 64
+    assert value_size(bools=True) == 1024  # --output-style upstream
