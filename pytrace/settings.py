@@ -49,7 +49,8 @@ def _number(low: int, high: int | None = None):
         except (TypeError, ValueError):
             raise SettingError(f"must be a number, not {value!r}") from None
         if number < low or (high is not None and number > high):
-            raise SettingError(f"must be from {low} to {high}" if high is not None else f"must be at least {low}")
+            raise SettingError(f"must be from {low} to {high}, not {number}" if high is not None
+                               else f"must be at least {low}, not {number}")
         return number
     return parse
 
@@ -118,7 +119,7 @@ def from_environment(setting: Setting, environ=None):
             try:
                 return var, setting.parse(text)
             except SettingError as e:
-                raise SettingError(f"{var}={text!r}: {e}") from None
+                raise SettingError(f"{var} {e}") from None
     return None
 
 

@@ -405,7 +405,7 @@ class _Checker:
             vtype = self.aggregation(value)
         elif stmt.op is not None:
             known = self.map_read(target, keys, target.span)
-            self.expect_int(value, f"'{stmt.op}=' on {target.name}")
+            self.expect_int(value, f"the right side of '{stmt.op}=' on {target.name}")
             vtype = known if isinstance(known, Ptr) else INT64
         else:
             vtype = self.value_expr(value, f"the value of {target.name}")
@@ -437,7 +437,7 @@ class _Checker:
         if stmt.op is not None:
             if known is None:
                 self.report.error(target.span, f"undefined variable '{target.name}'", f"assign it first: {target.name} = ...")
-            self.expect_int(stmt.value, f"'{stmt.op}=' on {target.name}")
+            self.expect_int(stmt.value, f"the right side of '{stmt.op}=' on {target.name}")
             self.types_set(target, known)
             return
         vtype = self.value_expr(stmt.value, f"the value of {target.name}", timestamp=True)
@@ -626,7 +626,7 @@ class _Checker:
             if found is None:
                 names = [m[0] for m in obj.of.members]
                 close = difflib.get_close_matches(name, names, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"its members: {', '.join(names)}"
+                hint = f"did you mean '{close[0]}'?" if close else f"its members: {_listed(names)}"
                 self.report.error(e.span, f"{describe(obj)} has no member '{name}'", hint)
                 return None
             _, mtype, offset = found
@@ -1088,6 +1088,8 @@ class _Checker:
             names = [n for n in self.target.fields if not n.startswith("common_")]
             close = difflib.get_close_matches(e.field, names, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"its fields: {', '.join(names)}"
+            if fld is not None:  # common_pid, common_flags...: the record's header, not args
+                hint = "the common_ fields are the record's header, not its arguments: read pid, tid, cpu instead"
             self.report.error(e.span, f"{self.target.name} has no field '{e.field}'", hint)
             return None
         return field_type(fld, self.target.target[0], self.strlen)
@@ -1139,7 +1141,7 @@ class _Checker:
         if found is None:
             names = [m[0] for m in struct.members]
             close = difflib.get_close_matches(e.field, names, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"its members: {', '.join(names)}"
+            hint = f"did you mean '{close[0]}'?" if close else f"its members: {_listed(names)}"
             self.report.error(e.span, f"struct {struct.name} has no member '{e.field}'", hint)
             return None
         mtype = found[1]
@@ -1853,6 +1855,13 @@ def field_type(fld, category: str, strlen: int = STRLEN):
     if fld.size in (1, 2, 4, 8):
         return Int(fld.size * 8, fld.signed)
     return UINT64
+
+
+def _listed(names: list[str], most: int = 12) -> str:
+    """Names for a hint, the first `most` of them (a kernel struct has hundreds)."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return ", ".join(names[:most]) + f", ... ({len(names) - most} more)"
 
 
 def _compatible(a, b) -> bool:

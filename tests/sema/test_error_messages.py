@@ -108,7 +108,7 @@ TYPES = {
         "hint: assign it first: $x = ..."),
     "compound_assign_string": (
         "BEGIN { @x = 1; @x += comm; }",
-        "t.pt:1:23: error: '+=' on @x must be an integer, not string[16]\n"
+        "t.pt:1:23: error: the right side of '+=' on @x must be an integer, not string[16]\n"
         "BEGIN { @x = 1; @x += comm; }\n"
         "                      ^~~~"),
     "index_not_integer": (
@@ -522,7 +522,7 @@ BUILTINS = {
         "t.pt:1:44: error: tracepoint:sched:sched_process_exec has no field 'common_pid'\n"
         "tracepoint:sched:sched_process_exec { @x = args.common_pid; }\n"
         "                                           ^~~~~~~~~~~~~~~\n"
-        "hint: its fields: filename, pid, old_pid"),
+        "hint: the common_ fields are the record's header, not its arguments: read pid, tid, cpu instead"),
     "fentry_variadic_argument": (
         "fentry:_printk { @x = args.arg1; }",
         "t.pt:1:23: error: pytrace cannot read argument arg1 of fentry:_printk yet\n"
@@ -647,12 +647,12 @@ CONFIG = {
         "           ^~~~~~~~~~~~~~~~"),
     "number_out_of_range": (
         "config = { max_strlen = 0 } BEGIN { }",
-        "t.pt:1:12: error: max_strlen must be from 1 to 8192\n"
+        "t.pt:1:12: error: max_strlen must be from 1 to 8192, not 0\n"
         "config = { max_strlen = 0 } BEGIN { }\n"
         "           ^~~~~~~~~~~~~~"),
     "number_below_minimum": (
         "config = { max_map_keys = 0 } BEGIN { }",
-        "t.pt:1:12: error: max_map_keys must be at least 1\n"
+        "t.pt:1:12: error: max_map_keys must be at least 1, not 0\n"
         "config = { max_map_keys = 0 } BEGIN { }\n"
         "           ^~~~~~~~~~~~~~~~"),
     "not_a_flag": (
@@ -662,7 +662,7 @@ CONFIG = {
         "           ^~~~~~~~~~~~~~~~~~~~~~~~~~"),
     "environment_spelling": (
         "config = { BPFTRACE_MAX_STRLEN = 99999 } BEGIN { }",
-        "t.pt:1:12: error: BPFTRACE_MAX_STRLEN must be from 1 to 8192\n"
+        "t.pt:1:12: error: BPFTRACE_MAX_STRLEN must be from 1 to 8192, not 99999\n"
         "config = { BPFTRACE_MAX_STRLEN = 99999 } BEGIN { }\n"
         "           ^~~~~~~~~~~~~~~~~~~~~~~~~~~"),
 }
@@ -930,8 +930,8 @@ def test_unreadable_system_information(where, error, text, expected, monkeypatch
 
 
 @pytest.mark.parametrize("variable, value, expected", [
-    ("BPFTRACE_MAX_STRLEN", "abc", "BPFTRACE_MAX_STRLEN='abc': must be a number, not 'abc'"),
-    ("BPFTRACE_STACK_MODE", "fancy", "BPFTRACE_STACK_MODE='fancy': must be one of bpftrace, perf, raw, not 'fancy'"),
+    ("BPFTRACE_MAX_STRLEN", "abc", "BPFTRACE_MAX_STRLEN must be a number, not 'abc'"),
+    ("BPFTRACE_STACK_MODE", "fancy", "BPFTRACE_STACK_MODE must be one of bpftrace, perf, raw, not 'fancy'"),
 ])
 def test_bad_environment_settings(variable, value, expected, monkeypatch):
     """A compile setting's environment variable is read before any script:
