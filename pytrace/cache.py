@@ -11,6 +11,7 @@ the runtime patches them in, so a cached object is valid for every run.
 from __future__ import annotations
 
 import os
+import stat
 
 try:  # the C half of pickle: `pickle` itself imports re and more, ~6 ms
     from _pickle import UnpicklingError, loads
@@ -32,6 +33,32 @@ MAX_ENTRIES = 256  # beyond this, storing an entry removes the oldest ones
 def directory() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "pytrace")
+
+
+CACHE_DIR_ENV = "PYTRACE_CACHE_DIR"
+
+
+def safe_directory() -> str | None:
+    """A directory for what pytrace derives once and loads on later runs
+    (the parse tables, the kernel's BTF index), or None when there is no
+    safe one. Those files are loaded as code or pickles and pytrace usually
+    runs as root, so the directory must belong to the current user and be
+    writable by nobody else (never a shared /tmp). PYTRACE_CACHE_DIR
+    overrides the place; the empty string turns these caches off."""
+    base = os.environ.get(CACHE_DIR_ENV)
+    if base is None:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "pytrace")
+    if not base or not os.path.isabs(base):
+        return None
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        info = os.stat(base)
+    except OSError:
+        return None
+    if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    return base
 
 
 def source_fingerprint() -> str:

@@ -28,7 +28,6 @@ import importlib.util
 import io
 import marshal
 import os
-import stat
 import sys
 import types
 
@@ -46,7 +45,7 @@ OPTIONS = dict(
     start=list(START_RULES),
 )
 
-CACHE_DIR_ENV = "PYTRACE_CACHE_DIR"
+CACHE_DIR_ENV = "PYTRACE_CACHE_DIR"  # as pytrace.cache.safe_directory reads it
 _CACHE_FILE = "grammar.lark-cache"
 _STANDALONE = "pytrace._standalone_parser"  # the generated module's name
 
@@ -189,20 +188,10 @@ def _no_gc():
 
 def cache_path() -> str | None:
     """Where the parse tables are cached, or None when there is no safe place."""
-    base = os.environ.get(CACHE_DIR_ENV)
-    if base is None:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "pytrace")
-    if not base or not os.path.isabs(base):
-        return None
-    try:
-        os.makedirs(base, mode=0o700, exist_ok=True)
-        info = os.stat(base)
-    except OSError:
-        return None
-    if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return None
-    return os.path.join(base, _CACHE_FILE)
+    from pytrace.cache import safe_directory
+
+    base = safe_directory()
+    return None if base is None else os.path.join(base, _CACHE_FILE)
 
 
 L = _runtime()
