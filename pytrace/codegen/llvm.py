@@ -161,6 +161,7 @@ class _Globals:
         self.own[prog.RINGBUF_NAME] = self.ringbuf
         self.consts = {}
         self._bufs = None
+        self.by_zero = module.by_zero
 
     def bufs(self) -> ll.GlobalVariable:
         """The per-CPU scratch value's map, declared when first used."""
@@ -612,7 +613,7 @@ class _FunctionEmitter:
         if op == "*":
             return self.b.mul(a, b)
         if op in ("/", "%"):
-            return self._divide(op, a, b, signed)
+            return self._divide(op, a, b, signed, self.globals.by_zero)
         if op == "&":
             return self.b.and_(a, b)
         if op == "|":
@@ -625,16 +626,17 @@ class _FunctionEmitter:
             return self.b.ashr(a, b) if signed else self.b.lshr(a, b)
         raise AssertionError(f"no code for operator {op}")
 
-    def _divide(self, op: str, a: ll.Value, b: ll.Value, signed: bool) -> ll.Value:
-        """Division by zero gives 0 (x / 0) and x (x % 0), as BPF defines it;
-        guarding it keeps LLVM from treating it as undefined."""
+    def _divide(self, op: str, a: ll.Value, b: ll.Value, signed: bool, by_zero: int = 0) -> ll.Value:
+        """x / 0 and x % 0 give `by_zero` (the script's: 0 as bpftrace 0.17
+        computes it, 1 as upstream defines it; see ir.Module.by_zero);
+        guarding the division keeps LLVM from treating it as undefined."""
         is_zero = self.b.icmp_unsigned("==", b, ll.Constant(I64, 0))
         safe = self.b.select(is_zero, ll.Constant(I64, 1), b)
         if op == "/":
-            q = self.b.sdiv(a, safe) if signed else self.b.udiv(a, safe)
-            return self.b.select(is_zero, ll.Constant(I64, 0), q)
-        r = self.b.srem(a, safe) if signed else self.b.urem(a, safe)
-        return self.b.select(is_zero, a, r)
+            result = self.b.sdiv(a, safe) if signed else self.b.udiv(a, safe)
+        else:
+            result = self.b.srem(a, safe) if signed else self.b.urem(a, safe)
+        return self.b.select(is_zero, ll.Constant(I64, by_zero), result)
 
     def _emit_Cmp(self, instr: ir.Cmp) -> ll.Value:
         a, b = self.value(instr.left), self.value(instr.right)

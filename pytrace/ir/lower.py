@@ -28,7 +28,7 @@ from pytrace.sema.types import BOOL, TRUTH, Bool, Buffer, CArray, CValue, c_layo
 
 
 def lower(checked: Checked) -> ir.Module:
-    module = ir.Module()
+    module = ir.Module(by_zero=1 if checked.given.bools else 0)
     maps = {}
     for index, info in enumerate(checked.maps.values()):
         maps[info.name] = _map_decl(index, info)

@@ -708,6 +708,7 @@ class Module:
     probe_names: dict[int, str] = field(default_factory=dict)  # `probe` id -> name
     probe_funcs: dict[int, str] = field(default_factory=dict)  # `probe` id -> its function (`func`)
     output_index: dict[tuple, int] = field(default_factory=dict)  # OutputDecl.key() -> its place in outputs
+    by_zero: int = 0  # what x / 0 and x % 0 give: 0 (bpftrace 0.17), 1 (upstream)
     # set by codegen: the bytes of the per-CPU scratch value each function uses
     scratch_use: dict[str, int] = field(default_factory=dict)
 

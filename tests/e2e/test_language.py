@@ -486,3 +486,12 @@ def test_multi_dimensional_arrays_and_indexed_values(run_pytrace, build_c):
     assert result.rc == 0, result.stderr
     assert result.stdout == ("Attaching 1 probe...\n7 6 7 6\n\n\n@b: [[5,6],[7,8]]\n@k[[[5,6],[7,8]]]: 8\n"
                              "@m[0]: [[5,6],[7,8]]\n")
+
+
+@pytest.mark.parametrize("style, expected", [("0.17", "0 0 1"), ("upstream", "1 1 1")])
+def test_division_and_modulo_by_zero(style, expected, run_pytrace):
+    """0.17 gives 0 for x / 0 and x % 0; upstream defines both as 1."""
+    result = run_pytrace(["--output-style", style, "-e",
+                          'BEGIN { $z = 0; printf("%d %d %d\\n", 5 / $z, 5 % $z, 7 % 3); exit(); }'], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert expected in result.stdout.splitlines()
