@@ -169,6 +169,18 @@ def func_args(name: str, path: str = VMLINUX) -> int | None:
     return vlen if kind == KIND_FUNC_PROTO else None
 
 
+KIND_VAR = 14
+
+
+def var_id(name: str, path: str = VMLINUX) -> int:
+    """The BTF type id of kernel variable `name` (a per-CPU one for
+    percpu_kaddr; raises BtfError)."""
+    found = _load(path).find(name, KIND_VAR)
+    if found is None:
+        raise BtfError(f"the kernel has no variable {name}")
+    return found
+
+
 def func_id(name: str, path: str = VMLINUX) -> int:
     """The BTF type id of kernel function `name` (raises BtfError)."""
     if name in _cache:

@@ -52,6 +52,10 @@ CONST_CPID = "pytrace_const_cpid"
 # kaddr("vfs_read"): KADDR_PREFIX + the name, filled with the symbol's
 # address in /proc/kallsyms when loaded (KASLR moves it every boot).
 KADDR_PREFIX = "pytrace_kaddr_"
+# percpu_kaddr("runqueues"): PERCPU_PREFIX + the name, an ld_imm64 the
+# loader makes a BPF_PSEUDO_BTF_ID of the kernel variable (its BTF id),
+# which bpf_per_cpu_ptr / bpf_this_cpu_ptr turn into an address.
+PERCPU_PREFIX = "pytrace_percpu_"
 CONST_START_NS = "pytrace_const_start_ns"
 
 # What the `probe` builtin reads: this plus the probe's index (through the

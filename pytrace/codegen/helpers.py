@@ -50,3 +50,5 @@ MAP_LOOKUP_PERCPU_ELEM = 195
 
 # errno values the code compares helper results with (as -errno).
 EEXIST = 17
+PER_CPU_PTR = 153
+THIS_CPU_PTR = 154

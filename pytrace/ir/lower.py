@@ -21,7 +21,7 @@ from pytrace.ir.layout import align8
 from pytrace.ir import nodes as ir
 from pytrace.sema.builtins import NSECS_MODES, SOURCES, arg_index, sarg_index
 from pytrace.sema.check import USER_SPACE_KINDS, Checked, Instance, delete_target
-from pytrace.program import JOIN_MAX, KADDR_PREFIX, DISPATCH_ID_BASE, Field, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
+from pytrace.program import JOIN_MAX, KADDR_PREFIX, PERCPU_PREFIX, DISPATCH_ID_BASE, Field, DISPATCH_MIN, DISPATCH_SLOTS, DISPATCH_TABLES, PROBE_ID_BASE
 from pytrace.program import MAP_LRU_HASH, MAP_LRU_PERCPU_HASH, MAP_PERCPU_HASH
 from pytrace.source import NO_SPAN
 from pytrace.sema.types import BOOL, TRUTH, Bool, Buffer, CArray, CValue, c_layout, FUNC, INT64, PROBE, Struct, Tuple, Agg, Int, Resolved, Ptr, Str, Timestamp, UINT64, arith_result, is_int, widened
@@ -502,6 +502,12 @@ class _FunctionLowerer:
     def call_kaddr(self, e: ast.Call) -> ir.Instr:
         (name,) = self.inst.constants[id(e)]
         return self.emit(ir.LoadConst(symbol=KADDR_PREFIX + name, type=UINT64, span=e.span))
+
+    def call_percpu_kaddr(self, e: ast.Call) -> ir.Instr:
+        var = self.emit(ir.LoadConst(symbol=PERCPU_PREFIX + e.args[0].value, type=UINT64, span=e.span))
+        if len(e.args) == 2:
+            return self.emit(ir.CallHelper(helper="per_cpu_ptr", args=[var, self.expr(e.args[1])], span=e.span))
+        return self.emit(ir.CallHelper(helper="this_cpu_ptr", args=[var], span=e.span))
 
     def call_uaddr(self, e: ast.Call) -> ir.Instr:
         return self.const(self.inst.constants[id(e)][0], UINT64, e.span)

@@ -34,6 +34,7 @@ PSEUDO_MAP_FD = 1
 PSEUDO_MAP_VALUE = 2
 CALL = 0x85              # BPF_JMP | BPF_CALL
 PSEUDO_KFUNC_CALL = 2
+PSEUDO_BTF_ID = 3  # an ld_imm64 of a kernel variable, by its BTF id
 
 
 class _ProgLoadAttr(ct.Structure):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import errno as E
 import os
+import re
 
 from pytrace import probe_kinds
 from pytrace.program import (
-    CONST_CPID, CONST_NCPUS, CONST_START_NS, KADDR_PREFIX, KFUNCS, VALUE_SYMBOLS, ProbeSpec,
+    CONST_CPID, CONST_NCPUS, CONST_START_NS, KADDR_PREFIX, KFUNCS, PERCPU_PREFIX, VALUE_SYMBOLS, ProbeSpec,
 )
 from pytrace.runtime import bpf
 from pytrace.runtime.errors import LoadError, NeedRootError, VerifierError
@@ -55,6 +56,9 @@ def relocate(probe: ProbeSpec, map_fds: dict[str, int], consts: dict[str, int]) 
             value, is_map = consts[reloc.symbol], False
         elif reloc.symbol.startswith(KADDR_PREFIX):
             value, is_map = kernel_address(reloc.symbol[len(KADDR_PREFIX):], probe), False
+        elif reloc.symbol.startswith(PERCPU_PREFIX):
+            _patch_btf_var(probe, insns, reloc, reloc.symbol[len(PERCPU_PREFIX):])
+            continue
         else:
             raise LoadError(
                 f"probe {probe.name} refers to unknown symbol {reloc.symbol!r} (a pytrace bug)."
@@ -87,6 +91,21 @@ def _attach_btf_id(probe: ProbeSpec) -> int:
         return btf.func_id(probe.target[0])
     except btf.BtfError as err:
         raise LoadError(f"cannot load {probe.name}: {err}.") from None
+
+
+def _patch_btf_var(probe: ProbeSpec, insns: bytearray, reloc, name: str) -> None:
+    """An ld_imm64 of a kernel variable: src_reg BPF_PSEUDO_BTF_ID, imm its
+    BTF id in vmlinux (the second half's imm: 0, vmlinux's BTF)."""
+    from pytrace import btf
+
+    try:
+        type_id = btf.var_id(name)
+    except btf.BtfError as err:
+        raise LoadError(f"cannot load {probe.name}: {err} (percpu_kaddr).") from None
+    at = reloc.insn * 8
+    insns[at + 1] = (insns[at + 1] & 0x0F) | (bpf.PSEUDO_BTF_ID << 4)
+    insns[at + 4:at + 8] = type_id.to_bytes(4, "little")
+    insns[at + 12:at + 16] = b"\0\0\0\0"
 
 
 def _patch_kfunc_call(probe: ProbeSpec, insns: bytearray, reloc) -> None:
@@ -133,6 +152,12 @@ def load(probe: ProbeSpec, map_fds: dict[str, int], *, cpid: int, start_ns: int,
             raise LoadError(
                 f"the kernel refused to load probe {probe.name} (EPERM): BPF programs of"
                 " this type may be blocked by kernel lockdown or a security policy."
+            ) from None
+        missing = re.search(r"ldimm64 failed to find the address for kernel symbol '([^']*)'", err.log)
+        if missing:
+            raise LoadError(
+                f"the kernel refused to load {probe.name}: it does not know where its variable "
+                f"{missing.group(1)} is (percpu_kaddr() needs a kernel built with CONFIG_KALLSYMS_ALL)"
             ) from None
         if "cannot use helper bpf_override_return" in err.log:
             raise LoadError(

@@ -44,7 +44,8 @@ FUNCTIONS = {"printf", "exit", "str", "delete", "print", "clear", "zero", "len",
              "time", "strftime", "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr", "join",
              "nsecs", "bswap", "strncmp", "strcontains", "strlen", "buf",
              "errorf", "warnf", "cat", "system", "ntop", "pton", "macaddr", "strerror", "cgroup_path",
-             "kptr", "uptr", "reg", "signal", "getopt", "syscall_name", "assert", "cgroupid", "debugf", "override"}
+             "kptr", "uptr", "reg", "signal", "getopt", "syscall_name", "assert", "cgroupid", "debugf", "override",
+             "percpu_kaddr"}
 
 # Functions that change the system: only with --unsafe, as in bpftrace.
 UNSAFE = {"system", "signal", "override"}

@@ -1752,6 +1752,28 @@ class _Checker:
 
     call_usym = call_ksym
 
+    def call_percpu_kaddr(self, e: ast.Call):
+        """percpu_kaddr("name"[, cpu]): the address of a per-CPU kernel
+        variable on this CPU (or on `cpu`; 0 for a CPU that does not
+        exist), found through its BTF."""
+        if not self.arity(e, 1, 2, 'percpu_kaddr("runqueues") or percpu_kaddr("runqueues", 0)'):
+            return None
+        name = e.args[0]
+        if not isinstance(name, ast.String):
+            self.report.error(name.span, "percpu_kaddr() takes the variable's name as a string literal")
+            return None
+        self.expr(name)
+        if len(e.args) == 2:
+            self.expect_int(e.args[1], "percpu_kaddr()'s cpu")
+        from pytrace import btf
+
+        try:
+            btf.var_id(name.value)
+        except btf.BtfError as err:
+            self.report.error(name.span, f"{err}", "percpu_kaddr() reads the kernel's per-CPU variables from its BTF")
+            return None
+        return UINT64
+
     def call_kaddr(self, e: ast.Call):
         """kaddr("name"): a kernel symbol's address (found at load: KASLR
         moves it every boot); uaddr("name"): a symbol's address in the

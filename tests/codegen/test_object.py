@@ -310,3 +310,18 @@ def test_upstream_style_strings_hold_1024_bytes():
 
     assert value_size() == 64
     assert value_size(bools=True) == 1024  # --output-style upstream
+
+
+def test_percpu_kaddr_is_a_btf_id_ld_imm64_and_a_per_cpu_helper():
+    from pytrace import btf
+    from pytrace.runtime.loader import relocate
+
+    (probe,) = compile_text('BEGIN { @a = percpu_kaddr("runqueues", 1); }').probes
+    (reloc,) = [r for r in probe.relocations if r.symbol == prog.PERCPU_PREFIX + "runqueues"]
+    insns = relocate(probe, {m: 3 for m in {r.symbol for r in probe.relocations if r.symbol.startswith(("map_", "__"))}},
+                     {prog.CONST_NCPUS: 2})
+    at = reloc.insn * 8
+    assert insns[at] == 0x18 and insns[at + 1] >> 4 == 3  # ld_imm64, BPF_PSEUDO_BTF_ID
+    assert int.from_bytes(insns[at + 4:at + 8], "little") == btf.var_id("runqueues")
+    calls = [int.from_bytes(insns[i + 4:i + 8], "little") for i in range(0, len(insns), 8) if insns[i] == 0x85]
+    assert 153 in calls  # bpf_per_cpu_ptr

@@ -343,3 +343,21 @@ def test_override_is_kprobe_only_and_unsafe(args, rendered, run_pytrace):
     sentence that says so."""
     result = run_pytrace(args, timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+@pytest.mark.parametrize("text, rendered", [
+    ('BEGIN { printf("%d\\n", percpu_kaddr("runqueues") != 0); exit(); }',
+     "error: the kernel refused to load BEGIN: it does not know where its variable runqueues is "
+     "(percpu_kaddr() needs a kernel built with CONFIG_KALLSYMS_ALL)\n"),
+    ('BEGIN { @ = percpu_kaddr("no_such_var"); }',
+     'stdin:1:26: error: the kernel has no variable no_such_var\n'
+     'BEGIN { @ = percpu_kaddr("no_such_var"); }\n'
+     '                         ^~~~~~~~~~~~~\n'
+     "hint: percpu_kaddr() reads the kernel's per-CPU variables from its BTF\n"),
+])
+def test_percpu_kaddr_on_this_kernel(text, rendered, run_pytrace):
+    """Built (the variable's BTF id in a BPF_PSEUDO_BTF_ID ld_imm64, see
+    tests/codegen); this kernel keeps no addresses of its variables, so a
+    run ends with the sentence that says so."""
+    result = run_pytrace(["-e", text], timeout=20)
+    assert result.rc == 1 and result.stderr == rendered
