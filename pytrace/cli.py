@@ -45,6 +45,8 @@ options:
   --dry-run         compile only; load and attach nothing
   --no-cache        always compile; neither read nor write the compile cache
   --unsafe          allow functions that change the system (system(), signal())
+  -k                warn when a map lookup, map delete or memory read fails in the
+                    kernel (-kk: the same)
   --include FILE    as if the program began with #include <FILE>
   -I DIR            accepted for bpftrace's sake: pytrace reads no headers (types come
                     from the kernel's BTF, header constants are built in)
@@ -102,6 +104,7 @@ class Options:
         self.style = "0.17"
         self.pid: int | None = None
         self.flamegraph: str | None = None
+        self.helper_errors = False  # -k
         self.includes: list[str] = []  # --include FILE: as if the script had #include <FILE>
 
 
@@ -122,7 +125,7 @@ _FLAG = {"-v": "verbose", "--verbose": "verbose", "--debug": "debug", "--dry-run
          "--no-warnings": "no_warnings", "--info": "info"}
 _CHOICES = {"-f": ("format", ("text", "json", "folded")), "-B": ("buffering", ("line", "full", "none")),
             "--output-style": ("style", ("0.17", "upstream"))}
-_LATER = {"-k": "-k"}
+_LATER: dict[str, str] = {}
 # Accepted for bpftrace's sake: USDT semaphores are always set in every
 # process that maps the file (the kernel does it); -I DIR: pytrace reads no
 # header files (the kernel's BTF gives the types, headers' constants come
@@ -151,6 +154,8 @@ def parse_args(argv: list[str]) -> Options:
             listing = True
         elif name in ("-d", "--dump"):
             opts.dump.append(value)
+        elif name == "-k":  # -kk as well: every helper pytrace checks is checked with one
+            opts.helper_errors = True
         elif name == "--include":
             opts.includes.append(value)
         elif name in ("-p", "--pid"):
@@ -316,7 +321,8 @@ def _compile(source, args: Options):
         raise UserError(f"cannot trace process {args.pid} (-p): there is no such process")
     options = CompileOptions(dump=dump, use_cache=not args.no_cache, pid=args.pid or -1,
                              params=tuple(args.args), bools=args.style == "upstream",
-                             unsafe=args.unsafe, includes=tuple(args.includes))
+                             unsafe=args.unsafe, includes=tuple(args.includes),
+                             helper_errors=args.helper_errors)
     return compile_source(source, options)
 
 

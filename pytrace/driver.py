@@ -29,7 +29,7 @@ class CompileOptions:
     def __init__(self, dump: set[str] | None = None, dump_out=None, use_cache: bool = True,
                  strlen: int | None = None, pid: int = -1, params: tuple[str, ...] = (),
                  stack_mode: str | None = None, bools: bool = False, unsafe: bool = False,
-                 includes: tuple[str, ...] = ()):
+                 includes: tuple[str, ...] = (), helper_errors: bool = False):
         self.dump = dump or set()
         self.dump_out = dump_out or sys.stdout
         self.use_cache = use_cache
@@ -41,6 +41,7 @@ class CompileOptions:
         self.bools = bools      # upstream's spelling: comparisons give bools (true/false), strings hold 1024 bytes
         self.unsafe = unsafe    # --unsafe: functions that change the system are allowed
         self.includes = tuple(includes)  # --include FILE: as if the script began with #include <FILE>
+        self.helper_errors = helper_errors  # -k: the code reports failed helper calls
 
 
 def _from_env(name: str):
@@ -68,6 +69,8 @@ def compile_source(source: SourceFile, options: CompileOptions | None = None) ->
         key = f"stack_mode={options.stack_mode}\0{key}"
     if options.bools or options.unsafe:  # bools: upstream's spelling, and its string size
         key = f"bools={options.bools}\0unsafe={options.unsafe}\0{key}"
+    if options.helper_errors:
+        key = f"helper_errors\0{key}"
     if options.includes:
         key = f"includes={options.includes!r}\0{key}"
     if options.pid > 0 or options.params:
@@ -147,7 +150,7 @@ def _compile(source: SourceFile, options: CompileOptions) -> CompiledProgram:
     strlen = options.strlen or config.get("max_strlen", STRLEN_UPSTREAM if options.bools else STRLEN_DEFAULT)
     stack_mode = options.stack_mode or config.get("stack_mode", "bpftrace")
     given = Given(options.pid, options.params, stack_mode, options.bools, options.unsafe, source.name,
-                  config.get("missing_probes", "error"))
+                  config.get("missing_probes", "error"), options.helper_errors)
     checked = check(program, diags, strlen, given)
     if diags.has_errors:
         raise CompileError(diags)

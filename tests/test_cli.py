@@ -80,3 +80,8 @@ def test_help_and_version_exit_zero(capsys):
 def test_include_options():
     opts = parse_args(["--include", "linux/errno.h", "-I", "/usr/include", "--include=linux/fs.h", "-e", "x"])
     assert opts.includes == ["linux/errno.h", "linux/fs.h"]
+
+
+def test_k_asks_for_helper_checks():
+    assert parse_args(["-k", "-e", "x"]).helper_errors and parse_args(["-kk", "-e", "x"]).helper_errors
+    assert not parse_args(["-e", "x"]).helper_errors

@@ -460,7 +460,8 @@ class _FunctionEmitter:
         buf = self.alloca(instr.size, "mem")
         self.zero(buf, 0, align8(instr.size))
         helper = h.PROBE_READ_USER if instr.space == "user" else h.PROBE_READ_KERNEL
-        self.call(helper, buf, ll.Constant(I64, instr.size), self.b.inttoptr(self.value(instr.addr), PTR))
+        got = self.call(helper, buf, ll.Constant(I64, instr.size), self.b.inttoptr(self.value(instr.addr), PTR))
+        self.helper_failed(instr, self.b.icmp_signed("<", got, ll.Constant(I64, 0)), got)
         if in_buffer(instr.type):
             self.fresh.add(id(buf))
             return buf
@@ -557,13 +558,26 @@ class _FunctionEmitter:
         self.fresh.add(id(buf))
         return buf
 
+    def helper_failed(self, instr: ir.Instr, failed: ll.Value, ret: ll.Value) -> None:
+        """-k: send the instruction's helper_error record (its return code)
+        when the helper failed."""
+        if instr.check < 0:
+            return
+        with self.b.if_then(failed, likely=False):
+            buf = self.alloca(16, "helper_error")
+            self.store64(ll.Constant(I64, prog.RECORD_OUTPUT_BASE + instr.check), buf)
+            self.store64(ret, buf, 8)
+            self.output(buf, 16)
+
     def _emit_ReadStr(self, instr: ir.ReadStr) -> ll.Value:
         size = instr.type.size
         buf = self.alloca(size, "str")
         self.zero(buf, 0, align8(size))
         addr = self.b.inttoptr(self.value(instr.addr), PTR)
         helper = STR_READERS[instr.space]
-        self.count_truncated(self.call(helper, buf, ll.Constant(I64, size), addr), size)
+        got = self.call(helper, buf, ll.Constant(I64, size), addr)
+        self.helper_failed(instr, self.b.icmp_signed("<", got, ll.Constant(I64, 0)), got)
+        self.count_truncated(got, size)
         self.fresh.add(id(buf))
         return buf
 
@@ -862,6 +876,7 @@ class _FunctionEmitter:
         if isinstance(decl.value_type, Agg):
             return self.read_aggregate(decl, key)
         ptr, found = self.lookup(decl, key)
+        self.helper_failed(instr, self.b.not_(found), ll.Constant(I64, 0))
         if in_buffer(instr.type):
             size = decl.value.size
             buf = self.alloca(size, "value")
@@ -1090,6 +1105,7 @@ class _FunctionEmitter:
     def _emit_MapDelete(self, instr: ir.MapDelete) -> ll.Value:
         key = self.key(instr.map, instr.keys)
         failed = self.call(h.MAP_DELETE_ELEM, self.map_ptr(instr.map.symbol), key)
+        self.helper_failed(instr, self.b.icmp_unsigned("!=", failed, ll.Constant(I64, 0)), failed)
         return self.b.zext(self.b.icmp_unsigned("==", failed, ll.Constant(I64, 0)), I64)
 
     # -------------------------------------------------------------- output

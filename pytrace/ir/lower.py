@@ -47,6 +47,8 @@ def lower(checked: Checked) -> ir.Module:
         if dispatch is not None:
             lowerer.fn.dispatch = (DISPATCH_TABLES[dispatch[0]], dispatch[1])
         module.functions.append(lowerer.lower())
+    if checked.given.helper_errors:
+        _helper_checks(module, checked.given.source_name)
     for event in sorted({event for event, _ in dispatched.values()}):
         module.functions.append(_dispatcher(event, len(module.functions)))
     for fn, inst in zip(module.functions, checked.instances):
@@ -54,6 +56,41 @@ def lower(checked: Checked) -> ir.Module:
         if inst.target.func:
             module.probe_funcs[fn.probe_id] = inst.target.func
     return module
+
+
+# -k: the helper each checked instruction calls, by instruction (and space)
+_CHECKED = {ir.MapLookup: lambda i: "map_lookup_elem", ir.MapDelete: lambda i: "map_delete_elem",
+            ir.ReadMem: lambda i: "probe_read_user" if i.space == "user" else "probe_read_kernel",
+            ir.ReadStr: lambda i: {"user": "probe_read_user_str", "kernel": "probe_read_kernel_str"}.get(
+                i.space, "probe_read_str")}
+
+
+def _helper_checks(module: ir.Module, source_name: str) -> None:
+    """-k, as bpftrace's: each map lookup of a plain value, map delete and
+    memory read warns when its helper fails. An instruction's `check` is a
+    helper_error output (the helper's name, and the script location in
+    `fmt`) that the code sends with the helper's return code."""
+    def visit(fn: ir.Function) -> None:
+        for block in fn.blocks:
+            for instr in block.instrs:
+                if isinstance(instr, ir.ForEach):
+                    visit(instr.callback)
+                name = _CHECKED.get(type(instr))
+                if name is None or (isinstance(instr, ir.MapLookup) and isinstance(instr.map.value_type, Agg)):
+                    continue
+                span = instr.span
+                where = f"{source_name}:{span.line}:{span.col}-{span.end_col}" if span.line else source_name
+                fields, end = layout.fields_for([INT64], start=8)
+                decl = ir.OutputDecl(kind="helper_error", arg_types=[INT64], fields=fields, size=end,
+                                     pieces=[name(instr)], fmt=where)
+                key = decl.key()
+                if key not in module.output_index:
+                    module.output_index[key] = len(module.outputs)
+                    module.outputs.append(decl)
+                instr.check = module.output_index[key]
+
+    for fn in module.functions:
+        visit(fn)
 
 
 def _captured(callback: ir.Function) -> list[ir.Slot]:

@@ -194,6 +194,8 @@ class ReadStr(Instr):
     space: str = "any"
     type: Str = Str(64)
 
+    check: int = -1  # -k: the helper_error output sent when the helper fails (-1: none)
+
     @property
     def operands(self):
         return [self.addr]
@@ -224,6 +226,8 @@ class ReadMem(Instr):
     size: int = 8
     space: str = "kernel"
     type: object = None
+
+    check: int = -1  # -k: the helper_error output sent when the helper fails (-1: none)
 
     @property
     def operands(self):
@@ -447,6 +451,8 @@ class MapLookup(Instr):
         vt = self.map.value_type
         self.type = Int(64, self.map.value.signed) if isinstance(vt, Agg) else vt
 
+    check: int = -1  # -k: the helper_error output sent when the helper fails (-1: none)
+
     @property
     def operands(self):
         return list(self.keys)
@@ -544,6 +550,8 @@ class MapDelete(Instr):
     map: MapDecl = None
     keys: list = field(default_factory=list)
     type: Int = Int(64, False)
+
+    check: int = -1  # -k: the helper_error output sent when the helper fails (-1: none)
 
     @property
     def operands(self):

@@ -57,6 +57,12 @@ def format_body(fn: ir.Function) -> str:
 
 
 def _format_instr(instr: ir.Instr, names: dict[int, str]) -> str:
+    text = _format_plain(instr, names)
+    check = getattr(instr, "check", -1)
+    return text if check < 0 else f"{text} check {check}"
+
+
+def _format_plain(instr: ir.Instr, names: dict[int, str]) -> str:
     def v(value):
         return names.get(id(value), "?")
 

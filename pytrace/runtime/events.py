@@ -210,7 +210,27 @@ def _system(command: str, spec, output) -> None:
     output.printf(done.stdout.decode(errors="replace"))
 
 
-ACTIONS = {"join": _join, "print_map": _print_map, "clear": _clear, "zero": _zero,
+# -k: what a failed helper means (upstream's words), by helper and return code
+_HELPER_MESSAGES = {("map_lookup_elem", 0): "Can't lookup map element because it does not exist.",
+                    ("map_delete_elem", -2): "Can't delete map element because it does not exist."}
+
+
+def _helper_error(spec, output, maps, clock, names):
+    """-k: `LOCATION: WARNING: what failed`, then the helper and its return
+    code, as bpftrace prints them."""
+    import os
+
+    (helper,) = spec.pieces
+
+    def act(rec: bytes) -> None:
+        ret = struct.unpack_from("<q", rec, 8)[0]
+        text = _HELPER_MESSAGES.get((helper, ret)) or (os.strerror(-ret) if ret < 0 else f"{helper} failed")
+        output.message(f"{spec.fmt}: WARNING: {text}\n       Additional Info - helper: {helper}, retcode: {ret}\n",
+                       warning=True)
+    return act
+
+
+ACTIONS = {"helper_error": _helper_error, "join": _join, "print_map": _print_map, "clear": _clear, "zero": _zero,
            "print_value": _print_value, "time": _time, "errorf": _formatted(_errorf),
            "warnf": _formatted(_warnf), "cat": _formatted(_cat), "system": _formatted(_system)}
 

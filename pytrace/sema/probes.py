@@ -48,7 +48,8 @@ class Given:
 
     def __init__(self, pid: int = -1, params: tuple[str, ...] = (), stack_mode: str = "bpftrace",
                  bools: bool = False, unsafe: bool = False, source_name: str = "stdin",
-                 missing_probes: str = "error"):
+                 missing_probes: str = "error", helper_errors: bool = False):
+        self.helper_errors = helper_errors  # -k: failed helper calls are reported
         self.missing_probes = missing_probes  # an attach point that names nothing: error, warn or ignore
         self.bools = bools
         self.unsafe = unsafe  # --unsafe: system(), signal() and the like are allowed

@@ -361,3 +361,21 @@ def test_percpu_kaddr_on_this_kernel(text, rendered, run_pytrace):
     run ends with the sentence that says so."""
     result = run_pytrace(["-e", text], timeout=20)
     assert result.rc == 1 and result.stderr == rendered
+
+
+def test_k_reports_failed_helpers(run_pytrace):
+    """-k: a lookup of a missing key, a delete of one, a read of a bad
+    address each print where and what failed; without -k nothing does."""
+    script = 'BEGIN { @[1] = 1; printf("%d\\n", @[2]); delete(@x[3]); $p = (int32 *)8; @y = *$p; @x[3] = 1; exit(); }'
+    result = run_pytrace(["-k", "-e", script], timeout=20)
+    assert result.rc == 0, result.stderr
+    assert result.stderr == (
+        "stdin:1:32-36: WARNING: Can't lookup map element because it does not exist.\n"
+        "       Additional Info - helper: map_lookup_elem, retcode: 0\n"
+        "stdin:1:39-52: WARNING: Can't delete map element because it does not exist.\n"
+        "       Additional Info - helper: map_delete_elem, retcode: -2\n"
+        "stdin:1:76-79: WARNING: Numerical result out of range\n"
+        "       Additional Info - helper: probe_read_kernel, retcode: -34\n")
+    quiet = run_pytrace(["-e", script], timeout=20)
+    assert quiet.rc == 0 and quiet.stderr == ""
+    assert run_pytrace(["-k", "--no-warnings", "-e", script], timeout=20).stderr == ""
