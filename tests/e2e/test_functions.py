@@ -370,11 +370,11 @@ def test_k_reports_failed_helpers(run_pytrace):
     result = run_pytrace(["-k", "-e", script], timeout=20)
     assert result.rc == 0, result.stderr
     assert result.stderr == (
-        "stdin:1:32-36: WARNING: Can't lookup map element because it does not exist.\n"
+        "stdin:1:34-38: WARNING: Can't lookup map element because it does not exist.\n"
         "       Additional Info - helper: map_lookup_elem, retcode: 0\n"
-        "stdin:1:39-52: WARNING: Can't delete map element because it does not exist.\n"
+        "stdin:1:41-54: WARNING: Can't delete map element because it does not exist.\n"
         "       Additional Info - helper: map_delete_elem, retcode: -2\n"
-        "stdin:1:76-79: WARNING: Numerical result out of range\n"
+        "stdin:1:78-81: WARNING: Numerical result out of range\n"
         "       Additional Info - helper: probe_read_kernel, retcode: -34\n")
     quiet = run_pytrace(["-e", script], timeout=20)
     assert quiet.rc == 0 and quiet.stderr == ""
