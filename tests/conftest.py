@@ -232,6 +232,20 @@ def _communicate_first(proc: subprocess.Popen, input: str | None, timeout: float
 
 
 @pytest.fixture
+def rejected(run_pytrace) -> Callable[..., str]:
+    """`rejected(program, *options)` -> what pytrace printed on stderr for a
+    program it must refuse (exit code 1, nothing attached): the error tests
+    compare the whole rendered message."""
+
+    def run(text: str, *options: str) -> str:
+        result = run_pytrace([*options, "-e", text], timeout=20)
+        assert result.rc == 1, (result.rc, result.stdout, result.stderr)
+        return result.stderr
+
+    return run
+
+
+@pytest.fixture
 def run_pytrace(pytrace_cmd: list[str]) -> Callable[..., PytraceResult]:
     """`run_pytrace(args, timeout=30, sigint_after=None, *, input=, cwd=, env=)`.
 

@@ -656,15 +656,14 @@ class _FunctionLowerer:
 
     def expr_Cast(self, e: ast.Cast) -> ir.Instr:
         target, source = self.type_of(e), self.type_of(e.operand)
+        start = 8 if isinstance(source, Buffer) else 0  # a buf()'s bytes come after its length
         if isinstance(target, CValue):  # (int8[8])x: the bytes of an integer, a string or a buffer
             value = self.expr(e.operand)
             if is_int(value.type):
                 value = self.emit(ir.MakeTuple(parts=[value], type=Tuple((INT64,)), span=e.span))
-            offset = 8 if isinstance(source, Buffer) else 0  # after a buf's length
-            return self.emit(ir.BufferGet(value=value, offset=offset, size=target.size, type=target, span=e.span))
+            return self.emit(ir.BufferGet(value=value, offset=start, size=target.size, type=target, span=e.span))
         if isinstance(source, (CArray, CValue, Buffer)):  # (uint32)array
-            offset = 8 if isinstance(source, Buffer) else 0
-            return self.emit(ir.BufferGet(value=self.expr(e.operand), offset=offset, size=target.bits // 8,
+            return self.emit(ir.BufferGet(value=self.expr(e.operand), offset=start, size=target.bits // 8,
                                           type=target, span=e.span))
         if isinstance(self.type_of(e), Ptr):  # (struct x *)addr: the same 64 bits, typed by sema
             return self.emit(ir.Retype(value=self.expr(e.operand), type=UINT64, span=e.span))

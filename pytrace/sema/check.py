@@ -625,8 +625,7 @@ class _Checker:
             found = obj.of.member(name)
             if found is None:
                 names = [m[0] for m in obj.of.members]
-                close = difflib.get_close_matches(name, names, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"its members: {_listed(names)}"
+                hint = _did_you_mean(name, names, "its members")
                 self.report.error(e.span, f"{describe(obj)} has no member '{name}'", hint)
                 return None
             _, mtype, offset = found
@@ -1086,8 +1085,7 @@ class _Checker:
         fld = self.target.fields.get(e.field)
         if fld is None or fld.name.startswith("common_"):
             names = [n for n in self.target.fields if not n.startswith("common_")]
-            close = difflib.get_close_matches(e.field, names, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"its fields: {', '.join(names)}"
+            hint = _did_you_mean(e.field, names, "its fields")
             if fld is not None:  # common_pid, common_flags...: the record's header, not args
                 hint = "the common_ fields are the record's header, not its arguments: read pid, tid, cpu instead"
             self.report.error(e.span, f"{self.target.name} has no field '{e.field}'", hint)
@@ -1108,8 +1106,7 @@ class _Checker:
                     return None
                 return ptype
         names = [name for name, _ in self.target.typed_args]
-        close = difflib.get_close_matches(e.field, names, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"its arguments: {', '.join(names)}"
+        hint = _did_you_mean(e.field, names, "its arguments")
         self.report.error(e.span, f"{self.target.name} has no argument '{e.field}'", hint)
         return None
 
@@ -1140,8 +1137,7 @@ class _Checker:
         found = struct.member(e.field)
         if found is None:
             names = [m[0] for m in struct.members]
-            close = difflib.get_close_matches(e.field, names, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"its members: {_listed(names)}"
+            hint = _did_you_mean(e.field, names, "its members")
             self.report.error(e.span, f"struct {struct.name} has no member '{e.field}'", hint)
             return None
         mtype = found[1]
@@ -1877,6 +1873,13 @@ def field_type(fld, category: str, strlen: int = STRLEN):
     if fld.size in (1, 2, 4, 8):
         return Int(fld.size * 8, fld.signed)
     return UINT64
+
+
+def _did_you_mean(name: str, names: list[str], what: str) -> str:
+    """A hint for a name that is not among `names`: the closest one, else
+    the names (`what`: "its members")."""
+    close = difflib.get_close_matches(name, names, n=1)
+    return f"did you mean '{close[0]}'?" if close else f"{what}: {_listed(names)}"
 
 
 def _listed(names: list[str], most: int = 12) -> str:

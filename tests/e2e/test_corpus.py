@@ -11,7 +11,6 @@ their header says otherwise.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,6 +205,19 @@ CASES = [
 ]
 
 
+def _expect_in_order(result, patterns: list[str]) -> None:
+    """The run succeeded and each pattern matches a line, in this order."""
+    assert result.rc == 0, result.stderr
+    lines = result.stdout.splitlines()
+    at = 0
+    for pattern in patterns:
+        regex = re.compile(pattern)
+        while at < len(lines) and not regex.search(lines[at]):
+            at += 1
+        assert at < len(lines), f"no line after the previous matches {pattern!r}:\n{result.stdout}\n{result.stderr}"
+        at += 1
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_corpus_script(case: Case, run_pytrace, build_c, tmp_path):
     for name, source in case.programs.items():
@@ -215,15 +227,7 @@ def test_corpus_script(case: Case, run_pytrace, build_c, tmp_path):
     command = case.command.format(tmp=tmp_path)
     result = run_pytrace(["-c", command, *case.args, str(script)], timeout=case.timeout, input=case.stdin,
                          cwd=str(tmp_path))
-    assert result.rc == 0, result.stderr
-    lines = result.stdout.splitlines()
-    at = 0
-    for pattern in case.expect:
-        regex = re.compile(pattern)
-        while at < len(lines) and not regex.search(lines[at]):
-            at += 1
-        assert at < len(lines), f"no line after the previous matches {pattern!r}:\n{result.stdout}\n{result.stderr}"
-        at += 1
+    _expect_in_order(result, case.expect)
 
 
 def test_the_corpus_holds_thirty_scripts():
@@ -263,12 +267,4 @@ ONE_LINERS = [
 def test_one_liner(case: Case, run_pytrace, tmp_path):
     result = run_pytrace(["-c", case.command.format(tmp=tmp_path), "-e", case.script], timeout=case.timeout,
                          cwd=str(tmp_path))
-    assert result.rc == 0, result.stderr
-    lines = result.stdout.splitlines()
-    at = 0
-    for pattern in case.expect:
-        regex = re.compile(pattern)
-        while at < len(lines) and not regex.search(lines[at]):
-            at += 1
-        assert at < len(lines), f"no line after the previous matches {pattern!r}:\n{result.stdout}\n{result.stderr}"
-        at += 1
+    _expect_in_order(result, case.expect)
